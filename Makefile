@@ -1,0 +1,72 @@
+# flask-stages: run, test and compare the lessons. `make help` lists the commands.
+#
+#   make stage 3      serve stage 3 on http://127.0.0.1:5000 (PORT=... to change)
+#   make test         run the whole test suite; `make test 3` runs stage 3's tests
+#   make diff 4       show what stage 4 adds to stage 3
+#
+# The first command on a fresh clone makes .venv and installs what it needs there.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+STAGE_REQUIREMENTS := $(wildcard 0*/requirements.txt)
+
+# `make stage 3`: make sees two goals, `stage` and `3`. The number is an argument
+# of the first goal, so give it an empty recipe (no "Nothing to be done for '3'").
+COMMANDS := stage test test-fast diff
+ifneq ($(filter $(firstword $(MAKECMDGOALS)),$(COMMANDS)),)
+  N := $(word 2,$(MAKECMDGOALS))
+  ifneq ($(N),)
+    $(eval $(N):;@:)
+  endif
+endif
+# The stage's folder, e.g. 03_params; empty when N is not a stage.
+FOLDER = $(if $(N),$(shell $(PYTHON) tools/stages.py folder $(N) 2>/dev/null))
+
+.DEFAULT_GOAL := help
+.PHONY: help stage test test-fast diff setup
+
+help:
+	@echo "flask-stages: seven Flask lessons, from hello world to a realtime chat."
+	@echo
+	@echo "  make stage N       serve stage N on http://127.0.0.1:5000 (PORT=8000 to change)"
+	@echo "  make test          run every test (browser tests included)"
+	@echo "  make test N        run stage N's tests; DIR=path tests a copy of stage N there"
+	@echo "  make test-fast     every test but the browser ones"
+	@echo "  make diff N        show what stage N adds to stage N-1"
+	@echo
+	@echo "Stages:"
+	@$(PYTHON) tools/stages.py list
+
+setup: $(STAMP)
+
+$(STAMP): requirements-dev.txt $(STAGE_REQUIREMENTS)
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed; this is " + sys.version.split()[0])'
+	@test -x $(PY) || { echo "Creating the virtualenv in $(VENV) ..."; $(PYTHON) -m venv $(VENV); }
+	@echo "Installing the packages (once) ..."
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+# Exits non-zero, with the list of stages, when N is missing or unknown.
+define require_stage
+	@$(PYTHON) tools/stages.py folder "$(N)" >/dev/null
+endef
+
+stage: $(STAMP)
+	$(require_stage)
+	@$(PY) tools/serve.py $(N)
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS) $(if $(N),$(TEST_FILES))
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not browser" $(PYTEST_ARGS) $(if $(N),$(TEST_FILES))
+
+diff:
+	$(require_stage)
+	@$(PYTHON) tools/diff_stages.py $(N)
+
+TEST_FILES = $(if $(FOLDER),$(wildcard tests/test_$(firstword $(subst _, ,$(FOLDER)))_*.py tests/*/test_$(firstword $(subst _, ,$(FOLDER)))_*.py),$(error No stage '$(N)'; the stages are 1 to 7))
+PYTEST_ARGS = $(if $(DIR),--stage-dir $(N)=$(DIR))

@@ -1,0 +1,85 @@
+"""Run a stage as a real server on 127.0.0.1, started the way ``make stage N`` starts it."""
+import os
+import queue
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVE = ROOT / "tools" / "serve.py"
+START_TIMEOUT = 30  # seconds for the server to say it is listening
+
+
+class ServerFailed(Exception):
+    """The stage's server exited or never started listening."""
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class LiveServer:
+    """``tools/serve.py`` in a child process; ``url`` once it listens, ``output`` for diagnostics."""
+
+    def __init__(self, stage, folder, env):
+        self.stage, self.folder = stage, Path(folder)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.lines = []
+        self._env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", **env}
+        self._process = None
+
+    @property
+    def output(self):
+        return "".join(self.lines[-40:])
+
+    def start(self):
+        command = [sys.executable, str(SERVE), str(self.stage), "--dir", str(self.folder),
+                   "--port", str(self.port)]
+        self._process = subprocess.Popen(
+            command, env=self._env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace",
+        )
+        listening = queue.Queue()
+        threading.Thread(target=self._read_output, args=(listening,), daemon=True).start()
+        try:
+            started = listening.get(timeout=START_TIMEOUT)
+        except queue.Empty:
+            started = False
+            reason = f"did not start listening within {START_TIMEOUT} s"
+        else:
+            reason = "exited before it was listening"
+        if not started:
+            self.stop()
+            raise ServerFailed(f"The stage {self.stage} server ({self.folder}) {reason}. "
+                               f"Its output:\n{self.output}")
+        return self
+
+    def _read_output(self, listening):
+        told = False
+        for line in self._process.stdout:
+            self.lines.append(line)
+            if not told and "Running on http://" in line:
+                listening.put(True)
+                told = True
+        if not told:
+            listening.put(False)
+
+    def stop(self):
+        if self._process and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
