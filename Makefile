@@ -12,6 +12,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STAGE_REQUIREMENTS := $(wildcard 0*/requirements.txt)
+# Stage 7's Socket.IO browser client: fetched from npm when first needed, never committed.
+SOCKETIO_CLIENT := 07_realtime/app/static/vendor/socket.io.min.js
 
 # `make stage 3`: make sees two goals, `stage` and `3`. The number is an argument
 # of the first goal, so give it an empty recipe (no "Nothing to be done for '3'").
@@ -24,6 +26,8 @@ ifneq ($(filter $(firstword $(MAKECMDGOALS)),$(COMMANDS)),)
 endif
 # The stage's folder, e.g. 03_params; empty when N is not a stage.
 FOLDER = $(if $(N),$(shell $(PYTHON) tools/stages.py folder $(N) 2>/dev/null))
+# `make stage 7`, `make test 7` and a whole `make test` need that client; other stages do not.
+NEEDS_CLIENT = $(if $(if $(N),$(filter 07_realtime,$(FOLDER)),all),$(SOCKETIO_CLIENT))
 
 .DEFAULT_GOAL := help
 .PHONY: help stage test test-fast diff setup
@@ -54,14 +58,14 @@ define require_stage
 	@$(PYTHON) tools/stages.py folder "$(N)" >/dev/null
 endef
 
-stage: $(STAMP)
+stage: $(STAMP) $(NEEDS_CLIENT)
 	$(require_stage)
 	@$(PY) tools/serve.py $(N)
 
-test: $(STAMP)
+test: $(STAMP) $(NEEDS_CLIENT)
 	$(PY) -m pytest $(PYTEST_ARGS) $(if $(N),$(TEST_FILES))
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(NEEDS_CLIENT)
 	$(PY) -m pytest -m "not browser" $(PYTEST_ARGS) $(if $(N),$(TEST_FILES))
 
 diff:
@@ -70,3 +74,16 @@ diff:
 
 TEST_FILES = $(if $(FOLDER),$(wildcard tests/test_$(firstword $(subst _, ,$(FOLDER)))_*.py tests/*/test_$(firstword $(subst _, ,$(FOLDER)))_*.py),$(error No stage '$(N)'; the stages are 1 to 7))
 PYTEST_ARGS = $(if $(DIR),--stage-dir $(N)=$(DIR))
+
+# socket.io-client 4.x speaks the protocol of python-socketio 5 (2.x does not).
+$(SOCKETIO_CLIENT):
+	@command -v npm >/dev/null || { \
+	  echo "npm is not installed, so the Socket.IO browser client cannot be fetched."; \
+	  echo "Install Node.js (it brings npm), or download socket.io.min.js of socket.io-client 4.8"; \
+	  echo "by hand and save it as $@ (see 07_realtime/README.md)."; \
+	  exit 1; }
+	@echo "Fetching the Socket.IO browser client (socket.io-client 4.8) from npm ..."
+	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
+	  npm pack --silent socket.io-client@4.8 --pack-destination "$$scratch" >/dev/null && \
+	  tar -xzf "$$scratch"/socket.io-client-*.tgz -C "$$scratch" package/dist/socket.io.min.js && \
+	  mkdir -p $(@D) && cp "$$scratch/package/dist/socket.io.min.js" $@
