@@ -1,0 +1,111 @@
+"""Stage 3: what a URL tells the app: query strings and URL converters."""
+import re
+
+STAGE = 3
+
+
+def greetings(response, name):
+    """How many times the page says "Hello, <name>!"."""
+    assert response.status_code == 200, (
+        f"GET {response.request.full_path} should answer 200 OK, but answered {response.status_code}"
+    )
+    return response.text.count(f"Hello, {name}!")
+
+
+def page(client, path):
+    response = client.get(path)
+    assert response.status_code == 200, f"GET {path} should answer 200 OK, but answered {response.status_code}"
+    return response.text
+
+
+def not_found(client, path, why):
+    response = client.get(path)
+    assert response.status_code == 404, (
+        f"GET {path} should answer 404 Not Found ({why}), but answered {response.status_code}"
+    )
+
+
+def test_hello_greets_the_name_given_in_the_query_string(client):
+    assert greetings(client.get("/hello?name=Ana"), "Ana") == 1, (
+        "/hello?name=Ana should say 'Hello, Ana!' once: read the name with request.args.get('name', ...)"
+    )
+
+
+def test_hello_without_a_query_string_uses_the_defaults(client):
+    assert greetings(client.get("/hello"), "stranger") == 1, (
+        "/hello with no query string should say 'Hello, stranger!' once: give request.args.get a default"
+    )
+
+
+def test_times_is_converted_to_a_number_and_repeats_the_greeting(client):
+    assert greetings(client.get("/hello?name=Ana&times=3"), "Ana") == 3, (
+        "/hello?name=Ana&times=3 should say 'Hello, Ana!' three times: read times with type=int"
+    )
+
+
+def test_times_that_is_not_a_number_falls_back_to_the_default(client):
+    assert greetings(client.get("/hello?name=Ana&times=many"), "Ana") == 1, (
+        "With times=many (not a number) the page should still work and greet once:"
+        " request.args.get('times', 1, type=int) gives the default when the conversion fails"
+    )
+
+
+def test_times_is_kept_between_one_and_ten(client):
+    assert greetings(client.get("/hello?name=Ana&times=100000"), "Ana") == 10, (
+        "times=100000 should be capped at 10 greetings: a visitor must not make the server build a huge page"
+    )
+    assert greetings(client.get("/hello?name=Ana&times=-4"), "Ana") == 1, (
+        "times=-4 should still greet once: the number comes from the visitor, keep it at least 1"
+    )
+
+
+def test_a_script_in_the_name_is_shown_as_text_not_run(client):
+    attack = '<script>alert("gotcha")</script>'
+    response = client.get("/hello", query_string={"name": attack})
+    assert response.status_code == 200, f"/hello with a script as name should still answer 200, not {response.status_code}"
+    assert attack not in response.text, (
+        "A <script> typed into the name reached the page as HTML, so it would run in the browser;"
+        " show the name with {{ name }} in a template, which escapes it"
+    )
+    assert "&lt;script&gt;" in response.text, "The escaped name (&lt;script&gt;...) should appear on the page as text"
+
+
+def test_string_converter_takes_one_path_segment(client):
+    html = page(client, "/user/ana")
+    assert "ana" in html, "/user/ana should show the username 'ana' taken from the URL"
+    assert re.search(r"\bstr\b", html), "/user/ana should say the view got a Python str"
+    not_found(client, "/user/ana/extra", "the string converter stops at a slash")
+
+
+def test_int_converter_takes_whole_numbers_only(client):
+    html = page(client, "/square/7")
+    assert "49" in html, "/square/7 should show 49: the int converter hands the view the number 7"
+    assert re.search(r"\bint\b", html), "/square/7 should say the view got a Python int"
+    not_found(client, "/square/abc", "abc is not a whole number")
+    not_found(client, "/square/2.5", "2.5 is not a whole number")
+
+
+def test_float_converter_takes_numbers_with_a_decimal_point(client):
+    html = page(client, "/half/5.0")
+    assert "2.5" in html, "/half/5.0 should show 2.5: the float converter hands the view the number 5.0"
+    assert re.search(r"\bfloat\b", html), "/half/5.0 should say the view got a Python float"
+    not_found(client, "/half/abc", "abc is not a number")
+    not_found(client, "/half/5", "the float converter needs a decimal point: 5.0")
+
+
+def test_path_converter_takes_slashes_too(client):
+    html = page(client, "/files/notes/2026/plan.txt")
+    assert "notes/2026/plan.txt" in html, (
+        "/files/notes/2026/plan.txt should show the whole path: the path converter keeps the slashes"
+    )
+    not_found(client, "/files/", "the path converter needs at least one character")
+
+
+def test_home_page_links_to_working_examples_of_each_parameter(client):
+    links = re.findall(r'<a href="([^"]+)"', page(client, "/"))
+    for start in ("/hello?", "/user/", "/square/", "/half/", "/files/"):
+        matching = [link for link in links if link.startswith(start)]
+        assert matching, f"The home page should link to an example URL starting with {start} (build it with url_for)"
+        href = matching[0].replace("&amp;", "&")
+        response = client.get(href)
+        assert response.status_code == 200, f"The example link {href} on the home page should work, but answered {response.status_code}"
