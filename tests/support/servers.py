@@ -32,6 +32,7 @@ class LiveServer:
         self.lines = []
         self._env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", **env}
         self._process = None
+        self._reader = None
 
     @property
     def output(self):
@@ -45,7 +46,8 @@ class LiveServer:
             stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace",
         )
         listening = queue.Queue()
-        threading.Thread(target=self._read_output, args=(listening,), daemon=True).start()
+        self._reader = threading.Thread(target=self._read_output, args=(listening,), daemon=True)
+        self._reader.start()
         try:
             started = listening.get(timeout=START_TIMEOUT)
         except queue.Empty:
@@ -61,11 +63,12 @@ class LiveServer:
 
     def _read_output(self, listening):
         told = False
-        for line in self._process.stdout:
-            self.lines.append(line)
-            if not told and "Running on http://" in line:
-                listening.put(True)
-                told = True
+        with self._process.stdout as stream:  # closed at the end: no ResourceWarning
+            for line in stream:
+                self.lines.append(line)
+                if not told and "Running on http://" in line:
+                    listening.put(True)
+                    told = True
         if not told:
             listening.put(False)
 
@@ -77,6 +80,8 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+        if self._process:
+            self._reader.join(timeout=5)  # it ends when the pipe does
 
     def __enter__(self):
         return self.start()
