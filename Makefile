@@ -14,6 +14,8 @@ STAMP := $(VENV)/.installed
 STAGE_REQUIREMENTS := $(wildcard 0*/requirements.txt)
 # Stage 7's Socket.IO browser client: fetched from npm when first needed, never committed.
 SOCKETIO_CLIENT := 07_realtime/app/static/vendor/socket.io.min.js
+# Which Chromium the browser tests use, once `make browser` has found or installed one.
+BROWSER_STAMP := $(VENV)/.browser
 
 # `make stage 3`: make sees two goals, `stage` and `3`. The number is an argument
 # of the first goal, so give it an empty recipe (no "Nothing to be done for '3'").
@@ -30,7 +32,7 @@ FOLDER = $(if $(N),$(shell $(PYTHON) tools/stages.py folder $(N) 2>/dev/null))
 NEEDS_CLIENT = $(if $(if $(N),$(filter 07_realtime,$(FOLDER)),all),$(SOCKETIO_CLIENT))
 
 .DEFAULT_GOAL := help
-.PHONY: help stage test test-fast diff setup
+.PHONY: help stage test test-fast diff setup browser
 
 help:
 	@echo "flask-stages: seven Flask lessons, from hello world to a realtime chat."
@@ -39,6 +41,7 @@ help:
 	@echo "  make test          run every test (browser tests included)"
 	@echo "  make test N        run stage N's tests; DIR=path tests a copy of stage N there"
 	@echo "  make test-fast     every test but the browser ones"
+	@echo "  make browser       find or install the Chromium the browser tests drive"
 	@echo "  make diff N        show what stage N adds to stage N-1"
 	@echo
 	@echo "Stages:"
@@ -62,11 +65,16 @@ stage: $(STAMP) $(NEEDS_CLIENT)
 	$(require_stage)
 	@$(PY) tools/serve.py $(N)
 
-test: $(STAMP) $(NEEDS_CLIENT)
+test: $(STAMP) $(NEEDS_CLIENT) browser
 	$(PY) -m pytest $(PYTEST_ARGS) $(if $(N),$(TEST_FILES))
 
 test-fast: $(STAMP) $(NEEDS_CLIENT)
 	$(PY) -m pytest -m "not browser" $(PYTEST_ARGS) $(if $(N),$(TEST_FILES))
+
+# A system Chromium if there is one; else, as root with apt-get (a fresh CI machine),
+# Debian's chromium; else Playwright's own (a laptop with internet). Quick once done.
+browser: $(STAMP)
+	@$(PY) tools/install_browser.py --stamp $(BROWSER_STAMP)
 
 diff:
 	$(require_stage)
