@@ -1,0 +1,99 @@
+import secrets
+from datetime import datetime
+
+from dotenv import load_dotenv
+from flask import Flask, flash, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFProtect
+
+from forms import LoginForm
+
+# Settings come from the environment, or from a .env file next to this one (see .env.example).
+load_dotenv()
+
+app = Flask(__name__)
+# Every FLASK_* variable becomes a setting: FLASK_SECRET_KEY -> app.config["SECRET_KEY"].
+app.config.from_prefixed_env()
+if not app.config.get("SECRET_KEY"):
+    # The key signs the session cookie (flashed messages live there) and the CSRF tokens.
+    # A random one is fine on your own machine, but it changes at every start.
+    app.config["SECRET_KEY"] = secrets.token_urlsafe()
+    app.logger.warning(
+        "FLASK_SECRET_KEY is not set, so a random key is used: copy .env.example to .env and set one."
+    )
+# Every POST must carry the token from the page it was sent from, or it gets 400 Bad Request.
+CSRFProtect(app)
+
+LESSONS = [
+    "Hello: the application object and one route",
+    "Templates: pages built from a shared layout",
+    "Parameters: what a URL can tell the app",
+    "Forms: reading and checking what a visitor sends",
+    "A chat kept in a log file",
+    "Several visitors writing to one log safely",
+    "A realtime chat with WebSockets",
+]
+
+
+@app.route("/")
+def index():
+    # Each keyword argument becomes a variable the template can use.
+    return render_template("index.html", lessons=LESSONS)
+
+
+@app.route("/about")
+def about():
+    return render_template("about.html", now=datetime.now())
+
+
+# Query string: /hello?name=Ana&times=3. Both are optional, so each gets a default.
+@app.route("/hello")
+def hello():
+    name = request.args.get("name", "stranger")
+    # type=int converts the text; when it is missing or not a number, the default is used.
+    times = request.args.get("times", 1, type=int)
+    # The visitor chooses this number: keep it in a sensible range.
+    times = max(1, min(times, 10))
+    return render_template("hello.html", name=name, times=times)
+
+
+# URL converters: part of the path becomes an argument of the view, already converted.
+# A URL whose part does not fit the converter matches no route: 404 Not Found.
+def show_converted(converter, value, result):
+    return render_template(
+        "converted.html", converter=converter, value=value, kind=type(value).__name__, result=result
+    )
+
+
+@app.route("/user/<username>")  # string is the default converter: any text without a slash
+def user(username):
+    return show_converted("string", username, f"This would be the profile page of {username}.")
+
+
+@app.route("/square/<int:number>")  # digits only: /square/7, not /square/seven or /square/-7
+def square(number):
+    return show_converted("int", number, f"{number} squared is {number * number}.")
+
+
+@app.route("/half/<float:number>")  # needs a decimal point: /half/5.0, not /half/5
+def half(number):
+    return show_converted("float", number, f"Half of {number} is {number / 2}.")
+
+
+@app.route("/files/<path:subpath>")  # like string, but slashes are allowed
+def files(subpath):
+    parts = subpath.split("/")
+    return show_converted("path", subpath, f"This path has {len(parts)} parts: {', '.join(parts)}.")
+
+
+@app.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    # True only for a POST whose fields all pass their validators.
+    if form.validate_on_submit():
+        # A real app would look the user up, check the password, and log them in, for
+        # longer if form.remember_me.data is True (see README.md). Here any valid form will do.
+        flash(f"Welcome, {form.username.data}! You are logged in.")
+        # Redirect after a successful POST, so reloading the next page does not send the form again.
+        return redirect(url_for("index"))
+    # A GET, or a POST with errors: show the form (with the errors and what was typed).
+    return render_template("login.html", form=form)

@@ -1,0 +1,215 @@
+"""Stage 4: a login form with Flask-WTF (validators, CSRF token, redirect and flash), and a secret key from the environment."""
+import logging
+import re
+import shutil
+from html.parser import HTMLParser
+
+import pytest
+from support.loader import load_app
+
+STAGE = 4
+LOGIN = "/login"
+
+
+class FormParts(HTMLParser):
+    """The inputs of a page, in order, with what follows each one (to find its error message)."""
+
+    def __init__(self, html):
+        super().__init__()
+        self.inputs = {}  # name -> attributes
+        self.order = []  # input names in page order
+        self.forms = []  # attributes of each <form>
+        self.flashes = []
+        self._in_flash = False
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "input" and attrs.get("name"):
+            self.inputs[attrs["name"]] = attrs
+            self.order.append(attrs["name"])
+        elif tag == "form":
+            self.forms.append(attrs)
+        elif "flash" in (attrs.get("class") or "").split():
+            self._in_flash = True
+            self.flashes.append("")
+
+    def handle_endtag(self, tag):
+        self._in_flash = False
+
+    def handle_data(self, data):
+        if self._in_flash:
+            self.flashes[-1] += data
+
+
+def errors_after(html, field, next_field):
+    """The text of the error elements between the input named ``field`` and the one named ``next_field``."""
+    start = re.search(rf'<input[^>]*name="{field}"', html)
+    end = re.search(rf'<input[^>]*name="{next_field}"', html)
+    assert start and end, f"The login page should have inputs named {field!r} and {next_field!r}"
+    between = html[start.end():end.start()]
+    return re.findall(r'class="[^"]*\berror\b[^"]*"[^>]*>([^<]*)<', between)
+
+
+def get_login_page(client):
+    response = client.get(LOGIN)
+    assert response.status_code == 200, f"GET {LOGIN} should show the login form (200), but answered {response.status_code}"
+    return response.text
+
+
+def csrf_token(client):
+    """Read the CSRF token from the login page, as a browser would."""
+    field = FormParts(get_login_page(client)).inputs.get("csrf_token")
+    assert field and field.get("value"), (
+        'The login form should carry a hidden <input name="csrf_token" value="...">: add {{ form.hidden_tag() }}'
+    )
+    return field["value"]
+
+
+def flashed(client):
+    with client.session_transaction() as session:
+        return session.get("_flashes", [])
+
+
+def stage_copy(stage_folder, tmp_path):
+    """A copy of the stage with no .env, so only what the test sets is configured."""
+    copy = tmp_path / stage_folder.name
+    shutil.copytree(stage_folder, copy, ignore=shutil.ignore_patterns(".env", "__pycache__", "instance"))
+    return copy
+
+
+@pytest.fixture
+def no_secret_key(monkeypatch, stage_env):
+    monkeypatch.delenv("FLASK_SECRET_KEY", raising=False)
+
+
+def test_login_page_shows_the_form_with_a_csrf_token(client):
+    page = FormParts(get_login_page(client))
+    assert any((form.get("method") or "").lower() == "post" for form in page.forms), (
+        'The login page should have a <form method="post">'
+    )
+    for name, kind in [("username", "text"), ("password", "password"), ("remember_me", "checkbox")]:
+        assert name in page.inputs, f'The login form should have an input named "{name}"'
+        assert page.inputs[name].get("type") == kind, f'The "{name}" input should have type="{kind}"'
+    assert any(attrs.get("type") == "submit" for attrs in page.inputs.values()), "The login form should have a submit button"
+    csrf_token(client)
+
+
+def test_the_nav_links_to_the_login_page(client):
+    nav = client.get("/").text.split("<nav>", 1)[-1].split("</nav>", 1)[0]
+    assert f'href="{LOGIN}"' in nav, f"The <nav> in base.html should link to {LOGIN} (url_for('login'))"
+
+
+def test_a_post_without_the_csrf_token_is_refused_and_flashes_nothing(client):
+    response = client.post(LOGIN, data={"username": "ana", "password": "secret"})
+    assert response.status_code == 400, (
+        f"A POST without the CSRF token should be refused with 400 Bad Request, but got {response.status_code}:"
+        " a form posted from another site must not be accepted"
+    )
+    assert flashed(client) == [], "A refused POST should flash nothing"
+    assert FormParts(client.get("/").text).flashes == [], "After a refused POST no message should be shown"
+
+
+def test_a_post_with_a_wrong_csrf_token_is_refused(client):
+    response = client.post(LOGIN, data={"username": "ana", "password": "secret", "csrf_token": "made-up"})
+    assert response.status_code == 400, (
+        f"A POST with a made-up CSRF token should be refused with 400 Bad Request, but got {response.status_code}"
+    )
+
+
+def test_an_empty_form_shows_an_error_next_to_each_field(client):
+    response = client.post(LOGIN, data={"csrf_token": csrf_token(client)})
+    assert response.status_code == 200, (
+        f"An empty form should come back with its errors (200), not {response.status_code}"
+    )
+    assert errors_after(response.text, "username", "password"), (
+        "An empty username should show an error right after the username input"
+        " ({% for error in form.username.errors %})"
+    )
+    assert errors_after(response.text, "password", "remember_me"), (
+        "An empty password should show an error right after the password input"
+    )
+    assert flashed(client) == [], "A form with errors should flash nothing"
+
+
+def test_a_too_short_username_is_an_error_and_the_typed_name_is_kept(client):
+    response = client.post(LOGIN, data={"username": "al", "password": "secret", "csrf_token": csrf_token(client)})
+    assert response.status_code == 200, f"A form with an error should come back (200), not {response.status_code}"
+    errors = errors_after(response.text, "username", "password")
+    assert errors and "3" in errors[0], (
+        f"A 2-letter username should get a length error naming the minimum of 3 characters; errors shown: {errors}"
+    )
+    page = FormParts(response.text)
+    assert page.inputs["username"].get("value") == "al", "The form should keep what the visitor typed as username"
+    assert not page.inputs["password"].get("value"), "The password must never be sent back in the page"
+
+
+def test_a_valid_form_redirects_and_flashes_a_welcome_once(client):
+    response = client.post(LOGIN, data={"username": "ana", "password": "secret", "csrf_token": csrf_token(client)})
+    assert response.status_code in (302, 303), (
+        f"A valid form should answer with a redirect (302), not {response.status_code}:"
+        " post/redirect/get, so reloading the page does not send the form again"
+    )
+    target = response.headers["Location"]
+    assert target == "/", f"After logging in the visitor should be sent to the home page /, not {target}"
+    flashes = FormParts(client.get(target).text).flashes
+    assert len(flashes) == 1 and "ana" in flashes[0], (
+        f'The page after logging in should show one flashed message (class="flash") naming ana; shown: {flashes}'
+    )
+    assert FormParts(client.get(target).text).flashes == [], "A flashed message should be shown once only"
+
+
+def test_the_secret_key_comes_from_the_environment(app, stage_env):
+    assert app.secret_key == stage_env["FLASK_SECRET_KEY"], (
+        "With FLASK_SECRET_KEY set in the environment, app.config['SECRET_KEY'] should be its value:"
+        " call app.config.from_prefixed_env()"
+    )
+
+
+def test_the_secret_key_can_come_from_a_dotenv_file(stage_folder, tmp_path, no_secret_key, monkeypatch):
+    copy = stage_copy(stage_folder, tmp_path)
+    (copy / ".env").write_text("FLASK_SECRET_KEY=key-from-the-dotenv-file\n", encoding="utf-8")
+    monkeypatch.chdir(copy)  # where `flask --app app run` is started
+    app, _ = load_app(copy, {"TESTING": True})
+    assert app.secret_key == "key-from-the-dotenv-file", (
+        "With FLASK_SECRET_KEY in a .env file next to app.py, the app should use it: call load_dotenv()"
+        " before app.config.from_prefixed_env()"
+    )
+
+
+def test_without_a_secret_key_the_app_starts_with_a_random_key_and_one_warning(
+    stage_folder, tmp_path, no_secret_key, monkeypatch, caplog
+):
+    copy = stage_copy(stage_folder, tmp_path)
+    monkeypatch.chdir(copy)
+    keys = []
+    for _ in range(2):
+        caplog.clear()
+        app, _ = load_app(copy, {"TESTING": True})
+        warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert len(warnings) == 1, (
+            f"With no FLASK_SECRET_KEY (and no .env) the app should log exactly one warning; it logged {len(warnings)}"
+        )
+        assert "FLASK_SECRET_KEY" in warnings[0].getMessage(), (
+            "The warning should tell how to fix it by naming FLASK_SECRET_KEY"
+        )
+        assert isinstance(app.secret_key, str) and len(app.secret_key) >= 32, (
+            "With no key configured the app should make a long random one (secrets.token_urlsafe())"
+        )
+        keys.append(app.secret_key)
+        token = FormParts(app.test_client().get(LOGIN).text).inputs.get("csrf_token", {}).get("value")
+        assert token, "With a random key the login form should still work and carry a CSRF token"
+    assert keys[0] != keys[1], "Each start without a configured key should make a new random key, not a fixed one"
+
+
+def test_env_example_is_committed_with_no_secret_in_it(stage_folder):
+    example = stage_folder / ".env.example"
+    assert example.is_file(), "The stage should include .env.example, showing which settings exist"
+    settings = dict(
+        line.split("=", 1) for line in example.read_text(encoding="utf-8").splitlines()
+        if "=" in line and not line.lstrip().startswith("#")
+    )
+    assert "FLASK_SECRET_KEY" in settings, ".env.example should list FLASK_SECRET_KEY="
+    assert settings["FLASK_SECRET_KEY"].strip() == "", (
+        ".env.example must not contain a key: leave FLASK_SECRET_KEY= empty, each person makes their own"
+    )
