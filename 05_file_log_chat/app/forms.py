@@ -1,4 +1,3 @@
-"""The message form. Flask-WTF adds a hidden CSRF token to it and checks it."""
 from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField
 from wtforms.validators import DataRequired, Length
@@ -6,11 +5,13 @@ from wtforms.validators import DataRequired, Length
 MAX_LENGTH = 500
 
 
+# FlaskForm adds a hidden CSRF token field and checks it too.
 class MessageForm(FlaskForm):
     text = StringField(
         "Message",
         validators=[
-            DataRequired("Type a message first."),  # also refuses a box of only spaces
+            # DataRequired also refuses a box with only spaces in it.
+            DataRequired("Type a message first."),
             Length(max=MAX_LENGTH, message=f"A message can be at most {MAX_LENGTH} characters long."),
         ],
     )

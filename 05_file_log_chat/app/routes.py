@@ -1,4 +1,4 @@
-"""The pages, as a Blueprint: create_app() registers it on the app."""
+"""The pages, as a Blueprint: a group of routes that create_app() registers on the app."""
 import os
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
@@ -19,14 +19,15 @@ def index():
     return render_template("index.html")
 
 
-# any(user, attendant) matches only these two words: /manager is a 404.
+# The any converter matches only the words listed: /user and /attendant, while /manager is a 404.
+# One view and one template serve both clients; role says which one is asking.
 @bp.route("/<any(user, attendant):role>", methods=["GET", "POST"])
 def chat(role):
     form = MessageForm()
     if form.validate_on_submit():
         chat_log.append(log_path(role), role, form.text.data)
         flash("Message sent.")
-        # Redirect after a POST, so reloading the page does not send it again.
+        # Redirect after a successful POST, so reloading the page does not send the message again.
         return redirect(url_for("main.chat", role=role))
     messages = chat_log.read(log_path(role))
     return render_template("chat.html", role=role, form=form, messages=messages)

@@ -1,32 +1,40 @@
-"""The chat app as a package: create_app() builds and configures it."""
+"""The chat app as a package. create_app() builds a new, configured app each time it is called."""
 import os
 import secrets
 
 from dotenv import load_dotenv
 from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+# An extension is made once, without an app, and attached to each app create_app() builds.
+csrf = CSRFProtect()
 
 
 def create_app(test_config=None):
-    """Build the app. Tests pass test_config, e.g. {"TESTING": True, "LOG_DIR": ...}."""
+    """Build the app. The tests pass test_config, e.g. {"TESTING": True, "LOG_DIR": "/tmp/..."}."""
     app = Flask(__name__)
 
-    # Settings come from the environment: FLASK_SECRET_KEY becomes SECRET_KEY,
-    # FLASK_LOG_DIR becomes LOG_DIR. load_dotenv() first copies a .env file, if
-    # there is one, into the environment.
+    # Settings come from the environment, or from a .env file (see .env.example).
+    # Every FLASK_* variable becomes a setting: FLASK_LOG_DIR -> app.config["LOG_DIR"].
     load_dotenv()
     app.config.from_prefixed_env()
     if test_config:
         app.config.update(test_config)
 
     if not app.config.get("SECRET_KEY"):
+        # The key signs the session cookie (flashed messages live there) and the CSRF tokens.
         app.config["SECRET_KEY"] = secrets.token_urlsafe()
         app.logger.warning(
-            "No FLASK_SECRET_KEY set: using a random key, so sessions and forms reset on restart. "
-            "Set one in .env (see .env.example)."
+            "FLASK_SECRET_KEY is not set, so a random key is used: copy .env.example to .env and set one."
         )
+    # Where the chat logs go: by default instance/logs, next to the app package.
     app.config.setdefault("LOG_DIR", os.path.join(app.instance_path, "logs"))
     os.makedirs(app.config["LOG_DIR"], exist_ok=True)
 
+    # Every POST must carry the token from the page it was sent from, or it gets 400 Bad Request.
+    csrf.init_app(app)
+
+    # Imported here, not at the top: the routes belong to the app being built.
     from . import routes
 
     app.register_blueprint(routes.bp)

@@ -1,4 +1,4 @@
-"""The pages, as a Blueprint: create_app() registers it on the app."""
+"""The pages, as a Blueprint: a group of routes that create_app() registers on the app."""
 import os
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
@@ -10,7 +10,7 @@ bp = Blueprint("main", __name__)
 
 
 def log_path():
-    """Both clients share one log, chat.log: that is the whole conversation."""
+    """Both clients share one log, chat.log: together they hold the whole conversation."""
     return os.path.join(current_app.config["LOG_DIR"], "chat.log")
 
 
@@ -19,17 +19,17 @@ def index():
     return render_template("index.html")
 
 
-# any(user, attendant) matches only these two words: /manager is a 404.
+# The any converter matches only the words listed: /user and /attendant, while /manager is a 404.
+# One view and one template serve both clients; role says which one is asking.
 @bp.route("/<any(user, attendant):role>", methods=["GET", "POST"])
 def chat(role):
     form = MessageForm()
     if form.validate_on_submit():
-        text = form.text.data or ""
-        if text.strip():
-            chat_log.append(log_path(), role, text)
+        # An empty box is a Refresh: nothing is written, and the redirect shows the conversation now.
+        if form.text.data and form.text.data.strip():
+            chat_log.append(log_path(), role, form.text.data)
             flash("Message sent.")
-        # An empty box sends nothing: the redirect just shows the conversation as it is now.
-        # Redirect after a POST, so reloading the page does not send it again.
+        # Redirect after a successful POST, so reloading the page does not send the message again.
         return redirect(url_for("main.chat", role=role))
     messages = chat_log.read(log_path())
     return render_template("chat.html", role=role, form=form, messages=messages)
