@@ -19,7 +19,7 @@ BROWSER_STAMP := $(VENV)/.browser
 
 # `make stage 3`: make sees two goals, `stage` and `3`. The number is an argument
 # of the first goal, so give it an empty recipe (no "Nothing to be done for '3'").
-COMMANDS := stage test test-fast diff
+COMMANDS := stage test test-fast diff grade exercise
 ifneq ($(filter $(firstword $(MAKECMDGOALS)),$(COMMANDS)),)
   N := $(word 2,$(MAKECMDGOALS))
   ifneq ($(N),)
@@ -32,7 +32,7 @@ FOLDER = $(if $(N),$(shell $(PYTHON) tools/stages.py folder $(N) 2>/dev/null))
 NEEDS_CLIENT = $(if $(if $(N),$(filter 07_realtime,$(FOLDER)),all),$(SOCKETIO_CLIENT))
 
 .DEFAULT_GOAL := help
-.PHONY: help stage test test-fast diff setup browser
+.PHONY: help stage test test-fast diff setup browser grade exercise progress
 
 help:
 	@echo "flask-stages: seven Flask lessons, from hello world to a realtime chat."
@@ -43,6 +43,9 @@ help:
 	@echo "  make test-fast     every test but the browser ones"
 	@echo "  make browser       find or install the Chromium the browser tests drive"
 	@echo "  make diff N        show what stage N adds to stage N-1"
+	@echo "  make exercise N    start stage N as an exercise: a copy of stage N-1 in exercises/"
+	@echo "  make grade N       grade exercises/0N_* (or DIR=path, a student's folder): a scorecard"
+	@echo "  make progress      which of your exercises pass"
 	@echo
 	@echo "Stages:"
 	@$(PYTHON) tools/stages.py list
@@ -79,6 +82,18 @@ browser: $(STAMP)
 diff:
 	$(require_stage)
 	@$(PYTHON) tools/diff_stages.py $(N)
+
+# `make grade 4 DIR=path JUNIT=out.xml JSON=out.json`: stage 4's checks on a copy of path.
+grade: $(STAMP) $(NEEDS_CLIENT) browser
+	$(require_stage)
+	@$(PY) tools/grade.py $(N) $(if $(DIR),--dir "$(DIR)") $(if $(JUNIT),--junit "$(JUNIT)") $(if $(JSON),--json "$(JSON)")
+
+exercise:
+	$(require_stage)
+	@$(PYTHON) tools/exercise.py start $(N)
+
+progress: $(STAMP) $(NEEDS_CLIENT) browser
+	@$(PY) tools/exercise.py progress
 
 TEST_FILES = $(if $(FOLDER),$(wildcard tests/test_$(firstword $(subst _, ,$(FOLDER)))_*.py tests/*/test_$(firstword $(subst _, ,$(FOLDER)))_*.py),$(error No stage '$(N)'; the stages are 1 to 7))
 PYTEST_ARGS = $(if $(DIR),--stage-dir $(N)=$(DIR))

@@ -1,0 +1,142 @@
+"""A pytest plugin for tools/grade.py: it records every check as one JSON line.
+
+The grader runs pytest in a child process with ``-p grade_plugin --grade-record FILE``.
+Each line written to FILE is one event, flushed at once, so that even a run that
+is stopped (time limit) or that dies (an app calling ``os._exit``) leaves a record
+of what was collected, what started and how each phase ended:
+
+    {"event": "collected", "id": ..., "name": ..., "function": ..., "doc": ..., ...}
+    {"event": "start", "id": ...}
+    {"event": "report", "id": ..., "when": "setup"|"call"|"teardown",
+     "outcome": "passed"|"failed"|"skipped", "reason": ..., "details": ..., "duration": ...}
+    {"event": "collect_error", "file": ..., "details": ...}
+
+``--grade-only NAME`` (repeatable) keeps only the checks whose test function is
+called NAME (exact names, unlike ``-k``, which matches substrings).
+"""
+import json
+import re
+import traceback
+from pathlib import Path
+
+import pytest
+
+_TIMEOUT = re.compile(r"Timeout \(>(?P<seconds>[\d.]+)s\) from pytest-timeout")
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("grade", "tools/grade.py")
+    group.addoption("--grade-record", metavar="FILE", help="write one JSON line per event to FILE")
+    group.addoption("--grade-only", action="append", default=[], metavar="NAME",
+                    help="run only the checks whose test function is NAME (repeatable)")
+
+
+def pytest_configure(config):
+    path = config.getoption("--grade-record")
+    if path:
+        config.pluginmanager.register(Recorder(config, Path(path)), "grade-recorder")
+
+
+def pytest_collection_modifyitems(config, items):
+    wanted = set(config.getoption("--grade-only"))
+    if not wanted:
+        return
+    kept = [item for item in items if _function_name(item) in wanted]
+    dropped = [item for item in items if _function_name(item) not in wanted]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    items[:] = kept
+
+
+def _function_name(item):
+    return getattr(item, "originalname", None) or item.name.split("[", 1)[0]
+
+
+def _first_line(text):
+    """The first line of a message; with the next one when it ends in ':' ("step X failed:")."""
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    if not lines:
+        return ""
+    if lines[0].endswith(":") and len(lines) > 1:
+        return f"{lines[0]} {lines[1].removeprefix('AssertionError: ')}"
+    return lines[0]
+
+
+def _student_frame(error, folders):
+    """'app.py, line 7: return 1 / 0' for the last frame inside a stage folder, or ''."""
+    roots = [str(folder) for folder in folders]
+    frames = [f for f in traceback.extract_tb(error.__traceback__)
+              if any(f.filename.startswith(root) for root in roots)]
+    if not frames:
+        return ""
+    last = frames[-1]
+    root = next(r for r in roots if last.filename.startswith(r))
+    where = Path(last.filename).relative_to(root)
+    return f"{where}, line {last.lineno}: {(last.line or '').strip()}"
+
+
+def explain(excinfo, folders=()):
+    """(reason, details): the first line a person reads, and the whole message."""
+    error = excinfo.value
+    if isinstance(error, (pytest.fail.Exception, pytest.skip.Exception)):
+        details = str(error.msg)
+        timeout = _TIMEOUT.search(details)
+        if timeout:
+            seconds = float(timeout["seconds"])
+            reason = f"did not finish within {seconds:g} s (the time limit of one check)"
+            return reason, reason
+        return _first_line(details), details
+    if isinstance(error, AssertionError):
+        details = str(error) or "an assertion failed"
+        return _first_line(details), details
+    where = _student_frame(error, folders)
+    reason = f"{type(error).__name__}: {_first_line(error)}".rstrip(": ")
+    if where:
+        reason += f" (raised at {where})"
+    return reason, f"{type(error).__name__}: {error}"
+
+
+class Recorder:
+    def __init__(self, config, path):
+        self.config = config
+        self.file = open(path, "a", encoding="utf-8")
+
+    def write(self, **event):
+        self.file.write(json.dumps(event, ensure_ascii=False) + "\n")
+        self.file.flush()
+
+    @property
+    def folders(self):
+        return list(getattr(self.config, "stage_folders", {}).values())
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.write(event="collect_error", file=report.nodeid, details=str(report.longrepr))
+
+    def pytest_collection_finish(self, session):
+        for item in session.items:
+            function = getattr(item, "function", None)
+            self.write(
+                event="collected", id=item.nodeid, name=item.name, function=_function_name(item),
+                file=item.nodeid.split("::", 1)[0], doc=(getattr(function, "__doc__", None) or ""),
+                browser=item.get_closest_marker("browser") is not None,
+            )
+
+    def pytest_runtest_logstart(self, nodeid, location):
+        self.write(event="start", id=nodeid)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        report = yield
+        reason = details = ""
+        if call.excinfo is not None and report.outcome != "passed":
+            try:
+                reason, details = explain(call.excinfo, self.folders)
+            except Exception as error:  # never let the recorder hide a verdict
+                reason = details = f"(could not read the failure: {error!r})"
+        self.write(event="report", id=item.nodeid, when=report.when, outcome=report.outcome,
+                   reason=reason, details=details[:4000], duration=round(report.duration, 3))
+        return report
+
+    def pytest_unconfigure(self, config):
+        self.file.close()
