@@ -2,6 +2,7 @@ from datetime import datetime
 
 from flask import Flask, render_template
 
+# __name__ tells Flask where this app's files live (templates and static files, from stage 2 on).
 app = Flask(__name__)
 
 LESSONS = [
@@ -9,9 +10,9 @@ LESSONS = [
     "Templates: pages built from a shared layout",
     "Parameters: what a URL can tell the app",
     "Forms: reading and checking what a visitor sends",
-    "A chat kept in a log file",
-    "Several visitors writing to one log safely",
-    "A realtime chat with WebSockets",
+    "A chat in log files: an application factory and a Blueprint",
+    "One shared log: both sides of the chat see the conversation",
+    "A realtime chat with Flask-SocketIO",
 ]
 
 

@@ -10,6 +10,7 @@ from forms import LoginForm
 # Settings come from the environment, or from a .env file next to this one (see .env.example).
 load_dotenv()
 
+# __name__ tells Flask where this app's files live (templates and static files, from stage 2 on).
 app = Flask(__name__)
 # Every FLASK_* variable becomes a setting: FLASK_SECRET_KEY -> app.config["SECRET_KEY"].
 app.config.from_prefixed_env()
@@ -28,9 +29,9 @@ LESSONS = [
     "Templates: pages built from a shared layout",
     "Parameters: what a URL can tell the app",
     "Forms: reading and checking what a visitor sends",
-    "A chat kept in a log file",
-    "Several visitors writing to one log safely",
-    "A realtime chat with WebSockets",
+    "A chat in log files: an application factory and a Blueprint",
+    "One shared log: both sides of the chat see the conversation",
+    "A realtime chat with Flask-SocketIO",
 ]
 
 
