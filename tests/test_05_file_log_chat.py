@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from markupsafe import escape
-from support.loader import load_app
+from support.loader import StageLoadError, load_app
 
 STAGE = 5
 
@@ -48,6 +48,14 @@ def send(client, role, text, **kwargs):
     return client.post(f"/{role}", data={"csrf_token": token, "text": text}, **kwargs)
 
 
+def build(stage_folder, test_config=None):
+    """create_app(test_config) from the stage's package; a failure is reported as one clear sentence."""
+    try:
+        return load_app(stage_folder, test_config)
+    except StageLoadError as error:
+        pytest.fail(f"The stage 5 app in {stage_folder} could not be built:\n  {error}", pytrace=False)
+
+
 def read_log(path):
     """The messages in a log file as (role, text) pairs, checking every line has the contract's format."""
     if not path.exists():
@@ -67,15 +75,15 @@ def read_log(path):
 def test_the_app_is_a_package_built_by_create_app(stage_folder, stage_env, log_dir):
     assert (stage_folder / "app" / "__init__.py").is_file(), "Stage 5 keeps its code in a package: app/__init__.py"
     assert (stage_folder / "app" / "routes.py").is_file(), "The routes live in app/routes.py"
-    first, module = load_app(stage_folder, {"TESTING": True, "LOG_DIR": str(log_dir)})
+    first, module = build(stage_folder, {"TESTING": True, "LOG_DIR": str(log_dir)})
     assert hasattr(module, "create_app"), "app/__init__.py should define create_app(test_config=None)"
-    second, _ = load_app(stage_folder, {"TESTING": True, "LOG_DIR": str(log_dir)})
+    second, _ = build(stage_folder, {"TESTING": True, "LOG_DIR": str(log_dir)})
     assert first is not second, "Each call of create_app() should build a new app"
     assert first.blueprints, "The routes should come from a Blueprint registered by create_app()"
 
 
 def test_create_app_takes_settings_from_the_environment(stage_folder, stage_env, log_dir):
-    app, _ = load_app(stage_folder)
+    app, _ = build(stage_folder)
     assert app.config["LOG_DIR"] == str(log_dir), "FLASK_LOG_DIR in the environment should become LOG_DIR"
     assert app.config["SECRET_KEY"] == stage_env["FLASK_SECRET_KEY"], (
         "FLASK_SECRET_KEY in the environment should become SECRET_KEY"
@@ -84,13 +92,13 @@ def test_create_app_takes_settings_from_the_environment(stage_folder, stage_env,
 
 def test_test_config_wins_over_the_environment(stage_folder, stage_env, tmp_path):
     other = tmp_path / "other-logs"
-    app, _ = load_app(stage_folder, {"TESTING": True, "LOG_DIR": str(other)})
+    app, _ = build(stage_folder, {"TESTING": True, "LOG_DIR": str(other)})
     assert app.config["LOG_DIR"] == str(other), "create_app(test_config) should override the environment"
 
 
 def test_a_missing_log_folder_is_created(stage_folder, stage_env, tmp_path):
     folder = tmp_path / "not" / "there" / "yet"
-    load_app(stage_folder, {"TESTING": True, "LOG_DIR": str(folder)})
+    build(stage_folder, {"TESTING": True, "LOG_DIR": str(folder)})
     assert folder.is_dir(), "create_app() should create the log folder when it is missing"
 
 
@@ -98,8 +106,8 @@ def test_without_a_secret_key_the_app_warns_and_picks_a_random_one(stage_folder,
                                                                     monkeypatch, caplog):
     monkeypatch.setenv("FLASK_SECRET_KEY", "")  # set but empty, so no .env file can fill it in
     with caplog.at_level(logging.WARNING):
-        first, _ = load_app(stage_folder, {"LOG_DIR": str(log_dir)})
-        second, _ = load_app(stage_folder, {"LOG_DIR": str(log_dir)})
+        first, _ = build(stage_folder, {"LOG_DIR": str(log_dir)})
+        second, _ = build(stage_folder, {"LOG_DIR": str(log_dir)})
     assert first.config["SECRET_KEY"], "With no FLASK_SECRET_KEY the app should still get a secret key"
     assert first.config["SECRET_KEY"] != second.config["SECRET_KEY"], "That key should be random, not fixed in code"
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "SECRET_KEY" in r.getMessage()]
