@@ -298,4 +298,6 @@ def test_fifty_clients_sending_at_once_leave_exactly_one_line_per_message(live_s
         assert sorted(stored) == sorted((role, text) for text in sent[role]), (
             f"{role}.log should hold exactly the {len(sent[role])} messages its clients sent, each on one intact line"
         )
-    assert total == CLIENTS * MESSAGES_EACH, f"{CLIENTS} clients x {MESSAGES_EACH} messages should leave {total} lines"
+    assert total == CLIENTS * MESSAGES_EACH, (
+        f"{CLIENTS} clients x {MESSAGES_EACH} messages should leave {CLIENTS * MESSAGES_EACH} lines, found {total}"
+    )
