@@ -1,0 +1,194 @@
+"""Stage 7 in a real browser: a user and an attendant chatting live, over a WebSocket.
+
+Each person has their own browser context (own cookies, like two different computers).
+Playwright watches each page's WebSocket, so the tests can tell that a message really
+travelled over it, and wait for frames instead of sleeping.
+"""
+import re
+
+import pytest
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import expect
+
+STAGE = 7
+pytestmark = pytest.mark.browser
+
+CHAT_URL = re.compile(r"/(user|attendant)/(\d{8}-\d{6}(-\d+)?)$")
+UPGRADE_PACKET = "5"  # Engine.IO: the client's last word when it moves from polling to the WebSocket
+
+
+def carries(text):
+    """A WebSocket frame predicate: the frame's payload has ``text`` in it."""
+    return lambda payload: isinstance(payload, str) and text in payload
+
+
+class ChatWindow:
+    """One person's chat page, and the Socket.IO WebSocket it opened."""
+
+    def __init__(self, page, role):
+        self.page, self.role = page, role
+        self.socket = None  # the page's latest Socket.IO WebSocket
+        self.upgraded = False  # that socket now carries the events (no more HTTP polling)
+        page.on("websocket", self._opened)
+
+    def _opened(self, socket):
+        if "/socket.io/" not in socket.url:
+            return
+        self.socket, self.upgraded = socket, False
+        socket.on("framesent", lambda payload: self._sent(socket, payload))
+
+    def _sent(self, socket, payload):
+        if socket is self.socket and payload == UPGRADE_PACKET:
+            self.upgraded = True
+
+    @property
+    def messages(self):
+        return self.page.locator("#messages li")
+
+    @property
+    def chat_id(self):
+        return self.page.locator("#chat").get_attribute("data-chat-id")
+
+    def wait_until_live(self):
+        """Wait until the page has joined its session and talks over a WebSocket."""
+        expect(self.page.locator("#chat"), f"The {self.role}'s chat page should say its role").to_have_attribute(
+            "data-role", self.role)
+        expect(self.page.get_by_role("button", name="Send"),
+               f"The {self.role}'s Send button should be usable once the page has joined the chat").to_be_enabled()
+        # A page that never opens or never upgrades a WebSocket stays on HTTP long-polling.
+        try:
+            if self.socket is None:
+                socket = self.page.wait_for_event("websocket", lambda socket: "/socket.io/" in socket.url)
+                if self.socket is None:
+                    self._opened(socket)
+            if not self.upgraded:
+                self.socket.wait_for_event("framesent", lambda payload: payload == UPGRADE_PACKET)
+                self.upgraded = True
+        except PlaywrightError as error:
+            raise AssertionError(
+                f"The {self.role}'s page never moved its Socket.IO connection onto a WebSocket "
+                f"(it stayed on HTTP polling, or the server refused the upgrade): {error}") from error
+
+    def send(self, text):
+        self.page.locator("#text").fill(text)
+        self.page.get_by_role("button", name="Send").click()
+
+    def mark_page(self):
+        """Leave a mark in the page: it survives everything but a reload or a navigation."""
+        self.page.evaluate("window.sameChatPage = true")
+
+    def still_same_page(self):
+        return self.page.evaluate("window.sameChatPage === true")
+
+
+def start_chat(new_context, url, label="user", from_home=False):
+    """A user opens the User page, presses 'Start a chat', and lands on their chat page."""
+    page = new_context(label).new_page()
+    if from_home:
+        page.goto(url + "/")
+        link = page.locator("main").get_by_role("link", name="User", exact=True)
+        expect(link, "The home page's User link should open its own window").to_have_attribute("target", "user")
+        with page.context.expect_page() as opened:
+            link.click()
+        page = opened.value
+    else:
+        page.goto(url + "/user")
+    user = ChatWindow(page, "user")
+    page.get_by_role("button", name="Start a chat").click()
+    expect(page, "'Start a chat' should lead to /user/<session ID>").to_have_url(CHAT_URL)
+    user.wait_until_live()
+    return user
+
+
+def join_chat(new_context, url, chat_id, label="attendant"):
+    """An attendant opens the list of sessions and picks the one with this ID."""
+    page = new_context(label).new_page()
+    attendant = ChatWindow(page, "attendant")
+    page.goto(url + "/attendant")
+    link = page.locator(f'main a[href$="/attendant/{chat_id}"]')
+    expect(link, f"The attendant's list should link to the session {chat_id}").to_have_count(1)
+    link.click()
+    expect(page, "The session's link should open /attendant/<session ID>").to_have_url(CHAT_URL)
+    attendant.wait_until_live()
+    assert attendant.chat_id == chat_id, f"The attendant should be in session {chat_id}, not {attendant.chat_id}"
+    return attendant
+
+
+def send_and_see(sender, receiver, text):
+    """``sender`` sends; the frame leaves over its WebSocket and reaches ``receiver``'s WebSocket."""
+    with sender.socket.expect_event("framesent", carries(text)):
+        with receiver.socket.expect_event("framereceived", carries(text)):
+            sender.send(text)
+    for window in (receiver, sender):
+        expect(window.messages.filter(has_text=text),
+               f"The {window.role}'s page should show the message once, without a reload").to_have_count(1)
+
+
+def test_user_and_attendant_chat_both_ways_live_over_a_websocket(live_server, new_context, step):
+    with step("the user opens their window from the home page and starts a chat"):
+        user = start_chat(new_context, live_server.url, from_home=True)
+    with step("the attendant joins that chat from the list of sessions"):
+        attendant = join_chat(new_context, live_server.url, user.chat_id)
+        user.mark_page()
+        attendant.mark_page()
+    with step("the user sends; it reaches the attendant over the WebSocket"):
+        send_and_see(user, attendant, "Hello, my parcel has not arrived")
+    with step("the attendant replies; it reaches the user over the WebSocket"):
+        send_and_see(attendant, user, "Sorry to hear that, let me look")
+        expect(user.messages.filter(has_text=re.compile("parcel|Sorry")),
+               "Both messages should be listed in the order they were sent").to_contain_text(
+            ["Hello, my parcel has not arrived", "Sorry to hear that, let me look"])
+    with step("the user sends HTML; the attendant sees it as literal text"):
+        payload = '<img src="x" onerror="window.injected = 1"><b>bold</b> <script>window.injected = 2</script>'
+        user.send(payload)
+        item = attendant.messages.filter(has_text="bold")
+        expect(item, "The attendant should see exactly what the user typed, tags included").to_contain_text(payload)
+        expect(attendant.page.locator("#messages img, #messages b, #messages script"),
+               "Typed HTML must never become elements on the attendant's page").to_have_count(0)
+        assert attendant.page.evaluate("window.injected") is None, "Typed script must never run on the other side"
+    with step("neither page reloaded during the chat"):
+        assert user.still_same_page() and attendant.still_same_page(), (
+            "The messages should arrive without reloading the page (the page was reloaded or left)")
+
+
+def test_a_second_chat_session_sees_nothing_of_the_first(live_server, new_context, step):
+    with step("session one: a user starts a chat and an attendant joins it"):
+        user = start_chat(new_context, live_server.url)
+        attendant = join_chat(new_context, live_server.url, user.chat_id)
+    with step("session two: another user, in another browser, starts a chat"):
+        other = start_chat(new_context, live_server.url, label="other-user")
+        assert other.chat_id != user.chat_id, (
+            f"A second chat should get its own session ID, but both got {user.chat_id}")
+    with step("session one talks"):
+        send_and_see(user, attendant, "Only for session one")
+    with step("session two talks, then checks it never got session one's message"):
+        # The server sent session one's message before this one: had it leaked, it would be here already.
+        send_and_see(other, other, "Session two here")
+        expect(other.messages.filter(has_text="Only for session one"),
+               "A message of one chat session must never reach another session's page").to_have_count(0)
+    with step("session one talks again, then checks it never got session two's message"):
+        send_and_see(attendant, user, "Still only session one")
+        for window in (user, attendant):
+            expect(window.messages.filter(has_text="Session two here"),
+                   f"Session one's {window.role} must never see session two's message").to_have_count(0)
+
+
+def test_a_reloaded_chat_page_shows_the_history_once(live_server, new_context, step):
+    with step("a user and an attendant exchange two messages"):
+        user = start_chat(new_context, live_server.url)
+        attendant = join_chat(new_context, live_server.url, user.chat_id)
+        send_and_see(user, attendant, "First message")
+        send_and_see(attendant, user, "Second message")
+    with step("the user reloads the page and it joins again"):
+        user.page.reload()
+        user.wait_until_live()
+    with step("a new live message arrives after the reload"):
+        # It is sent after the history, so once it is on the page, the history is too.
+        send_and_see(attendant, user, "Third message")
+    with step("every message is on the page exactly once, in order"):
+        for text in ("First message", "Second message", "Third message"):
+            expect(user.messages.filter(has_text=text),
+                   f"After a reload, '{text}' should be listed once (history replaces the list)").to_have_count(1)
+        expect(user.messages.filter(has_text=re.compile("(First|Second|Third) message")),
+               "The history should keep the order").to_contain_text(
+            ["First message", "Second message", "Third message"])
