@@ -39,12 +39,13 @@ def browser():
             # executable_path=None means Playwright's own Chromium.
             chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         except PlaywrightError as error:
+            failure = error.message
+        else:
+            failure = None
+        if failure:
             where = executable or "Playwright's own Chromium"
-            pytest.fail(
-                f"Could not start the browser ({where}) for the browser tests. "
-                f"Run `make browser` to install one, or set CHROMIUM_PATH.\n{error}",
-                pytrace=False,
-            )
+            pytest.fail(f"Could not start the browser ({where}) for the browser tests. "
+                        f"Run `make browser` to install one, or set CHROMIUM_PATH.\n{failure}", pytrace=False)
         yield chromium
         chromium.close()
 
