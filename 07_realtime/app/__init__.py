@@ -1,0 +1,60 @@
+"""The chat app as a package. create_app() builds a new, configured app each time it is called."""
+import os
+import secrets
+
+from dotenv import load_dotenv
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+# An extension is made once, without an app, and attached to each app create_app() builds.
+csrf = CSRFProtect()
+
+
+def create_app(test_config=None):
+    """Build the app. The tests pass test_config, e.g. {"TESTING": True, "LOG_DIR": "/tmp/..."}."""
+    app = Flask(__name__)
+    # Socket.IO's defaults; FLASK_SOCKETIO_ASYNC_MODE and FLASK_SOCKETIO_MESSAGE_QUEUE override them.
+    app.config.from_mapping(SOCKETIO_ASYNC_MODE="threading", SOCKETIO_MESSAGE_QUEUE=None)
+
+    # Settings come from the environment, or from a .env file (see .env.example).
+    # Every FLASK_* variable becomes a setting: FLASK_LOG_DIR -> app.config["LOG_DIR"].
+    load_dotenv()
+    app.config.from_prefixed_env()
+    if test_config:
+        app.config.update(test_config)
+
+    if not app.config.get("SECRET_KEY"):
+        # The key signs the session cookie (flashed messages live there) and the CSRF tokens.
+        app.config["SECRET_KEY"] = secrets.token_urlsafe()
+        app.logger.warning(
+            "FLASK_SECRET_KEY is not set, so a random key is used: copy .env.example to .env and set one."
+        )
+    # Where the chat logs go: by default instance/logs, next to the app package.
+    app.config.setdefault("LOG_DIR", os.path.join(app.instance_path, "logs"))
+    os.makedirs(app.config["LOG_DIR"], exist_ok=True)
+
+    # Every POST must carry the token from the page it was sent from, or it gets 400 Bad Request.
+    csrf.init_app(app)
+
+    # Imported here, not at the top: the routes belong to the app being built.
+    from . import routes
+    from .events import socketio
+
+    app.register_blueprint(routes.bp)
+
+    # Socket.IO joins the app: the same server now also answers at /socket.io/.
+    # - async_mode "threading" runs on Flask's own server (flask run), WebSocket
+    #   included. It is named, so an installed gevent or eventlet never changes it.
+    # - message_queue None: one server process. A URL like redis://127.0.0.1:6379
+    #   lets several processes share their rooms.
+    # - async_handlers False: one window's events are handled one after the other,
+    #   so its messages keep the order it sent them in.
+    # - cors_allowed_origins stays at its default: only pages this app served may
+    #   connect. "*" would let any website open a chat in its visitor's name.
+    socketio.init_app(
+        app,
+        async_mode=app.config["SOCKETIO_ASYNC_MODE"] or "threading",
+        message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"] or None,
+        async_handlers=False,
+    )
+    return app

@@ -1,0 +1,99 @@
+"""The realtime half of the chat: Socket.IO events.
+
+Each chat session is a Socket.IO room named by the session's ID. A window
+joins its session's room; a message sent to the room reaches every window in
+that session at once, and no window of another session.
+
+    client -> server       join        {"chat_id": "20261123-154247", "role": "user"}
+    server -> that client  history     {"chat_id": ..., "messages": [{"time", "role", "text"}, ...]}
+    server -> room         notice      {"text": "The attendant joined."}  (or "... left.")
+    client -> server       message     {"text": "Hello"}  (the role and session come from the join)
+    server -> room         message     {"time": "2026-11-23T15:42:47", "role": "user", "text": "Hello"}
+    server -> that client  chat_error  {"error": "Type a message first."}
+"""
+import threading
+
+from flask import current_app, request
+from flask_socketio import SocketIO, emit, join_room, leave_room
+
+from . import chat_log, chat_sessions
+
+# create_app() connects this to the app with socketio.init_app(app, ...).
+socketio = SocketIO()
+
+ROLES = ("user", "attendant")
+MAX_LENGTH = 500  # characters in one message
+
+# The session and role each connected window joined, by its connection's ID
+# (request.sid). A window that has not joined is not in here.
+joined = {}
+
+# Held while a message is written to the log and sent to the room, and while
+# a window joins the room and gets the history. So a window that joins gets
+# each message exactly once: in the history, or live after it, never both and
+# never neither. Every window also sees the messages in the log's order.
+room_lock = threading.Lock()
+
+
+def refuse(reason):
+    """Tell only the window that sent the event what was wrong with it."""
+    emit("chat_error", {"error": reason})
+
+
+def log_dir():
+    return current_app.config["LOG_DIR"]
+
+
+@socketio.on("join")
+def join(data=None):
+    chat_id = data.get("chat_id") if isinstance(data, dict) else None
+    role = data.get("role") if isinstance(data, dict) else None
+    if role not in ROLES:
+        return refuse('Join as "user" or "attendant".')
+    if not chat_sessions.exists(log_dir(), chat_id):
+        return refuse("There is no chat session with that ID: start one from the user page.")
+    leave()  # a window is in one session at a time
+    with room_lock:
+        join_room(chat_id)
+        joined[request.sid] = (chat_id, role)
+        messages = chat_log.read(chat_sessions.log_path(log_dir(), chat_id))
+        emit("history", {"chat_id": chat_id, "messages": messages})
+    emit("notice", {"text": f"The {role} joined."}, to=chat_id, include_self=False)
+
+
+@socketio.on("message")
+def message(data=None):
+    session = joined.get(request.sid)
+    if session is None:
+        return refuse("Join a chat session before sending messages.")
+    text = data.get("text") if isinstance(data, dict) else None
+    if not isinstance(text, str):
+        return refuse('A message is {"text": "..."} with the text as a string.')
+    if not text.strip():
+        return refuse("Type a message first.")
+    if len(text) > MAX_LENGTH:
+        return refuse(f"A message can be at most {MAX_LENGTH} characters long.")
+    chat_id, role = session
+    with room_lock:
+        sent = chat_log.append(chat_sessions.log_path(log_dir(), chat_id), role, text)
+        emit("message", sent, to=chat_id)
+
+
+@socketio.on("disconnect")
+def disconnect(reason=None):
+    leave()
+
+
+def leave():
+    """Take this window out of its session's room, if it is in one, and say so there."""
+    chat_id, role = joined.pop(request.sid, (None, None))
+    if chat_id:
+        leave_room(chat_id)
+        emit("notice", {"text": f"The {role} left."}, to=chat_id)
+
+
+@socketio.on_error_default
+def unexpected_error(error):
+    """An event handler failed: log it, tell that window, and go on serving the others."""
+    current_app.logger.exception("A Socket.IO event failed")
+    refuse("Something went wrong on the server with that event; please try again.")

@@ -1,0 +1,118 @@
+"""Real Socket.IO clients for tests against a running stage 7 server.
+
+A ``ChatWindow`` is what one browser window of the chat does, without the
+browser: it connects over the WebSocket transport, joins a session and keeps
+every event the server sends it in a queue per event name, so a test awaits
+an event (with a time limit) instead of sleeping.
+"""
+import functools
+import http.cookiejar
+import queue
+import re
+import threading
+import urllib.parse
+import urllib.request
+
+import socketio
+
+WAIT = 10  # seconds to wait for any one event before a test fails
+EVENTS = ("history", "message", "notice", "chat_error")
+
+
+def start_chat(base_url):
+    """Start a chat session the way the user page does (CSRF token included); return its ID."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    with opener.open(f"{base_url}/user", timeout=WAIT) as response:
+        page = response.read().decode("utf-8")
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    assert token, "The user page should have a form with a hidden csrf_token field"
+    form = urllib.parse.urlencode({"csrf_token": token.group(1)}).encode()
+    with opener.open(f"{base_url}/user", data=form, timeout=WAIT) as response:
+        final_url = response.geturl()  # urllib follows the redirect to /user/<id>
+    match = re.search(r"/user/([^/?#]+)$", final_url)
+    assert match, f"Starting a chat should redirect to /user/<session id>, but it ended at {final_url}"
+    return match.group(1)
+
+
+class ChatWindow:
+    """One chat window: a python-socketio client whose events land in queues."""
+
+    def __init__(self, base_url, headers=None):
+        self.base_url = base_url
+        self.headers = headers or {}
+        self.client = socketio.Client(reconnection=False)
+        self.queues = {name: queue.Queue() for name in EVENTS}
+        for name in EVENTS:
+            self.client.on(name, self.queues[name].put)
+
+    def connect(self):
+        self.client.connect(self.base_url, headers=self.headers, transports=["websocket"],
+                            wait_timeout=WAIT)
+        # On disconnect, websocket-client's close() waits up to 3 s for the server's
+        # closing frame, which the client's own reader thread has usually taken
+        # already: each disconnect would cost 3 s. Wait a moment instead.
+        ws = getattr(self.client.eio, "ws", None)
+        if ws is not None and hasattr(ws, "close"):
+            ws.close = functools.partial(ws.close, timeout=0.2)
+        return self
+
+    @property
+    def transport(self):
+        return self.client.transport()
+
+    def join(self, chat_id, role):
+        """Join a session; return the history the server answers with."""
+        self.client.emit("join", {"chat_id": chat_id, "role": role})
+        return self.expect("history", f"after joining session {chat_id} as {role}")
+
+    def send(self, text):
+        self.client.emit("message", {"text": text})
+
+    def expect(self, event, when=""):
+        """The next ``event`` the server sent this window; fails the test after WAIT seconds."""
+        try:
+            return self.queues[event].get(timeout=WAIT)
+        except queue.Empty:
+            raise AssertionError(
+                f"No '{event}' event arrived within {WAIT} s {when}".rstrip()
+            ) from None
+
+    def received(self, event):
+        """Every ``event`` that arrived so far and was not yet taken with expect()."""
+        items = []
+        while True:
+            try:
+                items.append(self.queues[event].get_nowait())
+            except queue.Empty:
+                return items
+
+    def disconnect(self):
+        if self.client.connected:
+            self.client.disconnect()
+
+    def __enter__(self):
+        return self.connect()
+
+    def __exit__(self, *exc):
+        self.disconnect()
+
+
+def connect_windows(base_url, count):
+    """Connect ``count`` windows at once (a thread each); return them."""
+    windows = []
+    threads = [threading.Thread(target=lambda: windows.append(ChatWindow(base_url).connect()))
+               for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT)
+    return windows
+
+
+def disconnect_windows(windows):
+    """Close many windows at once: each close waits a moment for the server's answer."""
+    threads = [threading.Thread(target=window.disconnect) for window in windows]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT)

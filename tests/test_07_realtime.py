@@ -1,0 +1,524 @@
+"""Stage 7: a realtime chat, one Socket.IO room per chat session.
+
+Most tests use Flask-SocketIO's test client, which runs the event handlers
+directly (fast, no network). The tests marked "live" run the stage as a real
+server and talk to it with python-socketio clients over WebSocket, like the
+browser windows do.
+"""
+import json
+import re
+import threading
+from pathlib import Path
+
+import pytest
+
+from support.sockets import ChatWindow, connect_windows, disconnect_windows, start_chat
+
+STAGE = 7
+
+ID_SHAPE = re.compile(r"[0-9]{8}-[0-9]{6}(-[0-9]+)?")
+LINE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2} (user|attendant) \".*\"\n")
+SERVER_SPEAKS = (3, 4)  # socket.io-client majors that python-socketio 5 understands
+FETCH_HINT = ("Fetch it with `make stage 7` (npm pack socket.io-client@4.8), or by hand: see "
+              "'Without npm' in 07_realtime/README.md.")
+
+
+# ---------------------------------------------------------------- helpers
+
+def csrf_token(page):
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    assert match, "The page should have a form with a hidden csrf_token field (Flask-WTF)"
+    return match.group(1)
+
+
+def start_session(client):
+    """Press "Start a chat" on /user like a browser; return the new session's ID."""
+    token = csrf_token(client.get("/user").text)
+    response = client.post("/user", data={"csrf_token": token})
+    assert response.status_code == 302, (
+        f'Pressing "Start a chat" should redirect to the chat page, but answered {response.status_code}'
+    )
+    match = re.fullmatch(r"/user/([^/]+)", response.location)
+    assert match, f"Starting a chat should redirect to /user/<session id>, not to {response.location}"
+    chat_id = match.group(1)
+    assert ID_SHAPE.fullmatch(chat_id), f"A session ID looks like YYYYMMDD-hhmmss[-N]; got {chat_id!r}"
+    return chat_id
+
+
+def window(app, client=None):
+    """A Socket.IO test client: one chat window (sharing the HTTP test client's cookies if given)."""
+    return app.extensions["socketio"].test_client(app, flask_test_client=client)
+
+
+def events(sock, name=None):
+    """The events a test client received since the last call, as (name, payload) pairs."""
+    found = []
+    for event in sock.get_received():
+        # The test client keeps a "message" event's payload as is, other events' as a list.
+        payload = event["args"] if event["name"] == "message" else event["args"][0]
+        found.append((event["name"], payload))
+    return [payload for n, payload in found if n == name] if name else found
+
+
+def join(sock, chat_id, role):
+    sock.emit("join", {"chat_id": chat_id, "role": role})
+    received = events(sock)
+    assert received and received[0][0] == "history", (
+        f"Joining session {chat_id} as {role} should answer with a 'history' event first; got {received}"
+    )
+    return received[0][1]
+
+
+def log_lines(log_dir, chat_id):
+    path = Path(log_dir) / f"chat_{chat_id}.log"
+    assert path.is_file(), f"Session {chat_id} should have its log file {path.name} in the log folder"
+    return path.read_text(encoding="utf-8").splitlines(keepends=True)
+
+
+def logged_messages(log_dir, chat_id):
+    """Read a session's log back as (role, text) pairs, checking every line's shape."""
+    messages = []
+    for line in log_lines(log_dir, chat_id):
+        assert LINE_SHAPE.fullmatch(line), f"Each log line should be '<time> <role> <JSON text>'; got {line!r}"
+        _time, role, text = line.split(" ", 2)
+        messages.append((role, json.loads(text)))
+    return messages
+
+
+# ---------------------------------------------------------------- pages
+
+def test_home_page_opens_each_client_in_its_own_window(client):
+    page = client.get("/").text
+    for role in ("user", "attendant"):
+        assert re.search(rf'<a [^>]*href="/{role}"[^>]*target="{role}"', page), (
+            f'The home page should link to /{role} with target="{role}", so it opens in its own window'
+        )
+
+
+def test_start_a_chat_creates_its_log_and_opens_its_page(client, log_dir):
+    chat_id = start_session(client)
+    assert (log_dir / f"chat_{chat_id}.log").is_file(), (
+        f"Starting session {chat_id} should create chat_{chat_id}.log in the log folder"
+    )
+    page = client.get(f"/user/{chat_id}").text
+    main = re.search(r"<main [^>]*>", page)
+    assert main and 'id="chat"' in main.group(0), 'The chat page should have <main id="chat" ...>'
+    assert f'data-chat-id="{chat_id}"' in main.group(0) and 'data-role="user"' in main.group(0), (
+        "The chat page's <main> should carry data-chat-id and data-role for chat.js"
+    )
+    for needle, what in [('<ul id="messages">', 'a <ul id="messages"> for the messages'),
+                         ('<form id="message-form"', 'a <form id="message-form">'),
+                         ('id="text"', 'an <input id="text">'),
+                         ('maxlength="500"', "a 500-character limit on the input"),
+                         (">Send</button>", 'a "Send" button'),
+                         ("/static/vendor/socket.io.min.js", "the Socket.IO client served by the app"),
+                         ("/static/chat.js", "its script, static/chat.js")]:
+        assert needle in page, f"The chat page should have {what}"
+
+
+def test_start_without_csrf_token_is_refused_and_creates_nothing(client, log_dir):
+    response = client.post("/user", data={})
+    assert response.status_code != 302, "A POST without the CSRF token must not start a chat"
+    assert not list(log_dir.glob("chat_*.log")), "A refused POST should create no session log"
+
+
+def test_two_sessions_in_the_same_second_get_distinct_ids_and_files(client, log_dir):
+    for _attempt in range(5):  # two requests take milliseconds; retry if a second ticked between
+        first, second = start_session(client), start_session(client)
+        if first[:15] == second[:15]:
+            break
+    started, number = first[:15], int(first[16:] or 1)
+    expected = f"{started}-{number + 1}"  # 20261123-154247 -> 20261123-154247-2 -> ...-3
+    assert second == expected, (
+        f"A session started in the same second as {first} should get {expected}, not {second}"
+    )
+    for chat_id in (first, second):
+        assert (log_dir / f"chat_{chat_id}.log").is_file(), f"Session {chat_id} should have its own log"
+
+
+def test_sessions_started_at_once_in_many_threads_get_distinct_ids(app, log_dir):
+    clients = [app.test_client() for _ in range(12)]
+    tokens = [csrf_token(c.get("/user").text) for c in clients]
+    start_line = threading.Barrier(len(clients))
+    locations = []
+
+    def press_start(c, token):
+        start_line.wait()
+        locations.append(c.post("/user", data={"csrf_token": token}).location)
+
+    threads = [threading.Thread(target=press_start, args=pair) for pair in zip(clients, tokens)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(set(locations)) == len(clients), (
+        f"{len(clients)} sessions started at once should get {len(clients)} distinct IDs; got {sorted(locations)}"
+    )
+    assert len(list(log_dir.glob("chat_*.log"))) == len(clients), "Each session should have its own log file"
+
+
+def test_attendant_page_lists_the_sessions_with_links(client):
+    chat_ids = [start_session(client) for _ in range(3)]
+    page = client.get("/attendant").text
+    for chat_id in chat_ids:
+        assert f'href="/attendant/{chat_id}"' in page, (
+            f"The attendant page should link to /attendant/{chat_id} to join that session"
+        )
+
+
+@pytest.mark.parametrize("path", [
+    "/user/20260101-000000",              # the right shape, but never started
+    "/attendant/20260101-000000",
+    "/user/not-a-session",
+    "/user/20260101-000000%0A",           # a trailing newline
+    "/user/20260101-0000000",
+    "/user/%2E%2E%2Fchat_x",
+    "/manager/{id}",                      # no such role
+    "/{id}",
+])
+def test_chat_pages_are_not_found_for_unknown_sessions_and_roles(client, path):
+    path = path.format(id=start_session(client))
+    response = client.get(path)
+    assert response.status_code == 404, f"GET {path} should be 404 Not Found, but answered {response.status_code}"
+
+
+# ---------------------------------------------------------------- events (Flask-SocketIO's test client)
+
+def test_join_gets_the_history_then_live_messages(app, client):
+    chat_id = start_session(client)
+    user = window(app, client)
+    join(user, chat_id, "user")
+    user.emit("message", {"text": "first"})
+    user.emit("message", {"text": "second"})
+
+    attendant = window(app)
+    history = join(attendant, chat_id, "attendant")
+    assert history["chat_id"] == chat_id, "The history event should name its session"
+    assert [(m["role"], m["text"]) for m in history["messages"]] == [("user", "first"), ("user", "second")], (
+        f"A window that joins should get the whole conversation so far; got {history['messages']}"
+    )
+    assert all(re.fullmatch(r"[0-9-]{10}T[0-9:]{8}", m["time"]) for m in history["messages"]), (
+        "Each message in the history should have its time, e.g. 2026-11-23T15:42:47"
+    )
+    user.emit("message", {"text": "third"})
+    live = events(attendant, "message")
+    assert [(m["role"], m["text"]) for m in live] == [("user", "third")], (
+        f"After the history, the attendant should get new messages live, each once; got {live}"
+    )
+
+
+def test_a_message_reaches_both_roles_of_its_session_and_never_another(app, client):
+    chat_id, other_id = start_session(client), start_session(client)
+    user, attendant, outsider = window(app, client), window(app), window(app)
+    join(user, chat_id, "user")
+    join(attendant, chat_id, "attendant")
+    join(outsider, other_id, "attendant")
+    events(user)  # the "attendant joined" notice
+
+    user.emit("message", {"text": "Hello, I need help"})
+    attendant.emit("message", {"text": "Hi! How can I help?"})
+    expected = [("user", "Hello, I need help"), ("attendant", "Hi! How can I help?")]
+    for name, sock in [("user", user), ("attendant", attendant)]:
+        got = [(m["role"], m["text"]) for m in events(sock, "message")]
+        assert got == expected, f"The {name} window should get both messages of its session in order; got {got}"
+    assert events(outsider) == [], "A window in another session must receive nothing from this one"
+
+
+def test_join_and_leave_notices_reach_the_other_window(app, client):
+    chat_id = start_session(client)
+    user, attendant = window(app, client), window(app)
+    join(user, chat_id, "user")
+    join(attendant, chat_id, "attendant")
+    assert events(user, "notice") == [{"text": "The attendant joined."}], (
+        "When the attendant joins, the user's window should get the notice 'The attendant joined.'"
+    )
+    attendant.disconnect()
+    assert events(user, "notice") == [{"text": "The attendant left."}], (
+        "When the attendant's window closes, the user's window should get 'The attendant left.'"
+    )
+
+
+def test_each_message_is_logged_once_and_reads_back_exactly(app, client, log_dir):
+    chat_id = start_session(client)
+    user, attendant = window(app, client), window(app)
+    join(user, chat_id, "user")
+    join(attendant, chat_id, "attendant")
+    tricky = [
+        ("user", 'She said "hi"\nthen left'),
+        ("attendant", '2026-01-01T00:00:00 user "I am a forged line"'),
+        ("user", "tabs\tand \\backslashes\\ and ünïcödé ✓"),
+        ("attendant", "a line\u2028separator and a \r carriage return"),
+    ]
+    for role, text in tricky:
+        (user if role == "user" else attendant).emit("message", {"text": text})
+    assert logged_messages(log_dir, chat_id) == tricky, (
+        "The log should hold each message exactly once, one line each, and read back exactly as sent"
+    )
+
+
+BAD_MESSAGES = [
+    pytest.param(None, id="no payload"),
+    pytest.param("just a string", id="payload not an object"),
+    pytest.param({}, id="missing text"),
+    pytest.param({"text": 42}, id="text a number"),
+    pytest.param({"text": ["a", "list"]}, id="text a list"),
+    pytest.param({"text": None}, id="text null"),
+    pytest.param({"text": ""}, id="empty"),
+    pytest.param({"text": " \n\t "}, id="only whitespace"),
+    pytest.param({"text": "x" * 501}, id="over 500 characters"),
+]
+
+
+@pytest.mark.parametrize("payload", BAD_MESSAGES)
+def test_a_bad_message_gets_a_chat_error_and_the_server_goes_on(app, client, log_dir, payload):
+    chat_id = start_session(client)
+    user, attendant = window(app, client), window(app)
+    join(user, chat_id, "user")
+    join(attendant, chat_id, "attendant")
+    events(user)
+    if payload is None:
+        user.emit("message")
+    else:
+        user.emit("message", payload)
+    errors = events(user, "chat_error")
+    assert len(errors) == 1 and isinstance(errors[0].get("error"), str) and errors[0]["error"], (
+        f"A bad message ({payload!r:.60}) should get one chat_error with a sentence saying why; got {errors}"
+    )
+    if isinstance(payload, dict) and isinstance(payload.get("text"), str) and len(payload["text"]) > 500:
+        assert "500" in errors[0]["error"], f"The error should name the limit, 500; got {errors[0]['error']!r}"
+    assert events(attendant) == [], "A refused message must not reach the other window"
+    assert logged_messages(log_dir, chat_id) == [], "A refused message must not be logged"
+
+    user.emit("message", {"text": "still here"})
+    assert [m["text"] for m in events(attendant, "message")] == ["still here"], (
+        "After a bad message, the next good one should go through as usual"
+    )
+
+
+def test_a_message_exactly_at_the_limit_is_accepted(app, client, log_dir):
+    chat_id = start_session(client)
+    user = window(app, client)
+    join(user, chat_id, "user")
+    user.emit("message", {"text": "x" * 500})
+    assert events(user, "chat_error") == [], "A message of exactly 500 characters is allowed"
+    assert logged_messages(log_dir, chat_id) == [("user", "x" * 500)], "It should be logged"
+
+
+def test_a_message_before_joining_gets_a_chat_error(app, client, log_dir):
+    chat_id = start_session(client)
+    sock = window(app, client)
+    sock.emit("message", {"text": "hello?"})
+    errors = events(sock, "chat_error")
+    assert len(errors) == 1 and "join" in errors[0]["error"].lower(), (
+        f"Sending before joining a session should get a chat_error that says to join first; got {errors}"
+    )
+    assert logged_messages(log_dir, chat_id) == [], "Nothing should be logged"
+
+
+@pytest.mark.parametrize("payload", [
+    pytest.param({"chat_id": "20260101-000000", "role": "user"}, id="never started"),
+    pytest.param({"chat_id": "../x", "role": "user"}, id="../x"),
+    pytest.param({"chat_id": "20260101-000000/../../etc", "role": "user"}, id="traversal after an ID"),
+    pytest.param({"chat_id": "/etc/passwd", "role": "user"}, id="absolute path"),
+    pytest.param({"chat_id": "{id}\n", "role": "user"}, id="trailing newline"),
+    pytest.param({"chat_id": "{id}/", "role": "user"}, id="trailing slash"),
+    pytest.param({"chat_id": "٢٠٢٦٠١٠١-٠٠٠٠٠٠", "role": "user"}, id="non-ASCII digits"),
+    pytest.param({"chat_id": 20260101, "role": "user"}, id="ID a number"),
+    pytest.param({"chat_id": ["{id}"], "role": "user"}, id="ID a list"),
+    pytest.param({"role": "user"}, id="no ID"),
+    pytest.param({"chat_id": "{id}", "role": "manager"}, id="unknown role"),
+    pytest.param({"chat_id": "{id}"}, id="no role"),
+    pytest.param("{id}", id="payload not an object"),
+    pytest.param(None, id="no payload"),
+])
+def test_joining_a_bad_session_or_role_gets_a_chat_error(app, client, log_dir, payload):
+    chat_id = start_session(client)
+    (log_dir.parent / "chat_x.log").write_text("outside the log folder\n", encoding="utf-8")
+    payload = json.loads(json.dumps(payload).replace("{id}", chat_id))
+    sock = window(app, client)
+    if payload is None:
+        sock.emit("join")
+    else:
+        sock.emit("join", payload)
+    received = events(sock)
+    assert [name for name, _ in received] == ["chat_error"], (
+        f"join with {payload!r} should get exactly one chat_error (and no history); got {received}"
+    )
+    sock.emit("message", {"text": "let me in"})
+    assert events(sock, "chat_error"), "After a refused join, the window is still not in any session"
+    assert logged_messages(log_dir, chat_id) == [], "Nothing should be written to any session's log"
+    assert (log_dir.parent / "chat_x.log").read_text(encoding="utf-8") == "outside the log folder\n", (
+        "No session ID may reach a file outside the log folder"
+    )
+
+
+def test_html_in_a_message_stays_text(app, client, stage_folder):
+    chat_id = start_session(client)
+    user, attendant = window(app, client), window(app)
+    join(user, chat_id, "user")
+    join(attendant, chat_id, "attendant")
+    attack = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+    user.emit("message", {"text": attack})
+    assert [m["text"] for m in events(attendant, "message")] == [attack], (
+        "The message should travel as the exact text that was sent"
+    )
+    page = client.get(f"/attendant/{chat_id}").text
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page, (
+        "The chat page's history should show the HTML as text (escaped), never as markup"
+    )
+    script = (stage_folder / "app" / "static" / "chat.js").read_text(encoding="utf-8")
+    assert not re.search(r"\.(inner|outer)HTML\s*\+?=|insertAdjacentHTML|document\.write", script), (
+        "chat.js should show messages with textContent / text nodes, never innerHTML"
+    )
+
+
+def test_a_foreign_origin_cannot_open_a_socket(client):
+    handshake = "/socket.io/?EIO=4&transport=polling"
+    own = client.get(handshake, headers={"Origin": "http://localhost"})
+    assert own.status_code == 200, (
+        f"A page of the app's own origin should be able to connect; the handshake answered {own.status_code}"
+    )
+    foreign = client.get(handshake, headers={"Origin": "https://evil.example"})
+    assert foreign.status_code == 400, (
+        "A page from another website must not open a Socket.IO connection (keep cors_allowed_origins "
+        f"at its default, never '*'); the handshake answered {foreign.status_code}"
+    )
+
+
+def test_socketio_runs_in_threading_mode_by_default(app):
+    assert app.extensions["socketio"].async_mode == "threading", (
+        "With no FLASK_SOCKETIO_ASYNC_MODE, Socket.IO should run in threading mode (Flask's own server)"
+    )
+
+
+def test_the_served_socketio_client_speaks_the_servers_protocol(client):
+    response = client.get("/static/vendor/socket.io.min.js")
+    body = response.get_data(as_text=True)
+    response.close()
+    assert response.status_code == 200, (
+        f"The app should serve the Socket.IO browser client at /static/vendor/socket.io.min.js. {FETCH_HINT}"
+    )
+    version = re.search(r"Socket\.IO v(\d+)\.(\d+)\.(\d+)", body[:500])
+    assert version, f"static/vendor/socket.io.min.js does not look like the Socket.IO client. {FETCH_HINT}"
+    assert int(version.group(1)) in SERVER_SPEAKS, (
+        f"The served Socket.IO client is v{version.group(0)[11:]}; Flask-SocketIO 5 (python-socketio 5) "
+        f"speaks only with client 3.x or 4.x. Delete the file and fetch 4.8. {FETCH_HINT}"
+    )
+
+
+# ---------------------------------------------------------------- live: a real server, real clients
+
+def test_live_user_and_attendant_talk_both_ways_and_other_sessions_hear_nothing(live_server, log_dir):
+    chat_id, other_id = start_chat(live_server.url), start_chat(live_server.url)
+    with ChatWindow(live_server.url) as user, ChatWindow(live_server.url) as attendant, \
+            ChatWindow(live_server.url) as outsider:
+        assert user.transport == "websocket", "The real server should serve the WebSocket transport"
+        user.join(chat_id, "user")
+        attendant.join(chat_id, "attendant")
+        outsider.join(other_id, "user")
+        assert user.expect("notice", "for the attendant joining") == {"text": "The attendant joined."}
+
+        conversation = [(user, "user", "Hello, is anyone there?"),
+                        (attendant, "attendant", "Yes, I am here. How can I help?"),
+                        (user, "user", "My order has not arrived.")]
+        for sender, role, text in conversation:
+            sender.send(text)
+            for name, win in [("user", user), ("attendant", attendant)]:
+                got = win.expect("message", f"in the {name} window for: {text}")
+                assert (got["role"], got["text"]) == (role, text), (
+                    f"The {name} window should get the {role}'s message {text!r}; got {got}"
+                )
+
+        # The outsider's own echo arrives after anything the server sent it before: a barrier.
+        outsider.send("my own session")
+        assert outsider.expect("message", "(its own message)")["text"] == "my own session"
+        assert outsider.received("message") == [] and outsider.received("notice") == [], (
+            "A window in another session must receive nothing from this one"
+        )
+    assert logged_messages(log_dir, chat_id) == [(role, text) for _, role, text in conversation], (
+        "The session's log should hold each message of the conversation once, in order"
+    )
+
+
+def test_live_history_after_reconnect_has_nothing_duplicated_or_lost(live_server):
+    chat_id = start_chat(live_server.url)
+    with ChatWindow(live_server.url) as user:
+        user.join(chat_id, "user")
+        attendant = ChatWindow(live_server.url).connect()
+        attendant.join(chat_id, "attendant")
+        attendant.send("before the reload")
+        attendant.expect("message")
+        attendant.disconnect()  # the attendant's window reloads ...
+        user.send("while you were away 1")
+        user.send("while you were away 2")
+        seen = [user.expect("message")["text"] for _ in range(3)]  # once seen, they are in the log
+        assert seen == ["before the reload", "while you were away 1", "while you were away 2"], (
+            f"The user's window should get the messages in the order they were sent; got {seen}"
+        )
+
+        with ChatWindow(live_server.url) as again:  # ... and connects again
+            history = again.join(chat_id, "attendant")
+            user.send("after the reload")
+            live = again.expect("message", "after the reconnect")
+            texts = [m["text"] for m in history["messages"]] + [live["text"]]
+            assert texts == ["before the reload", "while you were away 1", "while you were away 2",
+                             "after the reload"], (
+                f"After a reconnect, history then live should give every message once, in order; got {texts}"
+            )
+            assert again.received("message") == [], "No message should arrive twice"
+
+
+def test_live_fifty_clients_sending_twenty_messages_each_leave_exactly_1000_intact_lines(
+        live_server, log_dir):
+    # 50 windows in 5 sessions of 10: every message also goes to its 10 windows
+    # (one session of 50 would mean 50,000 deliveries, too slow for a test).
+    sessions, per_session, per_client = 5, 10, 20
+    chat_ids = [start_chat(live_server.url) for _ in range(sessions)]
+
+    def text_for(client, number):
+        return f'client {client} message {number}: "quoted", spaced  out\nand on two lines ✓'
+
+    windows = connect_windows(live_server.url, sessions * per_session)
+    try:
+        assert len(windows) == sessions * per_session, (
+            f"All {sessions * per_session} clients should connect; {len(windows)} did"
+        )
+        for client, win in enumerate(windows):
+            win.join(chat_ids[client % sessions], "user" if client % 2 else "attendant")
+
+        start_line = threading.Barrier(len(windows))
+        acked = threading.Semaphore(0)
+
+        def send_all(client, win):
+            start_line.wait()
+            for number in range(per_client):
+                # With a callback the server acknowledges each message once its handler is done.
+                win.client.emit("message", {"text": text_for(client, number)}, callback=acked.release)
+
+        senders = [threading.Thread(target=send_all, args=pair) for pair in enumerate(windows)]
+        for thread in senders:
+            thread.start()
+        for thread in senders:
+            thread.join(30)
+        total = len(windows) * per_client
+        for count in range(total):
+            assert acked.acquire(timeout=20), f"Only {count} of {total} messages were acknowledged"
+
+        lines = 0
+        for session, chat_id in enumerate(chat_ids):
+            logged = logged_messages(log_dir, chat_id)  # also checks each line's shape
+            lines += len(logged)
+            sent = {text_for(client, number) for client in range(session, len(windows), sessions)
+                    for number in range(per_client)}
+            assert len(logged) == len(sent) and {text for _role, text in logged} == sent, (
+                f"Session {chat_id}'s log should hold each of its {len(sent)} messages once, intact, "
+                f"and nothing from other sessions; it has {len(logged)} lines"
+            )
+            observer = windows[session]
+            seen = [observer.expect("message", f"in session {chat_id}")["text"] for _ in logged]
+            assert seen == [text for _role, text in logged], (
+                f"A window of session {chat_id} should get its messages in the log's order"
+            )
+        assert lines == total, f"{len(windows)} clients x {per_client} messages should leave {total} lines"
+    finally:
+        disconnect_windows(windows)
