@@ -13,6 +13,7 @@ run, 2 when the grader could not do its job (no such folder, no checks).
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -208,7 +209,10 @@ def preflight(copy, scratch, timeout):
                 "module level.")
     if result_file.is_file():
         result = json.loads(result_file.read_text(encoding="utf-8"))
-        return None if result["ok"] else f"The app could not be loaded: {result['error']}"
+        if result["ok"]:
+            return None
+        error = re.sub(r"(\([^()]*\)) \1", r"\1", result["error"])  # "(app.py, line 7)" once
+        return f"The app could not be loaded: {error}"
     output = (Path(scratch) / "preflight.out").read_text(encoding="utf-8", errors="replace")
     last = [line for line in output.splitlines() if line.strip()][-1:] or ["(no output)"]
     return (f"Importing the app ended the Python process (exit status {code}) before it was "
@@ -321,21 +325,23 @@ def hint_for(check, number):
         return HINTS[check.function]
     text = f"{check.reason}\n{check.details}".lower()
     run = f"make stage {number}" if number else "flask --app app run"
+    got = re.findall(r"\b(?:answered|got|returned|status(?: code)?|not)\s+(?:with\s+)?(\d{3})\b", text)
+    status = got[-1] if got else ""
     if "time limit" in text or "did not finish" in text:
         return ("Something waits forever: an endless loop, a lock never released, or a wait for "
                 "an event that never comes. Try the same step by hand with the app running.")
-    if " 500" in text or "raised at" in text:
+    if status == "500" or "raised at" in text:
         return ("The app raised an error while answering. Run it with `flask --app app run "
                 "--debug`, repeat the step in the browser and read the traceback in the terminal.")
     if "templatenotfound" in text:
         return "Templates belong in templates/ next to app.py (app/templates/ in stages 5-7)."
-    if "csrf" in text:
-        return ("Put {{ form.csrf_token }} (or {{ form.hidden_tag() }}) inside the <form>, and "
-                "make sure the app has a SECRET_KEY.")
-    if " 404" in text:
+    if status == "400" or "csrf" in text:
+        return ("A form POST needs its CSRF token: put {{ form.csrf_token }} (or "
+                "{{ form.hidden_tag() }}) inside the <form>, and give the app a SECRET_KEY.")
+    if status == "404":
         return ("No route answered that URL: check the @route path, its converter, its methods "
                 "and (stages 5-7) that the blueprint is registered in create_app().")
-    if " 405" in text:
+    if status == "405":
         return "The URL exists but not for this method: list it in methods=[...] on the route."
     if check.browser:
         return (f"Run `{run}`, do the same thing by hand in a browser and watch its console "
