@@ -30,9 +30,13 @@ endif
 FOLDER = $(if $(N),$(shell $(PYTHON) tools/stages.py folder $(N) 2>/dev/null))
 # `make stage 7`, `make test 7` and a whole `make test` need that client; other stages do not.
 NEEDS_CLIENT = $(if $(if $(N),$(filter 07_realtime,$(FOLDER)),all),$(SOCKETIO_CLIENT))
+# Stage 7's scale-out test starts a real redis-server; same rule: 7 or everything.
+NEEDS_REDIS = $(if $(if $(N),$(filter 07_realtime,$(FOLDER)),all),redis)
+# What `make bench` adds to .venv: the production server (gunicorn, gevent).
+BENCH_STAMP := $(VENV)/.bench-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help stage test test-fast diff setup browser grade exercise progress
+.PHONY: help stage test test-fast diff setup browser grade exercise progress redis bench
 
 help:
 	@echo "flask-stages: seven Flask lessons, from hello world to a realtime chat."
@@ -43,6 +47,7 @@ help:
 	@echo "  make test-fast     every test but the browser ones"
 	@echo "  make browser       find or install the Chromium the browser tests drive"
 	@echo "  make diff N        show what stage N adds to stage N-1"
+	@echo "  make bench         stage 7 under load: threading, gevent and Node.js (about 4 min)"
 	@echo "  make exercise N    start stage N as an exercise: a copy of stage N-1 in exercises/"
 	@echo "  make grade N       grade exercises/0N_* (or DIR=path, a student's folder): a scorecard"
 	@echo "  make progress      which of your exercises pass"
@@ -68,10 +73,10 @@ stage: $(STAMP) $(NEEDS_CLIENT)
 	$(require_stage)
 	@$(PY) tools/serve.py $(N)
 
-test: $(STAMP) $(NEEDS_CLIENT) browser
+test: $(STAMP) $(NEEDS_CLIENT) $(NEEDS_REDIS) browser
 	$(PY) -m pytest $(PYTEST_ARGS) $(if $(N),$(TEST_FILES))
 
-test-fast: $(STAMP) $(NEEDS_CLIENT)
+test-fast: $(STAMP) $(NEEDS_CLIENT) $(NEEDS_REDIS)
 	$(PY) -m pytest -m "not browser" $(PYTEST_ARGS) $(if $(N),$(TEST_FILES))
 
 # A system Chromium if there is one; else, as root with apt-get (a fresh CI machine),
@@ -110,3 +115,23 @@ $(SOCKETIO_CLIENT):
 	  npm pack --silent socket.io-client@4.8 --pack-destination "$$scratch" >/dev/null && \
 	  tar -xzf "$$scratch"/socket.io-client-*.tgz -C "$$scratch" package/dist/socket.io.min.js && \
 	  mkdir -p $(@D) && cp "$$scratch/package/dist/socket.io.min.js" $@
+
+# redis-server for the scale-out test: there already, or (root with apt-get, e.g. a
+# fresh CI machine) Debian's package; else say how to get it. The test starts and stops it.
+redis:
+	@command -v redis-server >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing redis-server (stage 7's scale-out test) ..."; \
+	    apt-get install -y -qq redis-server >/dev/null 2>&1 || \
+	      { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }; \
+	  else \
+	    echo "Stage 7's scale-out test needs redis-server: sudo apt-get install redis-server (or brew install redis)."; \
+	  fi; }
+
+$(BENCH_STAMP): bench/requirements.txt $(STAMP)
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	@touch $@
+
+# BENCH_ARGS="--quick" or "--targets gevent,node"; see bench/loadgen.py --help.
+bench: $(BENCH_STAMP)
+	@$(PY) bench/loadgen.py $(BENCH_ARGS)

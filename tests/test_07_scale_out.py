@@ -1,0 +1,107 @@
+"""Stage 7, scaled out: two server processes share their rooms through Redis.
+
+One setting, FLASK_SOCKETIO_MESSAGE_QUEUE=redis://..., makes every server
+process publish what it emits to Redis and deliver what the others publish.
+This test starts a real redis-server and two stage 7 servers on two ports that
+share one log folder: a user on one server and the attendant on the other must
+talk both ways, a third session must hear nothing, and each message must be in
+the session's log exactly once (only the server that received it writes it).
+"""
+import json
+import threading
+
+import pytest
+
+from support.redis_server import RedisMissing, RedisServer
+from support.servers import LiveServer, ServerFailed
+from support.sockets import ChatWindow, start_chat
+
+STAGE = 7
+
+
+def logged(log_dir, chat_id):
+    """(role, text) of every line in the session's log, in order."""
+    lines = (log_dir / f"chat_{chat_id}.log").read_text(encoding="utf-8").splitlines()
+    found = []
+    for line in lines:
+        _time, role, text = line.split(" ", 2)
+        found.append((role, json.loads(text)))
+    return found
+
+
+@pytest.fixture
+def redis_url():
+    try:
+        server = RedisServer()
+    except RedisMissing as missing:
+        pytest.fail(str(missing), pytrace=False)
+    with server:
+        yield server.url
+
+
+@pytest.fixture
+def two_servers(stage, stage_folder, stage_env, redis_url):
+    """Two stage 7 servers on two ports, one Redis message queue, one log folder."""
+    env = {**stage_env, "FLASK_SOCKETIO_MESSAGE_QUEUE": redis_url}
+    servers = [LiveServer(stage, stage_folder, env), LiveServer(stage, stage_folder, env)]
+    problems = []
+
+    def start(server):
+        try:
+            server.start()
+        except ServerFailed as error:
+            problems.append(str(error))
+
+    starters = [threading.Thread(target=start, args=(server,)) for server in servers]
+    for starter in starters:
+        starter.start()
+    for starter in starters:
+        starter.join()
+    try:
+        if problems:
+            pytest.fail("\n".join(problems), pytrace=False)
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def test_user_and_attendant_on_two_servers_talk_through_redis_and_each_message_is_logged_once(
+        two_servers, log_dir):
+    one, two = two_servers
+    chat_id = start_chat(one.url)
+    other_id = start_chat(two.url)
+    with ChatWindow(one.url) as user, ChatWindow(two.url) as attendant, \
+            ChatWindow(two.url) as outsider:
+        user.join(chat_id, "user")
+        attendant.join(chat_id, "attendant")
+        outsider.join(other_id, "user")
+        assert user.expect("notice", "on server 1 when the attendant joined on server 2") == {
+            "text": "The attendant joined."}, (
+            "The user's server should pass on the notice the attendant's server sent to the room "
+            "(through Redis)")
+
+        conversation = [(user, "user", "Hello from server one"),
+                        (attendant, "attendant", "Hello back from server two")]
+        for sender, role, text in conversation:
+            sender.send(text)
+            for name, win in [("user (server 1)", user), ("attendant (server 2)", attendant)]:
+                got = win.expect("message", f"in the {name} window after the {role} sent {text!r}")
+                assert (got["role"], got["text"]) == (role, text), (
+                    f"The {name} window should get the {role}'s message {text!r}; got {got}. With "
+                    "FLASK_SOCKETIO_MESSAGE_QUEUE set, every server delivers what the others emit.")
+
+        # Its own echo arrives after anything Redis passed on before it: a barrier.
+        outsider.send("a different session")
+        assert outsider.expect("message", "(its own message)")["text"] == "a different session"
+        assert outsider.received("message") == [] and outsider.received("notice") == [], (
+            "A window in another session must receive nothing from this one, whichever server it is on")
+        for name, win in [("user", user), ("attendant", attendant)]:
+            assert win.received("message") == [], f"The {name} window got a message twice"
+
+    expected = [(role, text) for _sender, role, text in conversation]
+    assert logged(log_dir, chat_id) == expected, (
+        "The shared session log should hold each message exactly once, written by the server "
+        f"that received it; it holds {logged(log_dir, chat_id)}")
+    assert logged(log_dir, other_id) == [("user", "a different session")], (
+        "The other session's log should hold only its own message")
