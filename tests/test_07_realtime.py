@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
+import socketio
 
 from support.sockets import ChatWindow, connect_windows, disconnect_windows, start_chat
 
@@ -47,7 +48,11 @@ def start_session(client):
 
 def window(app, client=None):
     """A Socket.IO test client: one chat window (sharing the HTTP test client's cookies if given)."""
-    return app.extensions["socketio"].test_client(app, flask_test_client=client)
+    socketio = app.extensions.get("socketio")
+    if socketio is None:
+        pytest.fail("Stage 7 should set up Flask-SocketIO: create_app() should call socketio.init_app(app, ...)",
+                    pytrace=False)
+    return socketio.test_client(app, flask_test_client=client)
 
 
 def events(sock, name=None):
@@ -295,6 +300,19 @@ def test_a_bad_message_gets_a_chat_error_and_the_server_goes_on(app, client, log
     )
 
 
+def test_an_event_the_handler_cannot_take_gets_a_chat_error_and_the_server_goes_on(app, client, log_dir):
+    chat_id = start_session(client)
+    user = window(app, client)
+    join(user, chat_id, "user")
+    user.emit("message", {"text": "one"}, {"text": "two"})  # two arguments instead of one
+    errors = events(user, "chat_error")
+    assert len(errors) == 1, f"An event the server cannot handle should get one chat_error; got {errors}"
+    user.emit("message", {"text": "still here"})
+    assert [m["text"] for m in events(user, "message")] == ["still here"], (
+        "After a failed event, the window should still be able to chat"
+    )
+
+
 def test_a_message_exactly_at_the_limit_is_accepted(app, client, log_dir):
     chat_id = start_session(client)
     user = window(app, client)
@@ -438,6 +456,24 @@ def test_live_user_and_attendant_talk_both_ways_and_other_sessions_hear_nothing(
     assert logged_messages(log_dir, chat_id) == [(role, text) for _, role, text in conversation], (
         "The session's log should hold each message of the conversation once, in order"
     )
+
+
+def test_live_a_browser_style_connection_upgrades_to_websocket_and_a_foreign_origin_is_refused(
+        live_server):
+    # No Origin header of our own: the WebSocket library sends the server's origin, as a page would.
+    page_like = ChatWindow(live_server.url).connect(transports=["polling", "websocket"])
+    try:
+        assert page_like.transport == "websocket", (
+            "A client that starts on HTTP polling, as the browser does, should be upgraded to WebSocket "
+            f"by `flask run` in threading mode; it stayed on {page_like.transport}"
+        )
+    finally:
+        page_like.disconnect()
+    foreign = ChatWindow(live_server.url, headers={"Origin": "https://evil.example"})
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        foreign.connect()
+        foreign.disconnect()
+        pytest.fail("A page from another website must not be able to connect (never cors_allowed_origins='*')")
 
 
 def test_live_history_after_reconnect_has_nothing_duplicated_or_lost(live_server):

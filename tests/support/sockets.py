@@ -45,8 +45,8 @@ class ChatWindow:
         for name in EVENTS:
             self.client.on(name, self.queues[name].put)
 
-    def connect(self):
-        self.client.connect(self.base_url, headers=self.headers, transports=["websocket"],
+    def connect(self, transports=("websocket",)):
+        self.client.connect(self.base_url, headers=self.headers, transports=list(transports),
                             wait_timeout=WAIT)
         # On disconnect, websocket-client's close() waits up to 3 s for the server's
         # closing frame, which the client's own reader thread has usually taken
