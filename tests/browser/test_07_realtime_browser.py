@@ -29,7 +29,13 @@ class ChatWindow:
         self.page, self.role = page, role
         self.socket = None  # the page's latest Socket.IO WebSocket
         self.upgraded = False  # that socket now carries the events (no more HTTP polling)
+        self.failed_requests = []
         page.on("websocket", self._opened)
+        page.on("response", self._answered)
+
+    def _answered(self, response):
+        if response.status >= 400:
+            self.failed_requests.append(f"{response.request.method} {response.url} -> {response.status}")
 
     def _opened(self, socket):
         if "/socket.io/" not in socket.url:
@@ -51,12 +57,13 @@ class ChatWindow:
 
     def wait_until_live(self):
         """Wait until the page has joined its session and talks over a WebSocket."""
-        expect(self.page.locator("#chat"), f"The {self.role}'s chat page should say its role").to_have_attribute(
-            "data-role", self.role)
-        expect(self.page.get_by_role("button", name="Send"),
-               f"The {self.role}'s Send button should be usable once the page has joined the chat").to_be_enabled()
-        # A page that never opens or never upgrades a WebSocket stays on HTTP long-polling.
         try:
+            expect(self.page.locator("#chat"), f"The {self.role}'s chat page should say its role").to_have_attribute(
+                "data-role", self.role)
+            expect(self.page.get_by_role("button", name="Send"),
+                   f"The {self.role}'s Send button should be usable once the page has joined the chat"
+                   ).to_be_enabled()
+            # A page that never opens or never upgrades a WebSocket stays on HTTP long-polling.
             if self.socket is None:
                 socket = self.page.wait_for_event("websocket", lambda socket: "/socket.io/" in socket.url)
                 if self.socket is None:
@@ -64,10 +71,19 @@ class ChatWindow:
             if not self.upgraded:
                 self.socket.wait_for_event("framesent", lambda payload: payload == UPGRADE_PACKET)
                 self.upgraded = True
-        except PlaywrightError as error:
+        except (AssertionError, PlaywrightError) as error:
             raise AssertionError(
-                f"The {self.role}'s page never moved its Socket.IO connection onto a WebSocket "
-                f"(it stayed on HTTP polling, or the server refused the upgrade): {error}") from error
+                f"The {self.role}'s chat page never went live: it should join its chat session over a "
+                f"WebSocket (not stay on HTTP polling).{self._failed_requests_hint()}\n{error}") from error
+
+    def _failed_requests_hint(self):
+        if not self.failed_requests:
+            return ""
+        hint = "\nRequests of this page that failed: " + "; ".join(self.failed_requests)
+        if any("socket.io.min.js" in failed for failed in self.failed_requests):
+            hint += ("\nThe Socket.IO browser client is missing: `make test` (or `make stage 7`) "
+                     "fetches it into app/static/vendor/.")
+        return hint
 
     def send(self, text):
         self.page.locator("#text").fill(text)
