@@ -107,12 +107,14 @@ PYTEST_ARGS = $(if $(DIR),--stage-dir $(N)=$(DIR))
 $(SOCKETIO_CLIENT):
 	@command -v npm >/dev/null || { \
 	  echo "npm is not installed, so the Socket.IO browser client cannot be fetched."; \
-	  echo "Install Node.js (it brings npm), or download socket.io.min.js of socket.io-client 4.8"; \
-	  echo "by hand and save it as $@ (see 07_realtime/README.md)."; \
+	  echo "Install Node.js (it brings npm), or get socket.io.min.js of socket.io-client 4.8 by hand"; \
+	  echo "and save it as $@ (see \"Without npm\" in 07_realtime/README.md)."; \
 	  exit 1; }
 	@echo "Fetching the Socket.IO browser client (socket.io-client 4.8) from npm ..."
 	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
-	  npm pack --silent socket.io-client@4.8 --pack-destination "$$scratch" >/dev/null && \
+	  { npm pack --silent socket.io-client@4.8 --pack-destination "$$scratch" >/dev/null || { \
+	    echo "npm could not fetch socket.io-client (offline?). Get the file by hand:"; \
+	    echo "see \"Without npm\" in 07_realtime/README.md."; exit 1; }; } && \
 	  tar -xzf "$$scratch"/socket.io-client-*.tgz -C "$$scratch" package/dist/socket.io.min.js && \
 	  mkdir -p $(@D) && cp "$$scratch/package/dist/socket.io.min.js" $@
 
