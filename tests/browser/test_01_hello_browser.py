@@ -7,6 +7,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_the_browser_shows_the_greeting(live_server, page, step):
+    """The page at / greets the visitor in a real browser."""
     with step("open the home page"):
         response = page.goto(live_server.url + "/")
         assert response.ok, f"Opening / should work, but the server answered {response.status}"

@@ -141,6 +141,11 @@ def send_and_see(sender, receiver, text):
 
 
 def test_user_and_attendant_chat_both_ways_live_over_a_websocket(live_server, new_context, step):
+    """A user and an attendant chat both ways live, over a WebSocket, with no reload.
+
+    Hint: chat.js joins on every connect and adds each message with textContent;
+    the server emits each message to its session's room.
+    """
     with step("the user opens their window from the home page and starts a chat"):
         user = start_chat(new_context, live_server.url, from_home=True)
     with step("the attendant joins that chat from the list of sessions"):
@@ -168,6 +173,10 @@ def test_user_and_attendant_chat_both_ways_live_over_a_websocket(live_server, ne
 
 
 def test_a_second_chat_session_sees_nothing_of_the_first(live_server, new_context, step):
+    """Two chat sessions never see each other's messages.
+
+    Hint: emit a message to its session's room (to=chat_id), never to everyone.
+    """
     with step("session one: a user starts a chat and an attendant joins it"):
         user = start_chat(new_context, live_server.url)
         attendant = join_chat(new_context, live_server.url, user.chat_id)
@@ -190,6 +199,10 @@ def test_a_second_chat_session_sees_nothing_of_the_first(live_server, new_contex
 
 
 def test_a_reloaded_chat_page_shows_the_history_once(live_server, new_context, step):
+    """A reloaded chat page shows every earlier message exactly once.
+
+    Hint: on history, replace the list's contents instead of appending to them.
+    """
     with step("a user and an attendant exchange two messages"):
         user = start_chat(new_context, live_server.url)
         attendant = join_chat(new_context, live_server.url, user.chat_id)
