@@ -254,18 +254,13 @@ def run_checks(number, copy, scratch, options):
 
 def describe(name, doc):
     """A check's plain description: its docstring's first line, or its name in words."""
-    for line in (doc or "").strip().splitlines():
-        if line.strip():
-            text = line.strip().rstrip(".")
-            break
-    else:
-        function, _, params = name.partition("[")
-        text = function.removeprefix("test_").replace("_", " ")
-        if params:
-            text += f" ({params.rstrip(']')})"
-        return text
-    _, _, params = name.partition("[")
-    return text + (f" ({params.rstrip(']')})" if params else "")
+    function, _, params = name.partition("[")
+    lines = [line.strip() for line in (doc or "").splitlines() if line.strip()]
+    text = lines[0].rstrip(".") if lines else function.removeprefix("test_").replace("_", " ")
+    params = params.removesuffix("]")
+    if len(params) > 40:
+        params = params[:37] + "..."
+    return text + (f" ({params})" if params else "")
 
 
 def checks_from(events, limit_hit, exit_code):
@@ -317,22 +312,23 @@ def hint_for(check, number):
         text = " ".join(paragraph.split())
         if text.lower().startswith("hint:"):
             return text[5:].strip()
-    try:
-        from grade_hints import HINTS
-    except ImportError:
-        HINTS = {}
-    if check.function in HINTS:
-        return HINTS[check.function]
     text = f"{check.reason}\n{check.details}".lower()
     run = f"make stage {number}" if number else "flask --app app run"
     got = re.findall(r"\b(?:answered|got|returned|status(?: code)?|not)\s+(?:with\s+)?(\d{3})\b", text)
     status = got[-1] if got else ""
+    # A crash or a hang comes first: whatever the check wants, the app must answer.
     if "time limit" in text or "did not finish" in text:
         return ("Something waits forever: an endless loop, a lock never released, or a wait for "
                 "an event that never comes. Try the same step by hand with the app running.")
     if status == "500" or "raised at" in text:
         return ("The app raised an error while answering. Run it with `flask --app app run "
                 "--debug`, repeat the step in the browser and read the traceback in the terminal.")
+    try:
+        from grade_hints import HINTS
+    except ImportError:
+        HINTS = {}
+    if check.function in HINTS:
+        return HINTS[check.function]
     if "templatenotfound" in text:
         return "Templates belong in templates/ next to app.py (app/templates/ in stages 5-7)."
     if status == "400" or "csrf" in text:

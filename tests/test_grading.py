@@ -1,0 +1,523 @@
+"""The grader (tools/grade.py) and the suite's power to tell a broken app from a working one.
+
+- each stage's own folder gets full marks;
+- the checks that state stage N's new concept fail on stage N-1's folder (as rustlings
+  runs every exercise unsolved to prove its checks catch the missing piece);
+- every mutation in tests/mutations/stage_0N.toml (a mistake students make) makes the
+  checks it names fail; a mutation whose text is gone from the lesson fails loudly;
+- a folder that does not import, hangs, crashes, serves 500s or is laid out differently
+  gets a clean verdict in bounded time, and the graded folder is never changed;
+- the student's loop (exercise, grade, progress), the JUnit and JSON outputs, `make diff`.
+
+Each grading is a child process. The module's `gradings` fixture starts every grading the
+selected tests need, two at a time, in the order the tests run: each test then waits only
+for its own, and the whole file takes about as long as half its gradings.
+"""
+import json
+import os
+import pty
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+import pytest
+
+from mutate import Mutation, StaleMutation, load, make_mutant
+from stages import ROOT, STAGES, stage_dir
+
+GRADE = ROOT / "tools" / "grade.py"
+EXERCISE = ROOT / "tools" / "exercise.py"
+WORKERS = 2           # gradings at once (CI machines have 2 cores)
+GRADING_BOUND = 240   # no grading in this file may take longer than this (seconds)
+QUICK = 30            # a broken folder's verdict comes within this many seconds
+APP_LOADS = "the_app_loads"
+
+
+def stage_tests(number, browser=True):
+    prefix = f"test_{number:02d}_"
+    files = sorted((ROOT / "tests").glob(f"{prefix}*.py"))
+    return files + (sorted((ROOT / "tests").glob(f"*/{prefix}*.py")) if browser else [])
+
+
+def check_names(number):
+    """(every check function of stage N, the browser ones)."""
+    names, browser = set(), set()
+    for path in stage_tests(number):
+        found = set(re.findall(r"^def (test_\w+)", path.read_text(encoding="utf-8"), re.M))
+        names |= found
+        if path.parent.name == "browser":
+            browser |= found
+    return names | {APP_LOADS}, browser
+
+
+STAGES_WITH_CHECKS = [n for n in STAGES if stage_dir(n).is_dir() and stage_tests(n, browser=False)]
+
+
+# --- gradings as jobs --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Job:
+    """One grading: of `stage`, on the folder `make(workdir)` builds (None: the repo's stage).
+
+    A job with a `task` runs task(workdir) instead: the slow part of a test that is not one
+    grading (a sequence of commands), so that it too runs alongside the others.
+    """
+    key: str
+    stage: int = 0
+    make: Optional[Callable] = field(default=None, compare=False)
+    args: tuple = ()
+    task: Optional[Callable] = field(default=None, compare=False)
+
+    def __str__(self):
+        return self.key
+
+
+@dataclass
+class Graded:
+    returncode: Optional[int]
+    stdout: str
+    stderr: str
+    verdict: dict
+    seconds: float
+    folder: Path
+
+    def check(self, name):
+        """The check called name; for a parametrised one, its first failed instance if any."""
+        found = self.instances(name)
+        return next((c for c in found if c["status"] == "fail"), found[0] if found else None)
+
+    def instances(self, name):
+        return [c for c in self.verdict.get("checks", []) if name in (c["name"], c["function"])]
+
+    def statuses(self):
+        return {c["name"]: c["status"] for c in self.verdict.get("checks", [])}
+
+    def describe(self):
+        return f"exit status {self.returncode} after {self.seconds:.1f} s; output:\n{self.stdout}\n{self.stderr}"
+
+
+def child_env():
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "PYTEST_"))}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def run_bounded(command, timeout=GRADING_BOUND, cwd=ROOT):
+    """(exit status or None, stdout, stderr, seconds); the whole process group is stopped at the bound."""
+    started = time.monotonic()
+    process = subprocess.Popen(command, cwd=cwd, env=child_env(), stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               encoding="utf-8", errors="replace", start_new_session=True)
+    try:
+        out, err = process.communicate(timeout=timeout)
+        code = process.returncode
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        out, err = process.communicate()
+        code = None
+    return code, out, err, time.monotonic() - started
+
+
+def grade(stage, folder, *args, workdir):
+    report = Path(workdir) / "verdict.json"
+    code, out, err, seconds = run_bounded(
+        [sys.executable, str(GRADE), str(stage), "--dir", str(folder), "--json", str(report), *args])
+    verdict = json.loads(report.read_text(encoding="utf-8")) if report.is_file() else {}
+    return Graded(code, out, err, verdict, seconds, Path(folder))
+
+
+def run_job(job, workdir):
+    started = time.monotonic()
+    try:
+        if job.task:
+            return job.task(Path(workdir))
+        folder = job.make(workdir) if job.make else stage_dir(job.stage)
+        return grade(job.stage, folder, *job.args, workdir=workdir)
+    finally:
+        if os.environ.get("GRADING_TIMES"):  # where the file's time goes: GRADING_TIMES=path
+            with open(os.environ["GRADING_TIMES"], "a", encoding="utf-8") as times:
+                times.write(f"{started:.1f} {time.monotonic() - started:6.1f} {job.key}\n")
+
+
+@pytest.fixture(scope="module")
+def gradings(request, tmp_path_factory):
+    """job -> its Graded result; every selected test's job is started at once, two at a time."""
+    jobs = []
+    for item in request.session.items:
+        job = getattr(item, "callspec", None) and item.callspec.params.get("job")
+        if isinstance(job, Job) and item.module is request.module and job not in jobs:
+            jobs.append(job)
+    pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="grading")
+    futures = {job: pool.submit(run_job, job, tmp_path_factory.mktemp(job.key[:40])) for job in jobs}
+    yield futures
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def result(gradings, job):
+    return gradings[job].result()  # re-raises what went wrong, e.g. a StaleMutation
+
+
+# --- full marks on the repo's stages -----------------------------------------------------
+
+def full_marks_jobs():
+    for number in reversed(STAGES_WITH_CHECKS):  # the longest first: the others run alongside
+        marks = [pytest.mark.browser] if len(stage_tests(number)) > len(stage_tests(number, False)) else []
+        yield pytest.param(Job(f"full-{number}", number), id=f"stage-{number}", marks=marks)
+
+
+@pytest.mark.parametrize("job", list(full_marks_jobs()))
+def test_each_stage_gets_full_marks(gradings, job):
+    graded = result(gradings, job)
+    not_passed = {name: s for name, s in graded.statuses().items() if s != "pass"}
+    assert graded.returncode == 0 and not not_passed, (
+        f"The repo's stage {job.stage} should pass every check; these did not: {not_passed}\n{graded.describe()}"
+    )
+    total = graded.verdict["total"]
+    listed = {check["function"] for check in graded.verdict["checks"]}
+    assert listed == check_names(job.stage)[0], "The scorecard should list every check of the stage"
+    assert f"{total} of {total} checks passed" in graded.stdout, graded.describe()
+
+
+# --- the concept checks fail on the stage before -----------------------------------------
+
+def concept_jobs():
+    for number in STAGES_WITH_CHECKS:
+        concept, _ = load(number)
+        if number > 1 and concept and stage_dir(number - 1).is_dir():
+            yield pytest.param(
+                Job(f"concept-{number}", number, make=lambda _w, n=number: stage_dir(n - 1),
+                    args=("--no-browser", *[a for name in concept for a in ("--only", name)])),
+                id=f"stage-{number}-on-{STAGES[number - 1]}")
+
+
+@pytest.mark.parametrize("job", list(concept_jobs()))
+def test_the_checks_of_a_stage_concept_fail_on_the_stage_before(gradings, job):
+    concept, _ = load(job.stage)
+    graded = result(gradings, job)
+    missing = [name for name in concept if not graded.instances(name)]
+    assert not missing, (
+        f"tests/mutations/stage_{job.stage:02d}.toml lists concept checks that stage {job.stage} does not have "
+        f"(renamed?): {missing}"
+    )
+    passing = [(c["name"], c["status"]) for name in concept for c in graded.instances(name) if c["status"] != "fail"]
+    assert not passing, (
+        f"These checks of stage {job.stage}'s concept should fail on {STAGES[job.stage - 1]}, which lacks the "
+        f"concept, but did not: {passing}. They do not test what the stage adds."
+    )
+    assert graded.returncode == 1, graded.describe()
+
+
+def test_every_stage_after_the_first_names_its_concept_checks():
+    for number in STAGES_WITH_CHECKS:
+        if number == 1:
+            continue
+        concept, _ = load(number)
+        assert concept, f"tests/mutations/stage_{number:02d}.toml should list stage {number}'s concept checks"
+        names, _ = check_names(number)
+        unknown = sorted(set(concept) - names)
+        assert not unknown, f"stage_{number:02d}.toml names concept checks stage {number} does not have: {unknown}"
+
+
+# --- mutations: mistakes students make ---------------------------------------------------
+
+def mutation_jobs():
+    for number in STAGES_WITH_CHECKS:
+        _, mutations = load(number)
+        _, browser = check_names(number)
+        for mutation in mutations:
+            selected = [a for name in mutation.fails if name != APP_LOADS for a in ("--only", name)]
+            job = Job(f"mutant-{number}-{mutation.id}", number,
+                      make=lambda workdir, m=mutation: make_mutant(m, Path(workdir) / STAGES[m.stage]),
+                      args=(*selected, *mutation.extra.get("grade_args", [])))
+            marks = [pytest.mark.browser] if set(mutation.fails) & browser else []
+            yield pytest.param(job, mutation, id=f"{number}-{mutation.id}", marks=marks)
+
+
+@pytest.mark.parametrize("job, mutation", list(mutation_jobs()))
+def test_a_mutated_stage_fails_the_check_that_names_the_mistake(gradings, job, mutation):
+    graded = result(gradings, job)
+    assert graded.returncode == 1, f"Grading stage {job.stage} with {mutation.id!r} should fail. {graded.describe()}"
+    for name in mutation.fails:
+        check = graded.check(name)
+        assert check is not None, (
+            f"{mutation.source} says {mutation.id!r} fails {name}, but stage {job.stage} has no such check"
+        )
+        assert check["status"] == "fail", (
+            f"{mutation.id!r} ({mutation.why}) should fail the check {name!r}, but it is {check['status']!r}: "
+            f"the check does not catch this mistake.\n{graded.describe()}"
+        )
+        assert check["reason"] and check["hint"], f"A failed check should come with a reason and a hint: {check}"
+    assert "Traceback (most recent call last)" not in graded.stdout + graded.stderr, graded.describe()
+
+
+def test_every_stage_has_at_least_five_mutations_naming_real_checks():
+    for number in STAGES_WITH_CHECKS:
+        _, mutations = load(number)
+        assert len(mutations) >= 5, f"tests/mutations/stage_{number:02d}.toml should hold at least 5 mutations"
+        names, _ = check_names(number)
+        ids = [m.id for m in mutations]
+        assert len(ids) == len(set(ids)), f"stage_{number:02d}.toml: mutation ids should be unique"
+        for mutation in mutations:
+            assert mutation.fails and set(mutation.fails) <= names, (
+                f"{mutation.source}: {mutation.id!r} should name checks stage {number} has; unknown: "
+                f"{sorted(set(mutation.fails) - names)}"
+            )
+
+
+def test_a_mutation_whose_text_left_the_lesson_fails_loudly(tmp_path):
+    gone = Mutation(stage=1, id="text-no-longer-there", file="app.py", find="this text is not in the lesson",
+                    replace="", fails=["test_home_page_says_hello"], why="a lesson that changed")
+    with pytest.raises(StaleMutation) as error:
+        make_mutant(gone, tmp_path / "copy")
+    assert "text-no-longer-there" in str(error.value) and "stage_01.toml" in str(error.value)
+    missing_file = Mutation(stage=1, id="file-gone", file="nope.py", find="x", replace="", fails=[], why="")
+    with pytest.raises(StaleMutation, match="there is no 01_hello/nope.py"):
+        make_mutant(missing_file, tmp_path / "copy2")
+
+
+# --- broken folders get a clean verdict in bounded time ----------------------------------
+
+def stage_1_with(change):
+    """A job maker: a copy of 01_hello changed by change(folder)."""
+    def make(workdir):
+        folder = Path(workdir) / "student"
+        shutil.copytree(stage_dir(1), folder, ignore=shutil.ignore_patterns("__pycache__"))
+        change(folder)
+        return folder
+    return make
+
+
+def appended(code):
+    def change(folder):
+        with open(folder / "app.py", "a", encoding="utf-8") as app:
+            app.write(code)
+    return change
+
+
+def in_the_view(line):
+    def change(folder):
+        path = folder / "app.py"
+        text = path.read_text(encoding="utf-8")
+        assert "def index():\n" in text, "01_hello/app.py changed: update tests/test_grading.py"
+        path.write_text(text.replace("def index():\n", f"def index():\n    {line}\n"), encoding="utf-8")
+    return change
+
+
+def renamed_to_main(folder):
+    (folder / "app.py").rename(folder / "main.py")
+
+
+BROKEN = {
+    "syntax-error": Job("broken-syntax", 1, stage_1_with(appended("\ndef oops(:\n"))),
+    "exception-at-import": Job("broken-raises", 1, stage_1_with(appended("\nraise RuntimeError('no config')\n"))),
+    "hangs-at-import": Job("broken-hangs", 1, stage_1_with(appended("\nimport time\ntime.sleep(600)\n")),
+                           args=("--import-timeout", "3")),
+    "exits-at-import": Job("broken-exits", 1, stage_1_with(appended("\nimport os\nos._exit(3)\n"))),
+    "main-py-layout": Job("broken-main-py", 1, stage_1_with(renamed_to_main)),
+    "main-py-layout-stage-5": Job("broken-main-py-5", 5, stage_1_with(renamed_to_main), args=("--no-browser",)),
+}
+
+
+@pytest.mark.parametrize("job", [pytest.param(j, id=k) for k, j in BROKEN.items()])
+def test_an_app_that_cannot_load_gets_one_failure_and_the_rest_not_run(gradings, job):
+    graded = result(gradings, job)
+    assert graded.returncode == 1, graded.describe()
+    assert graded.seconds < QUICK, f"A verdict should come in under {QUICK} s. {graded.describe()}"
+    loads = graded.check(APP_LOADS)
+    assert loads and loads["status"] == "fail" and loads["reason"], graded.describe()
+    others = [c for c in graded.verdict["checks"] if c["name"] != APP_LOADS]
+    assert others and all(c["status"] == "not run" for c in others), (
+        f"Every other check should be NOT RUN, not a cascade of failures: {graded.statuses()}"
+    )
+    assert "NOT RUN" in graded.stdout and f"0 of {len(others) + 1} checks passed" in graded.stdout
+    assert "Traceback (most recent call last)" not in graded.stdout + graded.stderr, graded.describe()
+    expected = {
+        "broken-syntax": "SyntaxError", "broken-raises": "RuntimeError: no config",
+        "broken-hangs": "did not finish importing within 3 s", "broken-exits": "exit status 3",
+        "broken-main-py": "main.py", "broken-main-py-5": "app/ package",
+    }[job.key]
+    assert expected in loads["reason"] + loads["details"], f"The reason should say {expected!r}: {loads}"
+    if job.key.startswith("broken-main-py"):
+        assert "rename it to app.py" in graded.stdout and "main.py" in graded.stdout
+
+
+SERVES_500 = Job("serves-500", 1, stage_1_with(in_the_view("raise KeyError('lessons')")), args=("--no-browser",))
+
+
+@pytest.mark.parametrize("job", [pytest.param(SERVES_500, id="serves-500")])
+def test_an_app_that_serves_500s_fails_those_checks_with_the_error_and_its_line(gradings, job):
+    graded = result(gradings, job)
+    assert graded.returncode == 1 and graded.seconds < QUICK, graded.describe()
+    home = graded.check("test_home_page_says_hello")
+    assert home["status"] == "fail", graded.describe()
+    assert "KeyError" in home["reason"] and "app.py, line" in home["reason"], home
+    assert "traceback in the terminal" in home["hint"], home
+    assert graded.check("test_a_page_with_no_route_is_not_found")["status"] == "pass"
+    assert "Traceback (most recent call last)" not in graded.stdout, graded.describe()
+    assert "why:" in graded.stdout and "hint:" in graded.stdout
+
+
+HANGS_IN_A_REQUEST = Job("hangs-in-request", 1, stage_1_with(in_the_view("import time; time.sleep(600)")),
+                         args=("--no-browser", "--check-timeout", "2", "--only", "test_home_page_says_hello"))
+STOPPED_AT_THE_LIMIT = Job("time-limit", 1, stage_1_with(in_the_view("import time; time.sleep(600)")),
+                           args=("--no-browser", "--time-limit", "8"))
+
+
+@pytest.mark.parametrize("job", [pytest.param(HANGS_IN_A_REQUEST, id="one-check"),
+                                 pytest.param(STOPPED_AT_THE_LIMIT, id="whole-run")])
+def test_a_check_that_hangs_is_stopped_at_its_time_limit(gradings, job):
+    graded = result(gradings, job)
+    assert graded.returncode == 1 and graded.seconds < QUICK, graded.describe()
+    home = graded.check("test_home_page_says_hello")
+    assert home["status"] == "fail", graded.describe()
+    if job is HANGS_IN_A_REQUEST:
+        assert home["reason"] == "did not finish within 2 s (the time limit of one check)", home
+    else:
+        assert "time limit" in home["reason"] and "time limit" in graded.stdout, graded.describe()
+        assert graded.check("test_a_page_with_no_route_is_not_found")["status"] == "not run"
+
+
+def snapshot(folder):
+    return {str(p.relative_to(folder)): (p.stat().st_mtime_ns, p.read_bytes() if p.is_file() else None)
+            for p in sorted(Path(folder).rglob("*"))}
+
+
+def grade_into_files(workdir):
+    folder = stage_1_with(in_the_view("raise KeyError('lessons')"))(workdir)
+    before = snapshot(folder)
+    junit, summary = workdir / "out.xml", workdir / "out.json"
+    ran = run_bounded([sys.executable, str(GRADE), "1", "--dir", str(folder), "--no-browser",
+                       "--junit", str(junit), "--json", str(summary)])
+    return ran, before, snapshot(folder), junit, summary
+
+
+@pytest.mark.parametrize("job", [Job("files", task=grade_into_files)], ids=str)
+def test_grading_never_changes_the_folder_and_writes_junit_and_json(gradings, job):
+    (code, out, err, _), before, after, junit, summary = result(gradings, job)
+    assert code == 1, out + err
+    assert after == before, "Grading must not change the student's folder (no __pycache__, no logs)"
+    verdict = json.loads(summary.read_text(encoding="utf-8"))
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert int(suite.get("tests")) == verdict["total"] == len(suite.findall("testcase"))
+    assert int(suite.get("failures")) == verdict["failed"] == len(suite.findall("testcase/failure")) == 2
+    failure = suite.find("testcase/failure")
+    assert "KeyError" in failure.get("message") and "Hint:" in failure.text
+    assert {"stage", "ok", "passed", "total", "checks"} <= set(verdict) and verdict["ok"] is False
+    assert all({"id", "name", "description", "status", "reason", "hint"} <= set(c) for c in verdict["checks"])
+
+
+def cannot_grade(workdir):
+    return (run_bounded([sys.executable, str(GRADE), "1", "--dir", str(workdir / "nowhere")]),
+            run_bounded([sys.executable, str(GRADE), "9"]))
+
+
+@pytest.mark.parametrize("job", [Job("cannot-grade", task=cannot_grade)], ids=str)
+def test_the_grader_says_plainly_when_it_cannot_grade(gradings, job):
+    (code, out, err, _), (code9, out9, err9, _) = result(gradings, job)
+    assert code == 2 and "There is no folder at" in err, out + err
+    assert code9 == 2 and "01_hello" in err9 and "Traceback" not in err9, out9 + err9
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("test_empty_message_shows_an_error", "empty message shows an error"),
+    ("test_times_is_kept[10]", "times is kept (10)"),
+])
+def test_a_check_is_described_by_its_name_in_words(name, expected):
+    from grade import describe
+    assert describe(name, "") == expected
+    assert describe(name, "\n    A page that says so.\n\n    More.").startswith("A page that says so")
+
+
+# --- the student's loop ------------------------------------------------------------------
+
+def exercise_loop(workdir):
+    exercises = workdir / "exercises"
+    start = [sys.executable, str(EXERCISE), "--exercises", str(exercises), "start", "2"]
+    copy = exercises / STAGES[2]
+    steps = {"first": run_bounded(start)}
+    steps["copied"] = (copy / "app.py").read_bytes()
+    (copy / "app.py").write_text("# my work\n", encoding="utf-8")
+    steps["again"] = run_bounded(start)
+    steps["kept"] = (copy / "app.py").read_text(encoding="utf-8")
+    shutil.rmtree(copy)
+    steps["restart"] = run_bounded(start)
+    steps["grade"] = run_bounded([sys.executable, str(GRADE), "2", "--exercises", str(exercises), "--no-browser"])
+    steps["progress"] = run_bounded([sys.executable, str(EXERCISE), "--exercises", str(exercises), "progress",
+                                     "--no-browser"])
+    steps["no-exercise"] = run_bounded([sys.executable, str(GRADE), "1", "--exercises", str(workdir / "none"),
+                                        "--no-browser"])
+    steps["copy"] = copy
+    return steps
+
+
+@pytest.mark.parametrize("job", [Job("exercise", task=exercise_loop)], ids=str)
+def test_exercise_copies_the_stage_before_refuses_to_overwrite_and_progress_reports(gradings, job):
+    steps = result(gradings, job)
+    code, out, err, _ = steps["first"]
+    assert code == 0 and "make grade 2" in out and f"{STAGES[2]}/README.md" in out, out + err
+    assert steps["copied"] == (stage_dir(1) / "app.py").read_bytes(), "Exercise 2 should start as stage 1"
+    code, out, err, _ = steps["again"]
+    assert code != 0 and "already exists" in err, out + err
+    assert steps["kept"] == "# my work\n", "An exercise must never be overwritten"
+    assert steps["restart"][0] == 0
+    code, out, err, _ = steps["grade"]
+    assert code == 1 and "your exercise copy" in out and str(steps["copy"]) in out, out + err
+    code, out, err, _ = steps["progress"]
+    assert code == 0, out + err
+    lines = {int(line.split()[0]): line for line in out.splitlines() if re.match(r"\s+\d ", line)}
+    assert set(lines) == set(STAGES), out
+    assert "not started" in lines[1] and "not started" in lines[3], out
+    assert re.search(r"\d+ of \d+ checks pass", lines[2]), out
+    code, out, err, _ = steps["no-exercise"]
+    assert code == 0 and "the repo's own stage" in out, out + err
+
+
+def make_grade(workdir):
+    folder = workdir / "mine"
+    shutil.copytree(stage_dir(1), folder)
+    make = ["make", "-s", "--no-print-directory", "grade"]
+    return (run_bounded([*make, "1", f"DIR={folder}", f"JSON={workdir / 'v.json'}"]),
+            json.loads((workdir / "v.json").read_text(encoding="utf-8")) if (workdir / "v.json").is_file() else {},
+            run_bounded([*make, "12"]))
+
+
+@pytest.mark.parametrize("job", [Job("make-grade", task=make_grade)], ids=str)
+def test_make_grade_takes_the_stage_number_like_make_stage(gradings, job):
+    (code, out, err, _), verdict, (code12, out12, err12, _) = result(gradings, job)
+    assert code == 0 and "checks passed" in out and "Nothing to be done" not in out + err, out + err
+    assert verdict.get("ok") is True, verdict
+    assert code12 != 0 and "01_hello" in out12 + err12, out12 + err12
+
+
+# --- make diff: colour on a terminal, plain when piped -----------------------------------
+
+def test_make_diff_is_coloured_on_a_terminal_and_plain_when_piped():
+    command = [sys.executable, str(ROOT / "tools" / "diff_stages.py"), "2"]
+    env = {**child_env(), "GIT_PAGER": "cat", "PAGER": "cat", "TERM": "xterm"}
+    piped = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+    assert piped.returncode == 0 and "+++ b/02_templates/" in piped.stdout, piped.stderr
+    assert "\x1b[" not in piped.stdout, "Piped, the diff should be plain text (no colour codes)"
+
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(command, stdin=terminal, stdout=terminal, stderr=terminal, env=env)
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # the terminal closed: the diff is done
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(controller)
+    assert process.wait(timeout=60) == 0
+    assert b"\x1b[" in shown and b"02_templates" in shown, "On a terminal the diff should be coloured"
