@@ -385,6 +385,18 @@ def test_a_check_that_hangs_is_stopped_at_its_time_limit(gradings, job):
         assert graded.check("test_a_page_with_no_route_is_not_found")["status"] == "not run"
 
 
+NEVER_ENDING_THREAD = Job("never-ending-thread", 1, stage_1_with(appended(
+    "\nimport threading, time\nthreading.Thread(target=time.sleep, args=(600,)).start()\n")),
+    args=("--no-browser",))
+
+
+@pytest.mark.parametrize("job", [NEVER_ENDING_THREAD], ids=str)
+def test_an_app_whose_thread_never_ends_is_still_graded_and_stopped(gradings, job):
+    graded = result(gradings, job)
+    assert graded.returncode == 0 and graded.seconds < QUICK, graded.describe()
+    assert "did not end" in graded.stdout and "thread" in graded.stdout, graded.describe()
+
+
 def snapshot(folder):
     return {str(p.relative_to(folder)): (p.stat().st_mtime_ns, p.read_bytes() if p.is_file() else None)
             for p in sorted(Path(folder).rglob("*"))}

@@ -36,6 +36,10 @@ DEFAULT_IMPORT_TIMEOUT = 20  # seconds for the app to import and build
 NOT_COPIED = shutil.ignore_patterns(".git", ".venv", "venv", "env", "node_modules", "__pycache__",
                                     "*.pyc", ".pytest_cache", ".mypy_cache", ".DS_Store")
 APP_LOADS = "the_app_loads"
+FINISH_GRACE = 10          # seconds a finished run gets to exit before it is stopped
+FINISHED_BUT_STUCK = -1000  # exit status of a run that finished its checks but did not exit
+STUCK_NOTE = (f"After the last check the checks' process did not end within {FINISH_GRACE} s and was "
+              "stopped: does the app start a thread (or a server) that never ends?")
 
 PASS, FAIL, NOT_RUN = "pass", "fail", "not run"
 LABELS = {PASS: "PASS", FAIL: "FAIL", NOT_RUN: "NOT RUN"}
@@ -142,23 +146,47 @@ def child_env(extra=None):
     return env
 
 
-def run_bounded(command, timeout, log_path, cwd=ROOT, env=None):
-    """Run command in its own process group; (exit code or None when stopped at the limit)."""
+def run_bounded(command, timeout, log_path, cwd=ROOT, env=None, finished=None):
+    """Run command in its own process group; its exit status, or None when stopped at the limit.
+
+    finished() says the work is done even if the process has not exited (a thread the app
+    started that never ends): it then gets FINISH_GRACE seconds before it is stopped. Whatever
+    the command left running in its group (servers, browsers) is stopped too.
+    """
+    deadline = time.monotonic() + timeout
+    done_at = None
     with open(log_path, "ab") as log:
         process = subprocess.Popen(command, cwd=cwd, env=env or child_env(), stdin=subprocess.DEVNULL,
                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            return process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            stop_group(process)
-            return None
+            while True:
+                try:
+                    code = process.wait(timeout=0.25)
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+                now = time.monotonic()
+                if done_at is None and finished and finished():
+                    done_at = now
+                if now > deadline or (done_at and now > done_at + FINISH_GRACE):
+                    stop_group(process)
+                    code = None if not done_at else FINISHED_BUT_STUCK
+                    break
         except BaseException:  # Ctrl+C: take the checks' servers and browsers down too
             stop_group(process)
             raise
+    stop_group(process)  # anything the run left behind in its group
+    return code
 
 
 def stop_group(process):
     if os.name == "posix":
+        if process.poll() is not None:  # the leader is gone; stop what is left of its group
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            return
         for sig, grace in ((signal.SIGTERM, 5), (signal.SIGKILL, 5)):
             try:
                 os.killpg(process.pid, sig)
@@ -178,7 +206,7 @@ def stop_group(process):
 
 
 PREFLIGHT = r"""
-import json, sys
+import json, os, sys
 sys.path.insert(0, sys.argv[1])
 from support.loader import StageLoadError, load_app
 try:
@@ -189,6 +217,8 @@ else:
     result = {"ok": True}
 with open(sys.argv[4], "w", encoding="utf-8") as out:
     json.dump(result, out)
+sys.stdout.flush()
+os._exit(0)  # done: a thread the app started must not keep this process alive
 """
 
 
@@ -246,8 +276,17 @@ def run_checks(number, copy, scratch, options):
     if options.collect_only:
         command.append("--collect-only")
     left = options.time_limit - (time.monotonic() - options.started)
-    code = run_bounded(command, max(left, 5), output)
-    return read_record(record), code, output.read_text(encoding="utf-8", errors="replace")
+
+    def finished():
+        return record.is_file() and '"event": "finished"' in record.read_text(encoding="utf-8", errors="replace")
+
+    code = run_bounded(command, max(left, 5), output, finished=finished)
+    events = read_record(record)
+    text = output.read_text(encoding="utf-8", errors="replace")
+    if code == FINISHED_BUT_STUCK:
+        code = next((e["exitstatus"] for e in events if e["event"] == "finished"), 1)
+        text += f"\n{STUCK_NOTE}\n"
+    return events, code, text
 
 
 # --- turning events into checks -----------------------------------------------------------
@@ -307,11 +346,11 @@ def checks_from(events, limit_hit, exit_code):
 
 
 def hint_for(check, number):
-    """What to try next, for a failed check: the test's own 'Hint:' line, else a general one."""
-    for paragraph in (check.doc or "").split("\n\n"):
-        text = " ".join(paragraph.split())
-        if text.lower().startswith("hint:"):
-            return text[5:].strip()
+    """What to try next, for a failed check.
+
+    A crash or a hang first (whatever a check wants, the app must answer); then the test's
+    own "Hint:" paragraph in its docstring; then tools/grade_hints.py; then a general one.
+    """
     text = f"{check.reason}\n{check.details}".lower()
     run = f"make stage {number}" if number else "flask --app app run"
     got = re.findall(r"\b(?:answered|got|returned|status(?: code)?|not)\s+(?:with\s+)?(\d{3})\b", text)
@@ -323,6 +362,10 @@ def hint_for(check, number):
     if status == "500" or "raised at" in text:
         return ("The app raised an error while answering. Run it with `flask --app app run "
                 "--debug`, repeat the step in the browser and read the traceback in the terminal.")
+    for paragraph in (check.doc or "").split("\n\n"):
+        own = " ".join(paragraph.split())
+        if own.lower().startswith("hint:"):
+            return own[5:].strip()
     try:
         from grade_hints import HINTS
     except ImportError:
@@ -416,6 +459,8 @@ def grade(number, folder, source="", options=None):
         checks.insert(0, loads)
         if code is None:
             notes.append(f"The grading run was stopped at its time limit ({options.time_limit:g} s).")
+        if STUCK_NOTE in output:
+            notes.append(STUCK_NOTE)
         for check in checks:
             check.reason = check.reason.replace(str(copy), str(folder))
             check.details = check.details.replace(str(copy), str(folder))

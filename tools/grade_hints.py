@@ -73,4 +73,73 @@ HINTS = {
         "With no key configured: secrets.token_urlsafe() and one app.logger.warning naming FLASK_SECRET_KEY.",
     "test_env_example_is_committed_with_no_secret_in_it":
         "Commit .env.example listing FLASK_SECRET_KEY= with no value; keep the real .env out of git.",
+
+    # 05_file_log_chat
+    "test_the_app_is_a_package_built_by_create_app":
+        "app/__init__.py defines create_app(test_config=None), which builds and returns a new "
+        "Flask app and registers the Blueprint from app/routes.py.",
+    "test_create_app_takes_settings_from_the_environment":
+        "In create_app: load_dotenv(), then app.config.from_prefixed_env(), then test_config.",
+    "test_test_config_wins_over_the_environment":
+        "Apply test_config after from_prefixed_env(), and only set LOG_DIR with setdefault.",
+    "test_a_missing_log_folder_is_created": "os.makedirs(app.config['LOG_DIR'], exist_ok=True) in create_app.",
+    "test_without_a_secret_key_the_app_warns_and_picks_a_random_one":
+        "With no key configured: secrets.token_urlsafe() and one app.logger.warning naming FLASK_SECRET_KEY.",
+    "test_home_page_links_to_both_clients": "The home page links /user and /attendant with url_for('main.chat', role=...).",
+    "test_each_client_shows_a_message_form_in_the_shared_layout":
+        "One chat.html extending base.html, with the form's fields and {{ form.hidden_tag() }}.",
+    "test_an_unknown_role_is_not_found":
+        "Let the route accept only the two roles: /<any(user, attendant):role>.",
+    "test_sending_appends_one_line_to_that_clients_log_and_redirects":
+        "Append to <LOG_DIR>/<role>.log through chat_log.append, then redirect to the same page.",
+    "test_the_two_clients_do_not_see_each_other": "Each role reads and writes its own log file only.",
+    "test_an_empty_message_shows_an_error_and_writes_nothing":
+        "DataRequired on the text field refuses an empty or blank box with an error.",
+    "test_a_message_over_the_limit_shows_an_error_naming_the_limit_and_writes_nothing":
+        "Length(max=500, message=...) with a message that names the limit.",
+    "test_messages_are_shown_as_text_not_run_as_html": "Show messages with {{ message.text }} (escaped), never |safe.",
+    "test_a_message_cannot_forge_a_log_line":
+        "Write the text with json.dumps(text, ensure_ascii=False): quotes and newlines become "
+        "escapes, so one message is one line.",
+    "test_the_log_reads_back_every_message_in_order":
+        "Read each line with line.split(' ', 2) and json.loads the third part.",
+
+    # 06_sync_log
+    "test_both_clients_write_to_one_shared_chat_log":
+        "Both roles append to one <LOG_DIR>/chat.log, each line with its own role.",
+    "test_each_page_shows_the_whole_conversation_who_what_and_when":
+        "Both pages read chat.log and list every message with its time and role.",
+    "test_the_button_is_send_refresh": "The submit button's label is Send/Refresh.",
+    "test_an_empty_box_writes_nothing_and_shows_the_conversation_now":
+        "An empty or blank box is a Refresh: write nothing, show no error, redirect to the page.",
+    "test_a_refresh_before_anyone_wrote_creates_no_message": "A Refresh never writes to chat.log.",
+    "test_sending_appends_one_line_to_chat_log_and_redirects":
+        "Append to chat.log, then redirect (post/redirect/get).",
+
+    # 07_realtime
+    "test_start_a_chat_creates_its_log_and_opens_its_page":
+        "POST /user creates chat_<ID>.log (ID = start time, YYYYMMDD-hhmmss) and redirects to /user/<ID>.",
+    "test_two_sessions_in_the_same_second_get_distinct_ids_and_files":
+        "Create the log with open(path, 'x'); if it exists, try <ID>-2, <ID>-3 ...",
+    "test_sessions_started_at_once_in_many_threads_get_distinct_ids":
+        "Only open(path, 'x') decides who gets an ID: checking os.path.exists first is a race.",
+    "test_attendant_page_lists_the_sessions_with_links": "/attendant lists every chat_<ID>.log as a link to /attendant/<ID>.",
+    "test_chat_pages_are_not_found_for_unknown_sessions_and_roles":
+        "Accept an ID only when it matches the strict pattern AND its log file exists; route "
+        "roles with any(user, attendant).",
+    "test_join_gets_the_history_then_live_messages":
+        "On join: join_room, read the session's log and emit history to that window, all under one lock.",
+    "test_a_message_reaches_both_roles_of_its_session_and_never_another":
+        "Emit each message to the session's room (to=chat_id), never broadcast to everyone.",
+    "test_join_and_leave_notices_reach_the_other_window":
+        "On join and on disconnect, emit a notice to the room.",
+    "test_each_message_is_logged_once_and_reads_back_exactly":
+        "Append every message to its own session's chat_<ID>.log, in the same format as before.",
+    "test_html_in_a_message_stays_text":
+        "In chat.js build each <li> with textContent or text nodes, never innerHTML.",
+    "test_a_foreign_origin_cannot_open_a_socket":
+        "Leave cors_allowed_origins at its default; never '*'.",
+    "test_socketio_runs_in_threading_mode_by_default": "Give SocketIO async_mode='threading' unless the config says otherwise.",
+    "test_the_served_socketio_client_speaks_the_servers_protocol":
+        "Serve socket.io-client 4.x from app/static/vendor/ (make setup fetches it).",
 }

@@ -138,5 +138,8 @@ class Recorder:
                    reason=reason, details=details[:4000], duration=round(report.duration, 3))
         return report
 
+    def pytest_sessionfinish(self, session, exitstatus):
+        self.write(event="finished", exitstatus=int(exitstatus))
+
     def pytest_unconfigure(self, config):
         self.file.close()
