@@ -102,10 +102,10 @@ def layout_problem(folder, number):
     lines = [f"Stage {number} expects {expected_layout(number)} directly in the folder: every "
              "stage runs with `flask --app app run`, and the checks load it the same way."]
     if (folder / "main.py").is_file():
-        lines.append("This folder has main.py instead: rename it to app.py"
-                     + (" and keep the Flask object in a variable called `app`." if number < 5 else
-                        ", then move the code into app/__init__.py (create_app) and app/routes.py "
-                        "as the lesson shows."))
+        lines.append("This folder has main.py instead: rename it to app.py and keep the Flask "
+                     "object in a variable called `app`." if number < 5 else
+                     "This folder has main.py instead: its code goes into app/__init__.py "
+                     "(create_app) and app/routes.py (a Blueprint), as the lesson shows.")
     elif (folder / "app").is_dir():
         lines.append("This folder has an app/ folder without __init__.py: add app/__init__.py.")
     nested = [p for p in folder.iterdir() if p.is_dir()
@@ -436,6 +436,13 @@ def grade(number, folder, source="", options=None):
         copy, copy_notes = make_copy(folder, number, scratch)
         notes += copy_notes
         problem = layout_problem(copy, number) or preflight(copy, scratch, options.import_timeout)
+        flat, package = (copy / "app.py").is_file(), (copy / "app" / "__init__.py").is_file()
+        if number >= 5 and flat and not package:
+            notes.append(f"Stage {number} expects an app/ package (app/__init__.py with create_app()); "
+                         "this folder has app.py, the layout of stages 1-4.")
+        elif number < 5 and package and not flat:
+            notes.append(f"Stage {number} expects app.py; this folder has an app/ package, the layout "
+                         "of stages 5-7.")
         collect = Options(**{**options.__dict__, "collect_only": bool(problem)})
         events, code, output = run_checks(number, copy, scratch, collect)
         errors = [e for e in events if e["event"] == "collect_error"]
@@ -447,9 +454,9 @@ def grade(number, folder, source="", options=None):
                                f"suite or its setup, not in the graded folder):\n{detail}")
         checks = checks_from(events, limit_hit=code is None, exit_code=code)
         loads = Check(id=f"grade::{APP_LOADS}", name=APP_LOADS, function=APP_LOADS,
-                      description=("the app loads: app.py imports and has a Flask `app`" if number < 5
-                                   else "the app loads: the app/ package imports and create_app() "
-                                   "builds the app"),
+                      description=("the app loads: the app/ package imports and create_app() "
+                                   "builds the app" if package or (number >= 5 and not flat)
+                                   else "the app loads: app.py imports and has a Flask `app`"),
                       status=FAIL if problem else PASS, reason=_first(problem), details=problem or "")
         if problem:
             for check in checks:
