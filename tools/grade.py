@@ -139,7 +139,8 @@ def make_copy(folder, number, scratch):
 # --- running things in child processes, always within a time limit ------------------------
 
 def child_env(extra=None):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
+    # The checks set FLASK_* themselves; a grader's PYTEST_ADDOPTS (say -x) must not change the run.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "PYTEST_"))}
     env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TOOLS), env.get("PYTHONPATH")]))
     env.update(extra or {})
@@ -292,10 +293,10 @@ def run_checks(number, copy, scratch, options):
 # --- turning events into checks -----------------------------------------------------------
 
 def describe(name, doc):
-    """A check's plain description: its docstring's first line, or its name in words."""
+    """A check's plain description: its docstring's first paragraph, or its name in words."""
     function, _, params = name.partition("[")
-    lines = [line.strip() for line in (doc or "").splitlines() if line.strip()]
-    text = lines[0].rstrip(".") if lines else function.removeprefix("test_").replace("_", " ")
+    first = " ".join((doc or "").strip().split("\n\n")[0].split())
+    text = first.rstrip(".") if first else function.removeprefix("test_").replace("_", " ")
     params = params.removesuffix("]")
     if len(params) > 40:
         params = params[:37] + "..."
@@ -501,6 +502,7 @@ def paint(text, status, colour):
 
 def scorecard(verdict, colour=False, quiet=False):
     lines = []
+    first_with = {}  # reason -> the first failed check that gave it
     for check in verdict.checks:
         if quiet and check.status == PASS:
             continue
@@ -511,6 +513,12 @@ def scorecard(verdict, colour=False, quiet=False):
             why = check.details.splitlines()  # the grader's own finding: show all of it
         else:
             why = [check.reason] if check.status != PASS and check.reason else []
+        earlier = first_with.get(check.reason) if check.status == FAIL else None
+        if earlier:  # one cause, many failures: say it once
+            lines.append(f"           why:  the same as for \"{earlier.description}\" above")
+            continue
+        if check.status == FAIL and check.reason:
+            first_with[check.reason] = check
         for number, line in enumerate(why):
             lines.append(f"           {'why:  ' if number == 0 else '      '}{line}")
         if check.status == FAIL and check.hint:
