@@ -379,11 +379,12 @@ def test_a_check_that_hangs_is_stopped_at_its_time_limit(gradings, job):
     graded = result(gradings, job)
     assert graded.returncode == 1 and graded.seconds < QUICK, graded.describe()
     home = graded.check("test_home_page_says_hello")
-    assert home["status"] == "fail", graded.describe()
     if job is HANGS_IN_A_REQUEST:
+        assert home["status"] == "fail", graded.describe()
         assert home["reason"] == "did not finish within 2 s (the time limit of one check)", home
-    else:
-        assert "time limit" in home["reason"] and "time limit" in graded.stdout, graded.describe()
+    else:  # on a slow machine the run may be stopped before the check even started
+        assert home["status"] in ("fail", "not run") and "time limit" in home["reason"], graded.describe()
+        assert "stopped at its time limit (8 s)" in graded.stdout, graded.describe()
         assert graded.check("test_a_page_with_no_route_is_not_found")["status"] == "not run"
 
 

@@ -453,6 +453,9 @@ def grade(number, folder, source="", options=None):
             detail = errors[0]["details"] if errors else output[-3000:]
             raise GradingError("The checks themselves could not be loaded (a problem in the test "
                                f"suite or its setup, not in the graded folder):\n{detail}")
+        if code is None and not any(e["event"] == "collected" for e in events):
+            raise GradingError(f"The run was stopped at its time limit ({options.time_limit:g} s) "
+                               "before the checks were even collected: give it more time.")
         checks = checks_from(events, limit_hit=code is None, exit_code=code)
         loads = Check(id=f"grade::{APP_LOADS}", name=APP_LOADS, function=APP_LOADS,
                       description=("the app loads: the app/ package imports and create_app() "
