@@ -38,8 +38,8 @@ NOT_COPIED = shutil.ignore_patterns(".git", ".venv", "venv", "env", "node_module
 APP_LOADS = "the_app_loads"
 FINISH_GRACE = 10          # seconds a finished run gets to exit before it is stopped
 FINISHED_BUT_STUCK = -1000  # exit status of a run that finished its checks but did not exit
-STUCK_NOTE = (f"After the last check the checks' process did not end within {FINISH_GRACE} s and was "
-              "stopped: does the app start a thread (or a server) that never ends?")
+STUCK_NOTE = ("After the last check the checks' process did not end and was stopped: does the "
+              "app start a thread (or a server) that never ends?")
 
 PASS, FAIL, NOT_RUN = "pass", "fail", "not run"
 LABELS = {PASS: "PASS", FAIL: "FAIL", NOT_RUN: "NOT RUN"}
@@ -147,11 +147,11 @@ def child_env(extra=None):
     return env
 
 
-def run_bounded(command, timeout, log_path, cwd=ROOT, env=None, finished=None):
+def run_bounded(command, timeout, log_path, cwd=ROOT, env=None, finished=None, grace=FINISH_GRACE):
     """Run command in its own process group; its exit status, or None when stopped at the limit.
 
     finished() says the work is done even if the process has not exited (a thread the app
-    started that never ends): it then gets FINISH_GRACE seconds before it is stopped. Whatever
+    started that never ends): it then gets `grace` seconds before it is stopped. Whatever
     the command left running in its group (servers, browsers) is stopped too.
     """
     deadline = time.monotonic() + timeout
@@ -169,7 +169,7 @@ def run_bounded(command, timeout, log_path, cwd=ROOT, env=None, finished=None):
                 now = time.monotonic()
                 if done_at is None and finished and finished():
                     done_at = now
-                if now > deadline or (done_at and now > done_at + FINISH_GRACE):
+                if now > deadline or (done_at and now > done_at + grace):
                     stop_group(process)
                     code = None if not done_at else FINISHED_BUT_STUCK
                     break
@@ -281,7 +281,7 @@ def run_checks(number, copy, scratch, options):
     def finished():
         return record.is_file() and '"event": "finished"' in record.read_text(encoding="utf-8", errors="replace")
 
-    code = run_bounded(command, max(left, 5), output, finished=finished)
+    code = run_bounded(command, max(left, 5), output, finished=finished, grace=options.finish_grace)
     events = read_record(record)
     text = output.read_text(encoding="utf-8", errors="replace")
     if code == FINISHED_BUT_STUCK:
@@ -495,6 +495,7 @@ class Options:
     collect_only: bool = False
     files: list = field(default_factory=list)
     started: float = 0.0
+    finish_grace: float = FINISH_GRACE
 
 
 # --- output ------------------------------------------------------------------------------
@@ -584,6 +585,7 @@ def main(argv=None):
     parser.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT, metavar="S",
                         help=f"time limit of the whole run (default {DEFAULT_TIME_LIMIT})")
     parser.add_argument("--exercises", type=Path, default=EXERCISES, help=argparse.SUPPRESS)
+    parser.add_argument("--finish-grace", type=float, default=FINISH_GRACE, help=argparse.SUPPRESS)
     parser.add_argument("--quiet", action="store_true", help="list only the checks that did not pass")
     args = parser.parse_args(argv)
     try:
@@ -592,7 +594,8 @@ def main(argv=None):
         parser.exit(2, f"{error}\n")
     folder, source = choose_folder(number, args.dir, args.exercises)
     options = Options(only=args.only, no_browser=args.no_browser, check_timeout=args.check_timeout,
-                      import_timeout=args.import_timeout, time_limit=args.time_limit)
+                      import_timeout=args.import_timeout, time_limit=args.time_limit,
+                      finish_grace=args.finish_grace)
     colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     print(f"Grading stage {number} ({STAGES[number]}): {folder}", flush=True)
     print(f"  that is {source}; the checks run on a temporary copy, the folder is not changed.",
