@@ -109,7 +109,9 @@ class Graded:
 
 
 def child_env():
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "PYTEST_"))}
+    # No FLASK_*/PYTEST_* of this run, and no outer make's flags (`make test` runs this file).
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("FLASK_", "PYTEST_")) and k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
 
