@@ -434,7 +434,10 @@ def grade(number, folder, source="", options=None):
         raise GradingError(f"Stage {number} has no checks yet (no tests/test_{number:02d}_*.py).")
     notes, checks = [], []
     with tempfile.TemporaryDirectory(prefix="grade-") as scratch:
-        copy, copy_notes = make_copy(folder, number, scratch)
+        try:
+            copy, copy_notes = make_copy(folder, number, scratch)
+        except (OSError, shutil.Error) as error:
+            raise GradingError(f"Could not copy {folder} to grade it: {error}") from None
         notes += copy_notes
         problem = layout_problem(copy, number) or preflight(copy, scratch, options.import_timeout)
         flat, package = (copy / "app.py").is_file(), (copy / "app" / "__init__.py").is_file()
