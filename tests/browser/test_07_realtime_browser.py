@@ -85,6 +85,11 @@ class ChatWindow:
                      "fetches it into app/static/vendor/.")
         return hint
 
+    def reload(self):
+        """Reload the page; it opens a new WebSocket, which wait_until_live() waits for."""
+        self.socket, self.upgraded = None, False
+        self.page.reload()
+
     def send(self, text):
         self.page.locator("#text").fill(text)
         self.page.get_by_role("button", name="Send").click()
@@ -209,7 +214,7 @@ def test_a_reloaded_chat_page_shows_the_history_once(live_server, new_context, s
         send_and_see(user, attendant, "First message")
         send_and_see(attendant, user, "Second message")
     with step("the user reloads the page and it joins again"):
-        user.page.reload()
+        user.reload()
         user.wait_until_live()
     with step("a new live message arrives after the reload"):
         # It is sent after the history, so once it is on the page, the history is too.
