@@ -36,7 +36,8 @@ function nowUs() {
 function newTally() {
   // latency samples (µs) of messages from other clients, with the send time of
   // each, and how many copies of each message (sender:seq) arrived here
-  return { latency: [], sentAt: [], copies: {}, own: 0, errors: [] };
+  // and how many arrived out of their sender's order (seq lower than one seen before)
+  return { latency: [], sentAt: [], copies: {}, own: 0, errors: [], reordered: 0 };
 }
 
 function answer(object) {
@@ -48,7 +49,7 @@ function connectOne(spec) {
     const socket = io(url, {
       transports: ["websocket"], reconnection: false, forceNew: true, timeout: 20000,
     });
-    const client = { socket, spec, joined: false, onOwn: null };
+    const client = { socket, spec, joined: false, onOwn: null, lastSeq: {} };
     clients.set(spec.key, client);
     const fail = (why) => {
       if (!client.joined) {
@@ -74,6 +75,8 @@ function connectOne(spec) {
       const [sender, seq, sentAt] = String(data.text).split(" ");
       const id = `${sender}:${seq}`;
       received.copies[id] = (received.copies[id] || 0) + 1;
+      if (Number(seq) < (client.lastSeq[sender] || 0)) received.reordered += 1;
+      else client.lastSeq[sender] = Number(seq);
       if (sender === spec.key) {
         received.own += 1;
         if (client.onOwn) client.onOwn();
