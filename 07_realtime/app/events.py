@@ -73,6 +73,10 @@ def message(data=None):
         return refuse("Type a message first.")
     if len(text) > MAX_LENGTH:
         return refuse(f"A message can be at most {MAX_LENGTH} characters long.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # JSON can carry half an emoji (a lone surrogate); no file can store it
+        return refuse("That message has a broken character in it (half of an emoji?).")
     chat_id, role = session
     with room_lock:
         sent = chat_log.append(chat_sessions.log_path(log_dir(), chat_id), role, text)
