@@ -116,10 +116,10 @@ def child_env():
     return env
 
 
-def run_bounded(command, timeout=GRADING_BOUND, cwd=ROOT):
+def run_bounded(command, timeout=GRADING_BOUND, cwd=ROOT, env=None):
     """(exit status or None, stdout, stderr, seconds); the whole process group is stopped at the bound."""
     started = time.monotonic()
-    process = subprocess.Popen(command, cwd=cwd, env=child_env(), stdin=subprocess.DEVNULL,
+    process = subprocess.Popen(command, cwd=cwd, env={**child_env(), **(env or {})}, stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                encoding="utf-8", errors="replace", start_new_session=True)
     try:
@@ -135,7 +135,9 @@ def run_bounded(command, timeout=GRADING_BOUND, cwd=ROOT):
 def grade(stage, folder, *args, workdir):
     report = Path(workdir) / "verdict.json"
     code, out, err, seconds = run_bounded(
-        [sys.executable, str(GRADE), str(stage), "--dir", str(folder), "--json", str(report), *args])
+        [sys.executable, str(GRADE), str(stage), "--dir", str(folder), "--json", str(report), *args],
+        # A mutated copy's failing browser checks leave their screenshots here, not in test-results/.
+        env={"BROWSER_ARTIFACTS": str(Path(workdir) / "browser-artifacts")})
     verdict = json.loads(report.read_text(encoding="utf-8")) if report.is_file() else {}
     return Graded(code, out, err, verdict, seconds, Path(folder))
 

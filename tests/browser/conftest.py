@@ -9,9 +9,11 @@
 When a browser test fails, each open page's screenshot and HTML, the pages' console messages
 and the server's output are saved to ``test-results/browser/<test name>/``.
 """
+import os
 import re
 import shutil
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
@@ -26,6 +28,8 @@ CHROMIUM_ARGS = [
 ]
 ACTION_TIMEOUT_MS = 10_000
 NAVIGATION_TIMEOUT_MS = 15_000
+# Where a failing test's screenshots and console go; BROWSER_ARTIFACTS moves them (the
+# grading tests send their mutated runs' artifacts elsewhere, so a real failure's stay).
 ARTIFACTS = ("test-results", "browser")
 
 recorder_key = pytest.StashKey()
@@ -135,6 +139,8 @@ def step(browser_recorder):
 
 def artifact_folder(item):
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", item.name).strip("_")
+    if os.environ.get("BROWSER_ARTIFACTS"):
+        return Path(os.environ["BROWSER_ARTIFACTS"], name)
     return item.config.rootpath.joinpath(*ARTIFACTS, name)
 
 
