@@ -124,6 +124,7 @@ redis:
 	@command -v redis-server >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "Installing redis-server (stage 7's scale-out test) ..."; \
+	    export DEBIAN_FRONTEND=noninteractive; \
 	    apt-get install -y -qq redis-server >/dev/null 2>&1 || \
 	      { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }; \
 	  else \
