@@ -20,6 +20,9 @@ from support.servers import LiveServer, ServerFailed
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 from stages import STAGES, stage_dir, stage_number  # noqa: E402
 
+# The checks stages 5 and 6 share: a failed assert there reports its values, as in a test file.
+pytest.register_assert_rewrite("support.chat_pages")
+
 TEST_SECRET_KEY = "test-key-used-only-by-the-test-suite"
 _load_failures = {}  # folder -> the message already reported for it
 

@@ -25,6 +25,17 @@ def not_found(client, path, why):
     )
 
 
+def converts(client, path, shown, explanation, refused, python_type=None):
+    """GET `path` shows `shown` (and names the Python type the view got); each URL in `refused` is 404,
+    for the reason given with it."""
+    html = page(client, path)
+    assert shown in html, f"{path} should show {explanation}"
+    if python_type:
+        assert re.search(rf"\b{python_type}\b", html), f"{path} should say the view got a Python {python_type}"
+    for url, why in refused.items():
+        not_found(client, url, why)
+
+
 def test_hello_greets_the_name_given_in_the_query_string(client):
     assert greetings(client.get("/hello?name=Ana"), "Ana") == 1, (
         "/hello?name=Ana should say 'Hello, Ana!' once: read the name with request.args.get('name', ...)"
@@ -71,34 +82,25 @@ def test_a_script_in_the_name_is_shown_as_text_not_run(client):
 
 
 def test_string_converter_takes_one_path_segment(client):
-    html = page(client, "/user/ana")
-    assert "ana" in html, "/user/ana should show the username 'ana' taken from the URL"
-    assert re.search(r"\bstr\b", html), "/user/ana should say the view got a Python str"
-    not_found(client, "/user/ana/extra", "the string converter stops at a slash")
+    converts(client, "/user/ana", "ana", "the username 'ana' taken from the URL", python_type="str",
+             refused={"/user/ana/extra": "the string converter stops at a slash"})
 
 
 def test_int_converter_takes_whole_numbers_only(client):
-    html = page(client, "/square/7")
-    assert "49" in html, "/square/7 should show 49: the int converter hands the view the number 7"
-    assert re.search(r"\bint\b", html), "/square/7 should say the view got a Python int"
-    not_found(client, "/square/abc", "abc is not a whole number")
-    not_found(client, "/square/2.5", "2.5 is not a whole number")
+    converts(client, "/square/7", "49", "49: the int converter hands the view the number 7", python_type="int",
+             refused={"/square/abc": "abc is not a whole number", "/square/2.5": "2.5 is not a whole number"})
 
 
 def test_float_converter_takes_numbers_with_a_decimal_point(client):
-    html = page(client, "/half/5.0")
-    assert "2.5" in html, "/half/5.0 should show 2.5: the float converter hands the view the number 5.0"
-    assert re.search(r"\bfloat\b", html), "/half/5.0 should say the view got a Python float"
-    not_found(client, "/half/abc", "abc is not a number")
-    not_found(client, "/half/5", "the float converter needs a decimal point: 5.0")
+    converts(client, "/half/5.0", "2.5", "2.5: the float converter hands the view the number 5.0",
+             python_type="float",
+             refused={"/half/abc": "abc is not a number", "/half/5": "the float converter needs a decimal point: 5.0"})
 
 
 def test_path_converter_takes_slashes_too(client):
-    html = page(client, "/files/notes/2026/plan.txt")
-    assert "notes/2026/plan.txt" in html, (
-        "/files/notes/2026/plan.txt should show the whole path: the path converter keeps the slashes"
-    )
-    not_found(client, "/files/", "the path converter needs at least one character")
+    converts(client, "/files/notes/2026/plan.txt", "notes/2026/plan.txt",
+             "the whole path: the path converter keeps the slashes",
+             refused={"/files/": "the path converter needs at least one character"})
 
 
 def test_home_page_links_to_working_examples_of_each_parameter(client):

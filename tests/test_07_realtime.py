@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import socketio
 
-from support.sockets import ChatWindow, connect_windows, disconnect_windows, start_chat
+from support.sockets import (ChatWindow, connect_windows, converse, disconnect_windows, hears_nothing_else,
+                             start_chat)
 
 STAGE = 7
 
@@ -72,6 +73,29 @@ def join(sock, chat_id, role):
         f"Joining session {chat_id} as {role} should answer with a 'history' event first; got {received}"
     )
     return received[0][1]
+
+
+def user_in_a_new_session(app, client):
+    """Start a session and open the user's window on it, joined; return (session ID, window)."""
+    chat_id = start_session(client)
+    user = window(app, client)
+    join(user, chat_id, "user")
+    return chat_id, user
+
+
+def both_in_a_new_session(app, client):
+    """Start a session and open the user's and the attendant's windows on it, joined in that order;
+    return (session ID, user's window, attendant's window)."""
+    chat_id, user = user_in_a_new_session(app, client)
+    attendant = window(app)
+    join(attendant, chat_id, "attendant")
+    return chat_id, user, attendant
+
+
+def still_chatting(sender, receiver, why):
+    """After something went wrong, a good message from `sender` still reaches `receiver`."""
+    sender.emit("message", {"text": "still here"})
+    assert [m["text"] for m in events(receiver, "message")] == ["still here"], why
 
 
 def log_lines(log_dir, chat_id):
@@ -190,9 +214,7 @@ def test_chat_pages_are_not_found_for_unknown_sessions_and_roles(client, path):
 # ---------------------------------------------------------------- events (Flask-SocketIO's test client)
 
 def test_join_gets_the_history_then_live_messages(app, client):
-    chat_id = start_session(client)
-    user = window(app, client)
-    join(user, chat_id, "user")
+    chat_id, user = user_in_a_new_session(app, client)
     user.emit("message", {"text": "first"})
     user.emit("message", {"text": "second"})
 
@@ -230,10 +252,7 @@ def test_a_message_reaches_both_roles_of_its_session_and_never_another(app, clie
 
 
 def test_join_and_leave_notices_reach_the_other_window(app, client):
-    chat_id = start_session(client)
-    user, attendant = window(app, client), window(app)
-    join(user, chat_id, "user")
-    join(attendant, chat_id, "attendant")
+    _chat_id, user, attendant = both_in_a_new_session(app, client)
     assert events(user, "notice") == [{"text": "The attendant joined."}], (
         "When the attendant joins, the user's window should get the notice 'The attendant joined.'"
     )
@@ -244,10 +263,7 @@ def test_join_and_leave_notices_reach_the_other_window(app, client):
 
 
 def test_each_message_is_logged_once_and_reads_back_exactly(app, client, log_dir):
-    chat_id = start_session(client)
-    user, attendant = window(app, client), window(app)
-    join(user, chat_id, "user")
-    join(attendant, chat_id, "attendant")
+    chat_id, user, attendant = both_in_a_new_session(app, client)
     tricky = [
         ("user", 'She said "hi"\nthen left'),
         ("attendant", '2026-01-01T00:00:00 user "I am a forged line"'),
@@ -276,10 +292,7 @@ BAD_MESSAGES = [
 
 @pytest.mark.parametrize("payload", BAD_MESSAGES)
 def test_a_bad_message_gets_a_chat_error_and_the_server_goes_on(app, client, log_dir, payload):
-    chat_id = start_session(client)
-    user, attendant = window(app, client), window(app)
-    join(user, chat_id, "user")
-    join(attendant, chat_id, "attendant")
+    chat_id, user, attendant = both_in_a_new_session(app, client)
     events(user)
     if payload is None:
         user.emit("message")
@@ -294,29 +307,19 @@ def test_a_bad_message_gets_a_chat_error_and_the_server_goes_on(app, client, log
     assert events(attendant) == [], "A refused message must not reach the other window"
     assert logged_messages(log_dir, chat_id) == [], "A refused message must not be logged"
 
-    user.emit("message", {"text": "still here"})
-    assert [m["text"] for m in events(attendant, "message")] == ["still here"], (
-        "After a bad message, the next good one should go through as usual"
-    )
+    still_chatting(user, attendant, "After a bad message, the next good one should go through as usual")
 
 
 def test_an_event_the_handler_cannot_take_gets_a_chat_error_and_the_server_goes_on(app, client, log_dir):
-    chat_id = start_session(client)
-    user = window(app, client)
-    join(user, chat_id, "user")
+    _chat_id, user = user_in_a_new_session(app, client)
     user.emit("message", {"text": "one"}, {"text": "two"})  # two arguments instead of one
     errors = events(user, "chat_error")
     assert len(errors) == 1, f"An event the server cannot handle should get one chat_error; got {errors}"
-    user.emit("message", {"text": "still here"})
-    assert [m["text"] for m in events(user, "message")] == ["still here"], (
-        "After a failed event, the window should still be able to chat"
-    )
+    still_chatting(user, user, "After a failed event, the window should still be able to chat")
 
 
 def test_a_message_exactly_at_the_limit_is_accepted(app, client, log_dir):
-    chat_id = start_session(client)
-    user = window(app, client)
-    join(user, chat_id, "user")
+    chat_id, user = user_in_a_new_session(app, client)
     user.emit("message", {"text": "x" * 500})
     assert events(user, "chat_error") == [], "A message of exactly 500 characters is allowed"
     assert logged_messages(log_dir, chat_id) == [("user", "x" * 500)], "It should be logged"
@@ -371,10 +374,7 @@ def test_joining_a_bad_session_or_role_gets_a_chat_error(app, client, log_dir, p
 
 
 def test_html_in_a_message_stays_text(app, client, stage_folder):
-    chat_id = start_session(client)
-    user, attendant = window(app, client), window(app)
-    join(user, chat_id, "user")
-    join(attendant, chat_id, "attendant")
+    chat_id, user, attendant = both_in_a_new_session(app, client)
     attack = "<script>alert(1)</script><img src=x onerror=alert(2)>"
     user.emit("message", {"text": attack})
     assert [m["text"] for m in events(attendant, "message")] == [attack], (
@@ -439,20 +439,9 @@ def test_live_user_and_attendant_talk_both_ways_and_other_sessions_hear_nothing(
         conversation = [(user, "user", "Hello, is anyone there?"),
                         (attendant, "attendant", "Yes, I am here. How can I help?"),
                         (user, "user", "My order has not arrived.")]
-        for sender, role, text in conversation:
-            sender.send(text)
-            for name, win in [("user", user), ("attendant", attendant)]:
-                got = win.expect("message", f"in the {name} window for: {text}")
-                assert (got["role"], got["text"]) == (role, text), (
-                    f"The {name} window should get the {role}'s message {text!r}; got {got}"
-                )
-
-        # The outsider's own echo arrives after anything the server sent it before: a barrier.
-        outsider.send("my own session")
-        assert outsider.expect("message", "(its own message)")["text"] == "my own session"
-        assert outsider.received("message") == [] and outsider.received("notice") == [], (
-            "A window in another session must receive nothing from this one"
-        )
+        converse(conversation, [("user", user), ("attendant", attendant)])
+        hears_nothing_else(outsider, "my own session",
+                           "A window in another session must receive nothing from this one")
     assert logged_messages(log_dir, chat_id) == [(role, text) for _, role, text in conversation], (
         "The session's log should hold each message of the conversation once, in order"
     )

@@ -14,7 +14,7 @@ import pytest
 
 from support.redis_server import RedisMissing, RedisServer
 from support.servers import LiveServer, ServerFailed
-from support.sockets import ChatWindow, start_chat
+from support.sockets import ChatWindow, converse, hears_nothing_else, start_chat
 
 STAGE = 7
 
@@ -83,19 +83,11 @@ def test_user_and_attendant_on_two_servers_talk_through_redis_and_each_message_i
 
         conversation = [(user, "user", "Hello from server one"),
                         (attendant, "attendant", "Hello back from server two")]
-        for sender, role, text in conversation:
-            sender.send(text)
-            for name, win in [("user (server 1)", user), ("attendant (server 2)", attendant)]:
-                got = win.expect("message", f"in the {name} window after the {role} sent {text!r}")
-                assert (got["role"], got["text"]) == (role, text), (
-                    f"The {name} window should get the {role}'s message {text!r}; got {got}. With "
-                    "FLASK_SOCKETIO_MESSAGE_QUEUE set, every server delivers what the others emit.")
-
-        # Its own echo arrives after anything Redis passed on before it: a barrier.
-        outsider.send("a different session")
-        assert outsider.expect("message", "(its own message)")["text"] == "a different session"
-        assert outsider.received("message") == [] and outsider.received("notice") == [], (
-            "A window in another session must receive nothing from this one, whichever server it is on")
+        converse(conversation, [("user (server 1)", user), ("attendant (server 2)", attendant)],
+                 "With FLASK_SOCKETIO_MESSAGE_QUEUE set, every server delivers what the others emit.")
+        # Its own echo comes after anything Redis passed on before it.
+        hears_nothing_else(outsider, "a different session",
+                           "A window in another session must receive nothing from this one, whichever server it is on")
         for name, win in [("user", user), ("attendant", attendant)]:
             assert win.received("message") == [], f"The {name} window got a message twice"
 

@@ -97,6 +97,27 @@ class ChatWindow:
         self.disconnect()
 
 
+def converse(conversation, windows, why=""):
+    """Each (sender, role, text) of ``conversation`` sends its text in turn; every (name, window)
+    of ``windows`` must get it, as that role's message, before the next one is sent.
+    ``why`` is added to a failure's message: what the student should look at."""
+    for sender, role, text in conversation:
+        sender.send(text)
+        for name, win in windows:
+            got = win.expect("message", f"in the {name} window after the {role} sent {text!r}")
+            assert (got["role"], got["text"]) == (role, text), (
+                f"The {name} window should get the {role}'s message {text!r}; got {got}" + (f". {why}" if why else ""))
+
+
+def hears_nothing_else(outsider, text, why):
+    """``outsider`` sends ``text`` and gets it back: its own echo arrives after anything the server
+    sent it before (a barrier), so no other message or notice may be waiting. ``why``: the failure's message."""
+    outsider.send(text)
+    echo = outsider.expect("message", "(its own message)")
+    assert echo["text"] == text, f"A window should get its own message {text!r} back; got {echo}"
+    assert outsider.received("message") == [] and outsider.received("notice") == [], why
+
+
 def connect_windows(base_url, count):
     """Connect ``count`` windows at once (a thread each); return them."""
     windows = []

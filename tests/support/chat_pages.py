@@ -1,0 +1,235 @@
+"""The chat pages of stages 5 and 6, as their tests see them.
+
+Both stages show a form at /user and /attendant, protect it with a CSRF token, refuse
+messages over 500 characters and write each message as one log line in the same format.
+What differs is the file: in stage 5 each role writes its own (user.log, attendant.log),
+in stage 6 both write chat.log. So each stage's test file keeps its own test functions
+(their names are the grader's checks) and calls the checks here with the log file that
+stage writes: every message a student reads then names the file of the stage at hand.
+"""
+import http.cookiejar
+import json
+import re
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+from markupsafe import escape
+
+ROLES = ("user", "attendant")
+LIMIT = 500  # characters in one message
+
+# The contract's log line: <ISO time to the second> <role> <text as a JSON string>
+LOG_LINE = re.compile(r'(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d) (user|attendant) (".*")')
+TOKEN = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"|<input[^>]*value="([^"]+)"[^>]*name="csrf_token"')
+
+# Messages that try to break out of their line or pass for another role's line.
+TRICKY = [
+    'hello "you"',
+    "first line\nsecond line",
+    'ok"\n2026-01-01T00:00:00 attendant "I am the attendant, send me your password',
+    '2026-01-01T00:00:00 attendant "forged"',
+    "back\\slash and \\n that is not a newline",
+    "carriage\rreturn and tab\t",
+    "line\u2028separator",
+    "paragraph\u2029separator",
+    "next\x85line",
+    "vertical\x0btab and form\x0cfeed",
+    "unicode: olá, 你好, 🙂",
+    "  spaces around  ",
+]
+
+UNKNOWN_ROLE_PATHS = ["/manager", "/users", "/User", "/user/1", "/../user"]
+EMPTY_TEXTS = ["", "   ", "\t\n "]
+
+
+# --- Helpers: what a browser does, and what a log holds -------------------------------------------
+
+def csrf_token(page):
+    found = TOKEN.search(page)
+    assert found, 'The page should contain a form with a hidden <input name="csrf_token" value="...">'
+    return found.group(1) or found.group(2)
+
+
+def send(client, role, text, **kwargs):
+    """Do what a browser does: open the page, then submit its form with the token it contains."""
+    token = csrf_token(client.get(f"/{role}").text)
+    return client.post(f"/{role}", data={"csrf_token": token, "text": text}, **kwargs)
+
+
+def read_log(path):
+    """The messages in a log file as (role, text) pairs, checking every line has the contract's format."""
+    if not path.exists():
+        return []
+    content = path.read_bytes().decode("utf-8")
+    assert content.endswith("\n"), f"Every line of {path.name} should end with a newline"
+    messages = []
+    for line in content.split("\n")[:-1]:
+        match = LOG_LINE.fullmatch(line)
+        assert match, f"This line of {path.name} is not '<time> <role> <JSON string>': {line!r}"
+        messages.append((match.group(2), json.loads(match.group(3))))
+    return messages
+
+
+# --- Checks both stages make; `log` is the file the stage writes the message to -----------------
+
+def home_page_links_to_both_clients(client):
+    response = client.get("/")
+    assert response.status_code == 200, f"GET / should answer 200, but answered {response.status_code}"
+    assert 'href="/user"' in response.text, "The home page should link to the user's client at /user"
+    assert 'href="/attendant"' in response.text, "The home page should link to the attendant's client at /attendant"
+
+
+def client_shows_a_message_form_in_the_shared_layout(client, role):
+    response = client.get(f"/{role}")
+    assert response.status_code == 200, f"GET /{role} should answer 200, but answered {response.status_code}"
+    page = response.text
+    assert "<form" in page and 'name="text"' in page, f"/{role} should show a form with a text field named 'text'"
+    csrf_token(page)
+    assert "<nav" in page and "/static/style.css" in page, f"/{role} should use the layout (nav and style.css)"
+    with client.get("/static/style.css") as stylesheet:
+        assert stylesheet.status_code == 200, "The stylesheet should be served from app/static"
+
+
+def unknown_role_is_not_found(client, path):
+    response = client.get(path)
+    assert response.status_code == 404, f"GET {path} should be 404 Not Found, but answered {response.status_code}"
+
+
+def sending_appends_one_line_and_redirects(client, log):
+    """The user sends one message: `log` should then hold it, as one 'user' line."""
+    response = send(client, "user", "Hello, I need help")
+    assert response.status_code == 302, f"A sent message should redirect (Post/Redirect/Get), got {response.status_code}"
+    assert response.headers["Location"] == "/user", "After sending, the redirect should lead back to /user"
+    assert read_log(log) == [("user", "Hello, I need help")], (
+        f"{log.name} should hold exactly one line for the message, with the role 'user'"
+    )
+
+
+def after_the_redirect_the_page_shows_the_message_and_a_flash(client):
+    response = send(client, "attendant", "How can I help?", follow_redirects=True)
+    assert response.status_code == 200, f"The page after sending should answer 200, got {response.status_code}"
+    assert "How can I help?" in response.text, "The attendant's page should show the message just sent"
+    assert 'class="flash"' in response.text, "A flashed message should confirm that the message was sent"
+
+
+def a_message_over_the_limit_is_refused(client, log):
+    """The user sends one character too many: an error naming the limit, and nothing in `log`."""
+    response = send(client, "user", "x" * (LIMIT + 1))
+    assert response.status_code == 200, f"A too-long message should show the form again, got {response.status_code}"
+    assert str(LIMIT) in response.text and 'class="error"' in response.text, (
+        f"The error should say the limit: {LIMIT} characters"
+    )
+    assert read_log(log) == [], f"A too-long message should write nothing to {log.name}"
+
+
+def a_message_at_the_limit_is_sent(client, log):
+    send(client, "user", "é" * LIMIT)
+    assert read_log(log) == [("user", "é" * LIMIT)], f"{LIMIT} characters is within the limit: {log.name} should hold them"
+
+
+def a_post_without_the_csrf_token_writes_nothing(client, log):
+    response = client.post("/user", data={"text": "sent by another site"})
+    assert response.status_code in (200, 400), f"A post without the CSRF token should be refused, got {response.status_code}"
+    assert read_log(log) == [], f"A post without the CSRF token should write nothing to {log.name}"
+
+
+def odd_requests_get_an_answer_not_a_server_error(client, log):
+    token = csrf_token(client.get("/user").text)
+    odd = [
+        client.post("/user", data={"csrf_token": token}),  # no text field at all
+        client.post("/user", data={"csrf_token": token, "text": ["one", "two"]}),
+        client.post("/user", data=b"csrf_token=" + token.encode() + b"&text=%FF%FE",
+                    content_type="application/x-www-form-urlencoded"),
+        client.post("/user", json={"csrf_token": token, "text": "json"}),
+        client.put("/user"),
+    ]
+    for response in odd:
+        assert response.status_code < 500, f"An odd request should never crash the app (got {response.status_code})"
+    for role, text in read_log(log):
+        assert role == "user" and isinstance(text, str), (
+            f"Whatever was written to {log.name} must still be a well-formed 'user' line"
+        )
+
+
+def messages_are_shown_as_text_not_run_as_html(client):
+    response = send(client, "user", "<script>alert(1)</script>", follow_redirects=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in response.text, "The message should be shown literally"
+    assert "<script>alert(1)</script>" not in response.text, "A message must never become HTML on the page"
+
+
+def a_message_cannot_forge_a_log_line(client, log, text):
+    send(client, "user", text)
+    assert read_log(log) == [("user", text)], (
+        f"{text!r} should be stored in {log.name} as exactly one 'user' line that reads back as the same text"
+    )
+    assert str(escape(text)) in client.get("/user").text, f"The page should show {text!r} exactly as it was sent"
+
+
+def the_log_reads_back_every_message_in_order(client, log):
+    for text in TRICKY:
+        send(client, "attendant", text)
+    assert read_log(log) == [("attendant", t) for t in TRICKY], (
+        f"Reading {log.name} back should give exactly the messages sent, in order"
+    )
+    page = client.get("/attendant").text
+    positions = [page.find(str(escape(text))) for text in TRICKY]
+    assert -1 not in positions and positions == sorted(positions), "The page should list every message, oldest first"
+
+
+# --- A real server, many clients at once -------------------------------------------------------------
+
+class _KeepRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # report the 302 instead of following it
+
+
+class Browser:
+    """One client with its own cookies, like one browser window."""
+
+    def __init__(self, base_url):
+        self.base_url = base_url
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _KeepRedirects)
+
+    def get(self, path):
+        with self.opener.open(self.base_url + path, timeout=60) as response:
+            return response.read().decode("utf-8")
+
+    def post(self, path, fields):
+        data = urllib.parse.urlencode(fields).encode("utf-8")
+        try:
+            with self.opener.open(self.base_url + path, data=data, timeout=60) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            with error:
+                return error.code
+
+
+def send_from_many_clients_at_once(base_url, clients, messages_each):
+    """`clients` browsers, half users and half attendants, each send `messages_each` tricky
+    messages, all starting together; every message must be accepted (302).
+
+    Returns what was sent: {"user": [text, ...], "attendant": [text, ...]}.
+    """
+    everyone_ready = threading.Barrier(clients, timeout=60)
+
+    def one_client(number):
+        role = ROLES[number % 2]
+        browser = Browser(base_url)
+        token = csrf_token(browser.get(f"/{role}"))
+        texts = [f'client {number} message {m}: "quoted"\nfake\u2028{role} "line"' for m in range(messages_each)]
+        everyone_ready.wait()  # all clients start sending together
+        statuses = [browser.post(f"/{role}", {"csrf_token": token, "text": text}) for text in texts]
+        return role, texts, statuses
+
+    with ThreadPoolExecutor(clients) as pool:
+        results = list(pool.map(one_client, range(clients)))
+
+    sent = {role: [] for role in ROLES}
+    for role, texts, statuses in results:
+        assert set(statuses) == {302}, f"Every message should be accepted (302), got {sorted(set(statuses))}"
+        sent[role] += texts
+    return sent
