@@ -318,6 +318,17 @@ def test_an_event_the_handler_cannot_take_gets_a_chat_error_and_the_server_goes_
     still_chatting(user, user, "After a failed event, the window should still be able to chat")
 
 
+def test_a_message_with_half_an_emoji_gets_an_error_that_says_so(app, client, log_dir):
+    # JSON can carry a lone surrogate (half of an emoji); no UTF-8 log file can store it.
+    chat_id, user = user_in_a_new_session(app, client)
+    user.emit("message", {"text": "half an emoji \ud83d"})
+    errors = events(user, "chat_error")
+    assert len(errors) == 1 and "character" in errors[0]["error"], (
+        f"A message with a broken character should get a chat_error that says so; got {errors}"
+    )
+    assert logged_messages(log_dir, chat_id) == [], "A refused message must not be logged"
+
+
 def test_a_message_exactly_at_the_limit_is_accepted(app, client, log_dir):
     chat_id, user = user_in_a_new_session(app, client)
     user.emit("message", {"text": "x" * 500})
