@@ -32,11 +32,11 @@ def logged(log_dir, chat_id):
 @pytest.fixture
 def redis_url():
     try:
-        server = RedisServer()
-    except RedisMissing as missing:
-        pytest.fail(str(missing), pytrace=False)
-    with server:
-        yield server.url
+        server = RedisServer().start()
+    except (RedisMissing, ServerFailed) as problem:
+        pytest.fail(str(problem), pytrace=False)
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture

@@ -22,34 +22,39 @@ def free_port():
         return probe.getsockname()[1]
 
 
-class LiveServer:
-    """``tools/serve.py`` in a child process; ``url`` once it listens, ``output`` for diagnostics."""
+class ChildServer:
+    """A server in a child process: ``start()`` returns once its output says it is ready.
 
-    def __init__(self, stage, folder, env):
-        self.stage, self.folder = stage, Path(folder)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+    Subclasses give ``command()``, ``ready`` (the text of the line that says so) and
+    ``name`` (for the failure message). ``output`` is its last lines, for diagnostics.
+    """
+
+    ready = ""
+    name = "The server"
+
+    def __init__(self, env=None):
         self.lines = []
-        self._env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", **env}
+        self._env = {**os.environ, **(env or {})}
         self._process = None
         self._reader = None
+
+    def command(self):
+        raise NotImplementedError
 
     @property
     def output(self):
         return "".join(self.lines[-40:])
 
     def start(self):
-        command = [sys.executable, str(SERVE), str(self.stage), "--dir", str(self.folder),
-                   "--port", str(self.port)]
         self._process = subprocess.Popen(
-            command, env=self._env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            self.command(), env=self._env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace",
         )
-        listening = queue.Queue()
-        self._reader = threading.Thread(target=self._read_output, args=(listening,), daemon=True)
+        is_ready = queue.Queue()
+        self._reader = threading.Thread(target=self._read_output, args=(is_ready,), daemon=True)
         self._reader.start()
         try:
-            started = listening.get(timeout=START_TIMEOUT)
+            started = is_ready.get(timeout=START_TIMEOUT)
         except queue.Empty:
             started = False
             reason = f"did not start listening within {START_TIMEOUT} s"
@@ -57,20 +62,19 @@ class LiveServer:
             reason = "exited before it was listening"
         if not started:
             self.stop()
-            raise ServerFailed(f"The stage {self.stage} server ({self.folder}) {reason}. "
-                               f"Its output:\n{self.output}")
+            raise ServerFailed(f"{self.name} {reason}. Its output:\n{self.output}")
         return self
 
-    def _read_output(self, listening):
+    def _read_output(self, is_ready):
         told = False
         with self._process.stdout as stream:  # closed at the end: no ResourceWarning
             for line in stream:
                 self.lines.append(line)
-                if not told and "Running on http://" in line:
-                    listening.put(True)
+                if not told and self.ready in line:
+                    is_ready.put(True)
                     told = True
         if not told:
-            listening.put(False)
+            is_ready.put(False)
 
     def stop(self):
         if self._process and self._process.poll() is None:
@@ -88,3 +92,20 @@ class LiveServer:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class LiveServer(ChildServer):
+    """``tools/serve.py`` in a child process; ``url`` once it listens."""
+
+    ready = "Running on http://"
+
+    def __init__(self, stage, folder, env):
+        super().__init__({"PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", **env})
+        self.stage, self.folder = stage, Path(folder)
+        self.name = f"The stage {stage} server ({self.folder})"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def command(self):
+        return [sys.executable, str(SERVE), str(self.stage), "--dir", str(self.folder),
+                "--port", str(self.port)]
