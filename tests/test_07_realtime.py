@@ -6,17 +6,27 @@ server and talk to it with python-socketio clients over WebSocket, like the
 browser windows do.
 """
 import json
+import os
 import re
 import threading
+import time
 from pathlib import Path
 
 import pytest
 import socketio
+from werkzeug.security import generate_password_hash
 
-from support.sockets import (ChatWindow, connect_windows, converse, disconnect_windows, hears_nothing_else,
-                             start_chat)
+from support.sockets import (Browser, ChatWindow, connect_windows, converse, disconnect_windows,
+                             hears_nothing_else, start_chat)
 
 STAGE = 7
+ATTENDANT_NAME, ATTENDANT_PASSWORD = "alex", "correct horse battery staple"
+ATTENDANT_ENV = {
+    "FLASK_ATTENDANT_NAME": ATTENDANT_NAME,
+    "FLASK_ATTENDANT_PASSWORD_HASH": generate_password_hash(ATTENDANT_PASSWORD),
+    # A short grace before "left": the live tests' windows close and nobody waits long.
+    "FLASK_LEAVE_GRACE_SECONDS": "0.5",
+}
 
 ID_SHAPE = re.compile(r"[0-9]{8}-[0-9]{6}(-[0-9]+)?")
 LINE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2} (user|attendant) \".*\"\n")
@@ -26,6 +36,13 @@ FETCH_HINT = ("Fetch it with `make stage 7` (npm pack socket.io-client@4.8), or 
 
 
 # ---------------------------------------------------------------- helpers
+
+@pytest.fixture
+def stage_env(stage_env):
+    """The shared test environment, plus an attendant (name and password hash, as in .env)."""
+    os.environ.update(ATTENDANT_ENV)  # the shared fixture restores the environment afterwards
+    return {**stage_env, **ATTENDANT_ENV}
+
 
 def csrf_token(page):
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
@@ -53,7 +70,35 @@ def window(app, client=None):
     if socketio is None:
         pytest.fail("Stage 7 should set up Flask-SocketIO: create_app() should call socketio.init_app(app, ...)",
                     pytrace=False)
-    return socketio.test_client(app, flask_test_client=client)
+    return socketio.test_client(app, flask_test_client=client or app.test_client())
+
+
+def sign_in(client, name=ATTENDANT_NAME, password=ATTENDANT_PASSWORD):
+    """Fill in and post the attendant's sign-in form like a browser; return the response."""
+    token = csrf_token(client.get("/signin").text)
+    return client.post("/signin", data={"csrf_token": token, "name": name, "password": password})
+
+
+def attendant_browser(app):
+    """A browser (HTTP test client) whose attendant has signed in."""
+    client = app.test_client()
+    response = sign_in(client)
+    assert response.status_code == 302 and response.location == "/attendant", (
+        "Signing in with the attendant's name and password (FLASK_ATTENDANT_NAME and "
+        f"FLASK_ATTENDANT_PASSWORD_HASH) should redirect to /attendant; got {response.status_code}")
+    return client
+
+
+def wait_for(sock, name, why):
+    """The events ``sock`` gets up to and including the next ``name`` event (which the server sends
+    from another thread, e.g. after the leave grace period); fails after 10 s."""
+    got, deadline, pause = [], time.monotonic() + 10, threading.Event()
+    while time.monotonic() < deadline:
+        got += events(sock)
+        if any(n == name for n, _ in got):
+            return got
+        pause.wait(0.02)
+    pytest.fail(f"No '{name}' event arrived within 10 s {why}; got {got}", pytrace=False)
 
 
 def events(sock, name=None):
@@ -67,11 +112,14 @@ def events(sock, name=None):
 
 
 def join(sock, chat_id, role):
-    sock.emit("join", {"chat_id": chat_id, "role": role})
+    """Join a session; the server decides the role, ``role`` is the one the test expects."""
+    sock.emit("join", {"chat_id": chat_id})
     received = events(sock)
     assert received and received[0][0] == "history", (
         f"Joining session {chat_id} as {role} should answer with a 'history' event first; got {received}"
     )
+    assert received[0][1].get("role") == role, (
+        f"This window should have joined session {chat_id} as the {role}; history says {received[0][1].get('role')!r}")
     return received[0][1]
 
 
@@ -87,7 +135,7 @@ def both_in_a_new_session(app, client):
     """Start a session and open the user's and the attendant's windows on it, joined in that order;
     return (session ID, user's window, attendant's window)."""
     chat_id, user = user_in_a_new_session(app, client)
-    attendant = window(app)
+    attendant = window(app, attendant_browser(app))
     join(attendant, chat_id, "attendant")
     return chat_id, user, attendant
 
@@ -186,9 +234,9 @@ def test_sessions_started_at_once_in_many_threads_get_distinct_ids(app, log_dir)
     assert len(list(log_dir.glob("chat_*.log"))) == len(clients), "Each session should have its own log file"
 
 
-def test_attendant_page_lists_the_sessions_with_links(client):
+def test_attendant_page_lists_the_sessions_with_links(app, client):
     chat_ids = [start_session(client) for _ in range(3)]
-    page = client.get("/attendant").text
+    page = attendant_browser(app).get("/attendant").text
     for chat_id in chat_ids:
         assert f'href="/attendant/{chat_id}"' in page, (
             f"The attendant page should link to /attendant/{chat_id} to join that session"
@@ -218,7 +266,7 @@ def test_join_gets_the_history_then_live_messages(app, client):
     user.emit("message", {"text": "first"})
     user.emit("message", {"text": "second"})
 
-    attendant = window(app)
+    attendant = window(app, attendant_browser(app))
     history = join(attendant, chat_id, "attendant")
     assert history["chat_id"] == chat_id, "The history event should name its session"
     assert [(m["role"], m["text"]) for m in history["messages"]] == [("user", "first"), ("user", "second")], (
@@ -236,7 +284,8 @@ def test_join_gets_the_history_then_live_messages(app, client):
 
 def test_a_message_reaches_both_roles_of_its_session_and_never_another(app, client):
     chat_id, other_id = start_session(client), start_session(client)
-    user, attendant, outsider = window(app, client), window(app), window(app)
+    desk = attendant_browser(app)
+    user, attendant, outsider = window(app, client), window(app, desk), window(app, desk)
     join(user, chat_id, "user")
     join(attendant, chat_id, "attendant")
     join(outsider, other_id, "attendant")
@@ -252,14 +301,60 @@ def test_a_message_reaches_both_roles_of_its_session_and_never_another(app, clie
 
 
 def test_join_and_leave_notices_reach_the_other_window(app, client):
+    app.config["LEAVE_GRACE_SECONDS"] = 0.1
     _chat_id, user, attendant = both_in_a_new_session(app, client)
     assert events(user, "notice") == [{"text": "The attendant joined."}], (
         "When the attendant joins, the user's window should get the notice 'The attendant joined.'"
     )
     attendant.disconnect()
-    assert events(user, "notice") == [{"text": "The attendant left."}], (
-        "When the attendant's window closes, the user's window should get 'The attendant left.'"
+    got = wait_for(user, "presence", "after the attendant's window closed and the grace period passed")
+    assert [payload for name, payload in got if name == "notice"] == [{"text": "The attendant left."}], (
+        "When the attendant's window closes (and does not come back), the user's window should get "
+        f"'The attendant left.'; got {got}"
     )
+    assert got[-1] == ("presence", {"present": ["user"]}), (
+        f"Then the user's window should hear that only the user is in the chat now; got {got[-1]}")
+
+
+def test_each_window_hears_who_is_in_the_chat_now_also_right_after_joining(app, client):
+    chat_id, user = user_in_a_new_session(app, client)
+    attendant = window(app, attendant_browser(app))
+    attendant.emit("join", {"chat_id": chat_id})
+    joined = events(attendant, "presence")
+    assert joined == [{"present": ["attendant", "user"]}], (
+        f"A window that joins should hear who is in the chat now (the user is); got {joined}")
+    assert events(user, "presence") == [{"present": ["attendant", "user"]}], (
+        "The user's window should hear that the attendant is in the chat now")
+
+    user.disconnect()  # the user reloads: a new window of the same browser joins at once
+    again = window(app, client)
+    again.emit("join", {"chat_id": chat_id})
+    assert events(again, "presence") == [{"present": ["attendant", "user"]}], (
+        "Right after a reload, the window should hear again who is in the chat")
+
+
+def test_a_reload_within_the_grace_period_is_not_shown_as_a_leave_and_a_join(app, client):
+    app.config["LEAVE_GRACE_SECONDS"] = 0.3
+    chat_id, user, attendant = both_in_a_new_session(app, client)
+    events(user)
+    user.disconnect()  # the user's page reloads ...
+    again = window(app, client)
+    join(again, chat_id, "user")  # ... and is back long before the grace period ends
+    got = wait_for(attendant, "presence", "once the grace period after the user's reload is over")
+    assert got == [("presence", {"present": ["attendant", "user"]})], (
+        "A reload should not be shown to the other side as 'left' then 'joined': when the grace period "
+        f"is over, the attendant should only hear that both are still here; got {got}")
+
+
+def test_the_users_second_tab_in_the_same_browser_joins_as_the_user(app, client, log_dir):
+    chat_id, user, attendant = both_in_a_new_session(app, client)
+    second_tab = window(app, client)
+    join(second_tab, chat_id, "user")
+    second_tab.emit("message", {"text": "from my other tab"})
+    assert [m["text"] for m in events(user, "message")] == ["from my other tab"], (
+        "A second tab of the browser that started the chat should chat as the user")
+    assert logged_messages(log_dir, chat_id) == [("user", "from my other tab")]
+    assert client.get(f"/user/{chat_id}").status_code == 200, "The same browser may open its chat page again"
 
 
 def test_each_message_is_logged_once_and_reads_back_exactly(app, client, log_dir):
@@ -358,16 +453,14 @@ def test_a_message_before_joining_gets_a_chat_error(app, client, log_dir):
     pytest.param({"chat_id": 20260101, "role": "user"}, id="ID a number"),
     pytest.param({"chat_id": ["{id}"], "role": "user"}, id="ID a list"),
     pytest.param({"role": "user"}, id="no ID"),
-    pytest.param({"chat_id": "{id}", "role": "manager"}, id="unknown role"),
-    pytest.param({"chat_id": "{id}"}, id="no role"),
     pytest.param("{id}", id="payload not an object"),
     pytest.param(None, id="no payload"),
 ])
-def test_joining_a_bad_session_or_role_gets_a_chat_error(app, client, log_dir, payload):
+def test_joining_a_bad_session_gets_a_chat_error(app, client, log_dir, payload):
     chat_id = start_session(client)
     (log_dir.parent / "chat_x.log").write_text("outside the log folder\n", encoding="utf-8")
     payload = json.loads(json.dumps(payload).replace("{id}", chat_id))
-    sock = window(app, client)
+    sock = window(app, attendant_browser(app))  # an attendant may join any session, but only a real one
     if payload is None:
         sock.emit("join")
     else:
@@ -391,7 +484,7 @@ def test_html_in_a_message_stays_text(app, client, stage_folder):
     assert [m["text"] for m in events(attendant, "message")] == [attack], (
         "The message should travel as the exact text that was sent"
     )
-    page = client.get(f"/attendant/{chat_id}").text
+    page = client.get(f"/user/{chat_id}").text
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page, (
         "The chat page's history should show the HTML as text (escaped), never as markup"
     )
@@ -438,9 +531,9 @@ def test_the_served_socketio_client_speaks_the_servers_protocol(client):
 # ---------------------------------------------------------------- live: a real server, real clients
 
 def test_live_user_and_attendant_talk_both_ways_and_other_sessions_hear_nothing(live_server, log_dir):
-    chat_id, other_id = start_chat(live_server.url), start_chat(live_server.url)
-    with ChatWindow(live_server.url) as user, ChatWindow(live_server.url) as attendant, \
-            ChatWindow(live_server.url) as outsider:
+    (chat_id, browser), (other_id, other_browser) = start_chat(live_server.url), start_chat(live_server.url)
+    desk = Browser(live_server.url).sign_in(ATTENDANT_NAME, ATTENDANT_PASSWORD)
+    with browser.window() as user, desk.window() as attendant, other_browser.window() as outsider:
         assert user.transport == "websocket", "The real server should serve the WebSocket transport"
         user.join(chat_id, "user")
         attendant.join(chat_id, "attendant")
@@ -477,22 +570,24 @@ def test_live_a_browser_style_connection_upgrades_to_websocket_and_a_foreign_ori
 
 
 def test_live_history_after_reconnect_has_nothing_duplicated_or_lost(live_server):
-    chat_id = start_chat(live_server.url)
-    with ChatWindow(live_server.url) as user:
+    chat_id, browser = start_chat(live_server.url)
+    desk = Browser(live_server.url).sign_in(ATTENDANT_NAME, ATTENDANT_PASSWORD)
+    with browser.window() as user:
         user.join(chat_id, "user")
-        attendant = ChatWindow(live_server.url).connect()
+        attendant = desk.window().connect()
         attendant.join(chat_id, "attendant")
         attendant.send("before the reload")
         attendant.expect("message")
         attendant.disconnect()  # the attendant's window reloads ...
-        user.send("while you were away 1")
-        user.send("while you were away 2")
-        seen = [user.expect("message")["text"] for _ in range(3)]  # once seen, they are in the log
+        seen = [user.expect("message")["text"]]
+        for text in ("while you were away 1", "while you were away 2"):
+            user.send(text)  # each one awaited before the next: the client hands events to threads
+            seen.append(user.expect("message")["text"])  # once seen, it is in the log
         assert seen == ["before the reload", "while you were away 1", "while you were away 2"], (
             f"The user's window should get the messages in the order they were sent; got {seen}"
         )
 
-        with ChatWindow(live_server.url) as again:  # ... and connects again
+        with desk.window() as again:  # ... and connects again
             history = again.join(chat_id, "attendant")
             user.send("after the reload")
             live = again.expect("message", "after the reconnect")
@@ -506,15 +601,19 @@ def test_live_history_after_reconnect_has_nothing_duplicated_or_lost(live_server
 
 def test_live_fifty_clients_sending_twenty_messages_each_leave_exactly_1000_intact_lines(
         live_server, log_dir):
-    # 50 windows in 5 sessions of 10: every message also goes to its 10 windows
-    # (one session of 50 would mean 50,000 deliveries, too slow for a test).
+    # 50 windows in 5 sessions of 10 (5 tabs of the user's browser, 5 of the attendant's): every
+    # message also goes to its 10 windows (one session of 50 would mean 50,000 deliveries, too slow).
     sessions, per_session, per_client = 5, 10, 20
-    chat_ids = [start_chat(live_server.url) for _ in range(sessions)]
+    started = [start_chat(live_server.url) for _ in range(sessions)]
+    chat_ids = [chat_id for chat_id, _browser in started]
+    desk = Browser(live_server.url).sign_in(ATTENDANT_NAME, ATTENDANT_PASSWORD)
 
     def text_for(client, number):
         return f'client {client} message {number}: "quoted", spaced  out\nand on two lines ✓'
 
-    windows = connect_windows(live_server.url, sessions * per_session)
+    # Window number n is in session n % 5: a tab of its user's browser if n is odd, else the desk's.
+    browsers = [started[n % sessions][1] if n % 2 else desk for n in range(sessions * per_session)]
+    windows = connect_windows(browsers)
     try:
         assert len(windows) == sessions * per_session, (
             f"All {sessions * per_session} clients should connect; {len(windows)} did"
@@ -542,19 +641,27 @@ def test_live_fifty_clients_sending_twenty_messages_each_leave_exactly_1000_inta
 
         lines = 0
         for session, chat_id in enumerate(chat_ids):
-            logged = logged_messages(log_dir, chat_id)  # also checks each line's shape
+            logged = [text for _role, text in logged_messages(log_dir, chat_id)]  # also checks each line
             lines += len(logged)
-            sent = {text_for(client, number) for client in range(session, len(windows), sessions)
-                    for number in range(per_client)}
-            assert len(logged) == len(sent) and {text for _role, text in logged} == sent, (
+            senders_here = range(session, len(windows), sessions)
+            sent = {text_for(client, number) for client in senders_here for number in range(per_client)}
+            assert len(logged) == len(sent) and set(logged) == sent, (
                 f"Session {chat_id}'s log should hold each of its {len(sent)} messages once, intact, "
                 f"and nothing from other sessions; it has {len(logged)} lines"
             )
-            observer = windows[session]
-            seen = [observer.expect("message", f"in session {chat_id}")["text"] for _ in logged]
-            assert seen == [text for _role, text in logged], (
-                f"A window of session {chat_id} should get its messages in the log's order"
-            )
+            for client in senders_here:
+                # The server handles one window's events one after the other (async_handlers=False).
+                own = [text for text in logged if text.startswith(f"client {client} message ")]
+                assert own == [text_for(client, number) for number in range(per_client)], (
+                    f"The log should hold client {client}'s messages in the order it sent them"
+                )
+            # The client library hands each event to a thread of its own, so the order in which
+            # they reach a test's queue is not the order on the wire: compare the sets.
+            for win in windows[session::sessions]:
+                seen = [win.expect("message", f"in session {chat_id}")["text"] for _ in logged]
+                assert sorted(seen) == sorted(logged), (
+                    f"Every window of session {chat_id} should get each of its messages exactly once"
+                )
         assert lines == total, f"{len(windows)} clients x {per_client} messages should leave {total} lines"
     finally:
         disconnect_windows(windows)

@@ -8,10 +8,15 @@ An ID arrives from outside (in a URL, in a Socket.IO event), so it is only
 trusted when it has exactly that shape AND its log file exists. The shape
 alone already rules out "/", "." and "..": no ID can name a file outside the
 log folder.
+
+Ending a session writes chat_<ID>.ended next to its log: from then on the
+session is read-only, and its log stays as it was.
 """
 import os
 import re
 from datetime import datetime
+
+from . import chat_log
 
 # fullmatch() with [0-9]: "\d" would also accept other scripts' digits, and a
 # pattern ending in "$" would let a trailing newline through.
@@ -44,6 +49,32 @@ def exists(log_dir, chat_id):
         and ID_PATTERN.fullmatch(chat_id) is not None
         and os.path.isfile(log_path(log_dir, chat_id))
     )
+
+
+def ended_path(log_dir, chat_id):
+    return os.path.join(log_dir, f"chat_{chat_id}.ended")
+
+
+def end(log_dir, chat_id, role):
+    """End the session; False if it had ended already."""
+    try:
+        with open(ended_path(log_dir, chat_id), "x", encoding="utf-8") as marker:
+            marker.write(f"Ended by the {role} at {datetime.now().isoformat(timespec='seconds')}.\n")
+        return True
+    except FileExistsError:
+        return False
+
+
+def has_ended(log_dir, chat_id):
+    return os.path.isfile(ended_path(log_dir, chat_id))
+
+
+def status(log_dir, chat_id):
+    """What the attendants' list shows: "waiting", "answered" or "ended"."""
+    if has_ended(log_dir, chat_id):
+        return "ended"
+    messages = chat_log.read(log_path(log_dir, chat_id))
+    return "answered" if any(m["role"] == "attendant" for m in messages) else "waiting"
 
 
 def _started_order(chat_id):

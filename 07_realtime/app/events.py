@@ -2,13 +2,24 @@
 
 Each chat session is a Socket.IO room named by the session's ID. A window
 joins its session's room; a message sent to the room reaches every window in
-that session at once, and no window of another session.
+that session at once, and no window of another session. The attendants' list
+pages share one more room, "desk", which hears about every session.
 
-    client -> server       join        {"chat_id": "20261123-154247", "role": "user"}
-    server -> that client  history     {"chat_id": ..., "messages": [{"time", "role", "text"}, ...]}
+Who may join is the server's decision, never the page's: the role comes from
+the Flask session the connection carries (access.py), and a stranger gets the
+same answer for a session that exists as for one that does not.
+
+    client -> server       join        {"chat_id": "20261123-154247"}
+    server -> that client  history     {"chat_id", "role", "ended": false, "messages": [{"time", "role", "text"}, ...]}
+    server -> room         presence    {"present": ["attendant", "user"]}  (who is in the chat now)
     server -> room         notice      {"text": "The attendant joined."}  (or "... left.")
     client -> server       message     {"text": "Hello"}  (the role and session come from the join)
     server -> room         message     {"time": "2026-11-23T15:42:47", "role": "user", "text": "Hello"}
+    client -> server       end         (no payload: ends the joined session)
+    server -> room         ended       {"text": "The user ended the chat."}
+    client -> server       watch       (no payload: an attendant's list page asks for the sessions)
+    server -> that client  sessions    {"sessions": [{"chat_id", "status"}, ...]}  (the newest first)
+    server -> desk         session     {"chat_id", "status"}  (status: "waiting", "answered" or "ended")
     server -> that client  chat_error  {"error": "Type a message first."}
 """
 import threading
@@ -16,17 +27,22 @@ import threading
 from flask import current_app, request
 from flask_socketio import SocketIO, emit, join_room, leave_room
 
-from . import chat_log, chat_sessions
+from . import access, chat_log, chat_sessions
 
 # create_app() connects this to the app with socketio.init_app(app, ...).
 socketio = SocketIO()
 
-ROLES = ("user", "attendant")
 MAX_LENGTH = 500  # characters in one message
+DESK = "desk"  # the room of every attendant's list page
+LEAVE_GRACE_SECONDS = 3  # a reload comes back well within this; FLASK_LEAVE_GRACE_SECONDS changes it
 
 # The session and role each connected window joined, by its connection's ID
 # (request.sid). A window that has not joined is not in here.
 joined = {}
+# Per session, per role, the windows in it now (their request.sid), and the roles
+# the room was last told are present. These live in this process's memory.
+windows = {}
+present = {}
 
 # Held while a message is written to the log and sent to the room, and while
 # a window joins the room and gets the history. So a window that joins gets
@@ -44,21 +60,30 @@ def log_dir():
     return current_app.config["LOG_DIR"]
 
 
+def tell_desk(chat_id, status):
+    socketio.emit("session", {"chat_id": chat_id, "status": status}, to=DESK)
+
+
 @socketio.on("join")
 def join(data=None):
     chat_id = data.get("chat_id") if isinstance(data, dict) else None
-    role = data.get("role") if isinstance(data, dict) else None
-    if role not in ROLES:
-        return refuse('Join as "user" or "attendant".')
-    if not chat_sessions.exists(log_dir(), chat_id):
-        return refuse("There is no chat session with that ID: start one from the user page.")
+    role = access.role_in(chat_id)  # the page's own "role", if it sends one, is ignored
+    if role is None:
+        return refuse("There is no chat session with that ID that you may join.")
     leave()  # a window is in one session at a time
     with room_lock:
         join_room(chat_id)
         joined[request.sid] = (chat_id, role)
+        windows.setdefault(chat_id, {}).setdefault(role, set()).add(request.sid)
         messages = chat_log.read(chat_sessions.log_path(log_dir(), chat_id))
-        emit("history", {"chat_id": chat_id, "messages": messages})
-    emit("notice", {"text": f"The {role} joined."}, to=chat_id, include_self=False)
+        ended = chat_sessions.has_ended(log_dir(), chat_id)
+        emit("history", {"chat_id": chat_id, "role": role, "ended": ended, "messages": messages})
+        # Back within the grace period (a reload): nobody else hears of it.
+        arrived = role not in present.setdefault(chat_id, set())
+        present[chat_id].add(role)
+        emit("presence", {"present": sorted(present[chat_id])}, to=chat_id if arrived else request.sid)
+    if arrived:
+        emit("notice", {"text": f"The {role} joined."}, to=chat_id, include_self=False)
 
 
 @socketio.on("message")
@@ -79,8 +104,34 @@ def message(data=None):
         return refuse("That message has a broken character in it (half of an emoji?).")
     chat_id, role = session
     with room_lock:
+        if chat_sessions.has_ended(log_dir(), chat_id):
+            return refuse("This chat has ended: it can be read, not written to.")
         sent = chat_log.append(chat_sessions.log_path(log_dir(), chat_id), role, text)
         emit("message", sent, to=chat_id)
+    if role == "attendant":
+        tell_desk(chat_id, "answered")
+
+
+@socketio.on("end")
+def end(data=None):
+    chat_id, role = joined.get(request.sid, (None, None))
+    if chat_id is None:
+        return refuse("Join a chat session before ending it.")
+    with room_lock:  # no message gets in after the end
+        if chat_sessions.end(log_dir(), chat_id, role):
+            emit("ended", {"text": f"The {role} ended the chat."}, to=chat_id)
+            tell_desk(chat_id, "ended")
+
+
+@socketio.on("watch")
+def watch(data=None):
+    """An attendant's list page: the sessions now, then each change live (the "desk" room)."""
+    if not access.is_attendant():
+        return refuse("Sign in as an attendant to see the chat sessions.")
+    join_room(DESK)
+    sessions = [{"chat_id": chat_id, "status": chat_sessions.status(log_dir(), chat_id)}
+                for chat_id in chat_sessions.all_ids(log_dir())]
+    emit("sessions", {"sessions": sessions})
 
 
 @socketio.on("disconnect")
@@ -89,11 +140,30 @@ def disconnect(reason=None):
 
 
 def leave():
-    """Take this window out of its session's room, if it is in one, and say so there."""
+    """Take this window out of its session's room, if it is in one. If it was its role's
+    last window there, the room hears "left" only after a grace period: a reload is back by then."""
     chat_id, role = joined.pop(request.sid, (None, None))
     if chat_id:
         leave_room(chat_id)
-        emit("notice", {"text": f"The {role} left."}, to=chat_id)
+        with room_lock:
+            windows[chat_id][role].discard(request.sid)
+            last_one = not windows[chat_id][role]
+        if last_one:
+            grace = float(current_app.config.get("LEAVE_GRACE_SECONDS", LEAVE_GRACE_SECONDS))
+            socketio.start_background_task(settle, chat_id, grace)
+
+
+def settle(chat_id, grace):
+    """After the grace period: say who left, then who is present now."""
+    socketio.sleep(grace)
+    with room_lock:
+        here = {role for role, sids in windows.get(chat_id, {}).items() if sids}
+        for role in sorted(present.get(chat_id, set()) - here):
+            socketio.emit("notice", {"text": f"The {role} left."}, to=chat_id)
+        socketio.emit("presence", {"present": sorted(here)}, to=chat_id)
+        present[chat_id] = here
+        if not here:  # nobody left in it: forget the session
+            present.pop(chat_id), windows.pop(chat_id, None)
 
 
 @socketio.on_error_default

@@ -1,13 +1,14 @@
 """The pages, as a Blueprint: a group of routes that create_app() registers on the app.
 
 The conversation itself now travels over Socket.IO (events.py). These pages
-start a chat session, list the sessions, and serve the chat page, whose
-script (static/chat.js) connects to its session.
+start a chat session, sign the attendant in and out, list the sessions, and
+serve the chat page, whose script (static/chat.js) connects to its session.
 """
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 
-from . import chat_log, chat_sessions
-from .events import MAX_LENGTH
+from . import access, chat_log, chat_sessions
+from .events import MAX_LENGTH, tell_desk
+from .forms import SignInForm
 
 bp = Blueprint("main", __name__)
 
@@ -26,23 +27,49 @@ def index():
 def user():
     if request.method == "POST":
         chat_id = chat_sessions.start(log_dir())
+        access.remember_started(chat_id)  # this browser, and only this one, is its user
+        tell_desk(chat_id, "waiting")
         # Redirect after the POST, so reloading the chat page does not start another chat.
         return redirect(url_for("main.chat", role="user", chat_id=chat_id))
     return render_template("user.html")
 
 
+@bp.route("/signin", methods=["GET", "POST"])
+def sign_in():
+    form = SignInForm()
+    if not access.attendant_configured():
+        return render_template("sign_in.html", form=None)
+    if form.validate_on_submit():
+        if access.check_attendant(form.name.data, form.password.data):
+            session["attendant"] = True
+            return redirect(url_for("main.attendant"))
+        form.password.errors.append("That name and password do not match.")
+    return render_template("sign_in.html", form=form)
+
+
+@bp.route("/signout", methods=["POST"])
+def sign_out():
+    session.pop("attendant", None)
+    flash("You are signed out.")
+    return redirect(url_for("main.index"))
+
+
 @bp.route("/attendant")
 def attendant():
-    return render_template("attendant.html", chat_ids=chat_sessions.all_ids(log_dir()))
+    if not access.is_attendant():
+        return redirect(url_for("main.sign_in"))
+    sessions = [(chat_id, chat_sessions.status(log_dir(), chat_id)) for chat_id in chat_sessions.all_ids(log_dir())]
+    return render_template("attendant.html", sessions=sessions)
 
 
 # The any converter matches only the words listed: /manager/... is a 404.
 # One view and one template serve both clients; role says which one is asking.
 @bp.route("/<any(user, attendant):role>/<chat_id>")
 def chat(role, chat_id):
-    if not chat_sessions.exists(log_dir(), chat_id):
-        abort(404)  # a malformed ID, or a session that was never started
+    if access.role_in(chat_id) != role:
+        abort(404)  # never started, or not yours: a stranger cannot tell which
     messages = chat_log.read(chat_sessions.log_path(log_dir(), chat_id))
     return render_template(
-        "chat.html", role=role, chat_id=chat_id, messages=messages, max_length=MAX_LENGTH
+        "chat.html", role=role, chat_id=chat_id, messages=messages, max_length=MAX_LENGTH,
+        ended=chat_sessions.has_ended(log_dir(), chat_id),
     )

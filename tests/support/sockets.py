@@ -16,22 +16,53 @@ import urllib.request
 import socketio
 
 WAIT = 10  # seconds to wait for any one event before a test fails
-EVENTS = ("history", "message", "notice", "chat_error")
+EVENTS = ("history", "message", "notice", "presence", "ended", "sessions", "session", "chat_error")
+
+
+class Browser:
+    """One browser's cookies: the chats it started, and whether its attendant signed in."""
+
+    def __init__(self, base_url):
+        self.base_url = base_url
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def _post_form(self, path, fields):
+        """Fill in the form on ``path`` (its CSRF token included) and post it; return the final URL."""
+        with self.opener.open(f"{self.base_url}{path}", timeout=WAIT) as response:
+            page = response.read().decode("utf-8")
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+        assert token, f"The page {path} should have a form with a hidden csrf_token field"
+        form = urllib.parse.urlencode({"csrf_token": token.group(1), **fields}).encode()
+        with self.opener.open(f"{self.base_url}{path}", data=form, timeout=WAIT) as response:
+            return response.geturl()  # urllib follows the redirect
+
+    def start_chat(self):
+        """Start a chat session the way the user page does; return its ID."""
+        final_url = self._post_form("/user", {})
+        match = re.search(r"/user/([^/?#]+)$", final_url)
+        assert match, f"Starting a chat should redirect to /user/<session id>, but it ended at {final_url}"
+        return match.group(1)
+
+    def sign_in(self, name, password):
+        final_url = self._post_form("/signin", {"name": name, "password": password})
+        assert final_url.endswith("/attendant"), (
+            f"Signing in as the attendant should lead to /attendant, but it ended at {final_url}")
+        return self
+
+    @property
+    def cookie(self):
+        return {"Cookie": "; ".join(f"{c.name}={c.value}" for c in self.jar)}
+
+    def window(self, **kwargs):
+        """A chat window of this browser (it carries the browser's cookie)."""
+        return ChatWindow(self.base_url, headers=self.cookie, **kwargs)
 
 
 def start_chat(base_url):
-    """Start a chat session the way the user page does (CSRF token included); return its ID."""
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-    with opener.open(f"{base_url}/user", timeout=WAIT) as response:
-        page = response.read().decode("utf-8")
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
-    assert token, "The user page should have a form with a hidden csrf_token field"
-    form = urllib.parse.urlencode({"csrf_token": token.group(1)}).encode()
-    with opener.open(f"{base_url}/user", data=form, timeout=WAIT) as response:
-        final_url = response.geturl()  # urllib follows the redirect to /user/<id>
-    match = re.search(r"/user/([^/?#]+)$", final_url)
-    assert match, f"Starting a chat should redirect to /user/<session id>, but it ended at {final_url}"
-    return match.group(1)
+    """Start a chat session in a new browser; return (session ID, that browser)."""
+    browser = Browser(base_url)
+    return browser.start_chat(), browser
 
 
 class ChatWindow:
@@ -61,9 +92,12 @@ class ChatWindow:
         return self.client.transport()
 
     def join(self, chat_id, role):
-        """Join a session; return the history the server answers with."""
-        self.client.emit("join", {"chat_id": chat_id, "role": role})
-        return self.expect("history", f"after joining session {chat_id} as {role}")
+        """Join a session (the server decides the role: ``role`` is what the test expects);
+        return the history the server answers with."""
+        self.client.emit("join", {"chat_id": chat_id})
+        history = self.expect("history", f"after joining session {chat_id} as {role}")
+        assert history["role"] == role, f"This window should have joined as the {role}; it is the {history['role']}"
+        return history
 
     def send(self, text):
         self.client.emit("message", {"text": text})
@@ -118,16 +152,19 @@ def hears_nothing_else(outsider, text, why):
     assert outsider.received("message") == [] and outsider.received("notice") == [], why
 
 
-def connect_windows(base_url, count):
-    """Connect ``count`` windows at once (a thread each); return them."""
-    windows = []
-    threads = [threading.Thread(target=lambda: windows.append(ChatWindow(base_url).connect()))
-               for _ in range(count)]
+def connect_windows(browsers):
+    """Connect one window of each browser in ``browsers`` at once (a thread each); return them."""
+    windows = [None] * len(browsers)
+
+    def connect(number, browser):
+        windows[number] = browser.window().connect()
+
+    threads = [threading.Thread(target=connect, args=pair) for pair in enumerate(browsers)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(WAIT)
-    return windows
+    return [window for window in windows if window is not None]
 
 
 def disconnect_windows(windows):

@@ -8,6 +8,9 @@ const list = document.getElementById("messages");
 const form = document.getElementById("message-form");
 const input = document.getElementById("text");
 const sendButton = form.querySelector("button");
+const endButton = document.getElementById("end-chat");
+const presenceLine = document.getElementById("presence");
+const endedLine = document.getElementById("ended");
 const statusLine = document.getElementById("status");
 const errorLine = document.getElementById("chat-error");
 
@@ -42,6 +45,12 @@ function noticeItem(text) {
   return item;
 }
 
+// An ended chat is read-only: the form goes, the "This chat has ended" line shows.
+function showEnded() {
+  form.hidden = true;
+  endedLine.hidden = false;
+}
+
 function show(item) {
   list.append(item);
   list.scrollTop = list.scrollHeight;
@@ -61,7 +70,7 @@ if (typeof io === "undefined") {
     socket.io.engine.once("upgrade", (transport) => {
       statusLine.textContent = `Connected (${transport.name}).`;
     });
-    socket.emit("join", { chat_id: chat.dataset.chatId, role: chat.dataset.role });
+    socket.emit("join", { chat_id: chat.dataset.chatId }); // the server knows our role
   });
 
   socket.on("history", (data) => {
@@ -69,7 +78,17 @@ if (typeof io === "undefined") {
     placeholder = data.messages.length ? null : noticeItem("No messages yet.");
     if (placeholder) list.append(placeholder);
     list.scrollTop = list.scrollHeight;
-    sendButton.disabled = false;
+    sendButton.disabled = endButton.disabled = false;
+    if (data.ended) showEnded();
+  });
+
+  socket.on("presence", (data) => {
+    presenceLine.textContent = `In this chat now: ${data.present.join(" and ") || "nobody"}.`;
+  });
+
+  socket.on("ended", (notice) => {
+    show(noticeItem(notice.text));
+    showEnded();
   });
 
   socket.on("message", (message) => {
@@ -87,8 +106,10 @@ if (typeof io === "undefined") {
   // Until the next connect and join, sending would go nowhere.
   socket.on("disconnect", () => {
     statusLine.textContent = "Disconnected: reconnecting…";
-    sendButton.disabled = true;
+    sendButton.disabled = endButton.disabled = true;
   });
+
+  endButton.addEventListener("click", () => socket.emit("end"));
 
   form.addEventListener("submit", (event) => {
     event.preventDefault(); // no page load: the message goes over the socket
