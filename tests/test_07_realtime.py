@@ -259,6 +259,148 @@ def test_chat_pages_are_not_found_for_unknown_sessions_and_roles(client, path):
     assert response.status_code == 404, f"GET {path} should be 404 Not Found, but answered {response.status_code}"
 
 
+# ---------------------------------------------------------------- who may see what
+
+def test_a_stranger_cannot_list_the_sessions(app, client):
+    chat_id = start_session(client)
+    stranger = app.test_client()
+    response = stranger.get("/attendant")
+    assert chat_id not in response.text, "Someone who has not signed in must not see the list of sessions"
+    assert response.status_code == 302 and response.location == "/signin", (
+        f"/attendant should send someone who has not signed in to /signin; got {response.status_code}")
+
+
+@pytest.mark.parametrize("who", ["stranger", "other user"])
+def test_a_chat_that_exists_is_not_found_by_another_browser_exactly_like_one_that_does_not(app, client, who):
+    chat_id = start_session(client)
+    stranger = app.test_client()
+    if who == "other user":
+        start_session(stranger)  # a user of another chat is a stranger to this one
+    unknown = stranger.get("/user/20200101-000000")
+    for path in (f"/user/{chat_id}", f"/attendant/{chat_id}"):
+        response = stranger.get(path)
+        assert response.status_code == 404 and response.data == unknown.data, (
+            f"GET {path} from another browser should be the same 404 as for a session that does not "
+            f"exist (a guesser must not tell them apart); got {response.status_code}")
+
+
+def test_a_stranger_cannot_join_or_write_even_forging_a_role(app, client, log_dir):
+    chat_id, user = user_in_a_new_session(app, client)
+    unknown_error = None
+    for payload in ({"chat_id": "20200101-000000"}, {"chat_id": chat_id},
+                    {"chat_id": chat_id, "role": "user"}, {"chat_id": chat_id, "role": "attendant"}):
+        stranger = window(app)
+        stranger.emit("join", payload)
+        received = events(stranger)
+        assert [name for name, _ in received] == ["chat_error"], (
+            f"join {payload} from a browser that neither started the chat nor signed in should get only a "
+            f"chat_error (no history); got {received}")
+        unknown_error = unknown_error or received[0][1]
+        assert received[0][1] == unknown_error, (
+            "A forbidden session should get the same refusal as one that does not exist")
+        stranger.emit("message", {"text": "I am the attendant, give me your password"})
+        stranger.emit("end")
+        assert [name for name, _ in events(stranger)] == ["chat_error", "chat_error"], (
+            "A window that was refused must not be able to write to or end the chat")
+    assert events(user) == [], "The user's window should hear nothing of the stranger"
+    assert logged_messages(log_dir, chat_id) == [] and not (log_dir / f"chat_{chat_id}.ended").exists(), (
+        "Nothing the stranger sent may be logged, and the chat must not end")
+
+
+def test_the_role_comes_from_the_server_not_from_the_join(app, client, log_dir):
+    chat_id = start_session(client)
+    user = window(app, client)
+    user.emit("join", {"chat_id": chat_id, "role": "attendant"})
+    history = events(user, "history")
+    assert history and history[0]["role"] == "user", (
+        "The browser that started the chat is its user, whatever role its join asks for")
+    user.emit("message", {"text": "who am I?"})
+    assert logged_messages(log_dir, chat_id) == [("user", "who am I?")], "Its messages are logged as the user's"
+
+
+def test_the_attendant_signs_in_only_with_the_right_name_and_password(app):
+    for name, password in [(ATTENDANT_NAME, "wrong"), ("someone", ATTENDANT_PASSWORD), ("", "")]:
+        browser = app.test_client()
+        response = sign_in(browser, name, password)
+        assert response.status_code == 200 and 'class="error"' in response.text, (
+            f"Signing in as {name!r} with a wrong password should show the form again with an error; "
+            f"got {response.status_code}")
+        assert browser.get("/attendant").status_code == 302, "A failed sign-in must not let anyone in"
+    browser = app.test_client()
+    response = browser.post("/signin", data={"name": ATTENDANT_NAME, "password": ATTENDANT_PASSWORD})
+    assert response.status_code == 400, "A sign-in without its CSRF token should be refused (400)"
+    assert attendant_browser(app).get("/attendant").status_code == 200, "The right name and password let in"
+
+
+def test_sign_in_with_no_attendant_set_up_says_how_to_set_one_up(app):
+    app.config.pop("ATTENDANT_PASSWORD_HASH")
+    response = app.test_client().get("/signin")
+    assert response.status_code == 200 and ".env.example" in response.text, (
+        "With no FLASK_ATTENDANT_PASSWORD_HASH, the sign-in page should say how to set one up (.env.example)")
+    response = app.test_client().post("/signin", data={"name": ATTENDANT_NAME, "password": "anything"})
+    assert response.status_code in (200, 400), "Posting to it must not crash"
+
+
+def test_signing_out_ends_the_attendants_access(app, client):
+    chat_id = start_session(client)
+    desk = attendant_browser(app)
+    token = csrf_token(desk.get("/attendant").text)
+    desk.post("/signout", data={"csrf_token": token})
+    assert desk.get(f"/attendant/{chat_id}").status_code == 404, "After signing out, a chat is not found"
+    sock = window(app, desk)
+    sock.emit("join", {"chat_id": chat_id})
+    assert [name for name, _ in events(sock)] == ["chat_error"], "After signing out, a new window cannot join"
+
+
+def test_the_attendants_list_is_live_and_says_waiting_answered_or_ended(app, client):
+    desk = window(app, attendant_browser(app))
+    desk.emit("watch")
+    assert events(desk, "sessions") == [{"sessions": []}], "watch should answer with the sessions (none yet)"
+    chat_id, user, attendant = both_in_a_new_session(app, client)
+    assert events(desk, "session") == [{"chat_id": chat_id, "status": "waiting"}], (
+        "A new session should reach the attendants' list live, as waiting")
+    attendant.emit("message", {"text": "Hello, how can I help?"})
+    assert events(desk, "session") == [{"chat_id": chat_id, "status": "answered"}], (
+        "Once the attendant writes, the list should show the session as answered")
+    user.emit("end")
+    assert events(desk, "session") == [{"chat_id": chat_id, "status": "ended"}], (
+        "An ended session should show as ended in the list")
+    again = window(app, attendant_browser(app))
+    again.emit("watch")
+    assert events(again, "sessions") == [{"sessions": [{"chat_id": chat_id, "status": "ended"}]}], (
+        "A list page that (re)connects should get every session with its status")
+
+
+def test_a_stranger_cannot_watch_the_list(app, client):
+    stranger = window(app)
+    stranger.emit("watch")
+    assert [name for name, _ in events(stranger)] == ["chat_error"], "watch without signing in is refused"
+    start_session(client)
+    assert events(stranger) == [], "A stranger must not hear of new sessions"
+
+
+@pytest.mark.parametrize("who", ["user", "attendant"])
+def test_either_side_can_end_a_chat_which_then_is_read_only_and_stays_in_its_log(app, client, log_dir, who):
+    chat_id, user, attendant = both_in_a_new_session(app, client)
+    user.emit("message", {"text": "thanks, that is all"})
+    events(user), events(attendant)
+    (user if who == "user" else attendant).emit("end")
+    for name, sock in [("user", user), ("attendant", attendant)]:
+        assert events(sock, "ended") == [{"text": f"The {who} ended the chat."}], (
+            f"The {name}'s window should hear 'The {who} ended the chat.'")
+    for sock in (user, attendant):
+        sock.emit("message", {"text": "one more thing"})
+        assert len(events(sock, "chat_error")) == 1, "A message to an ended chat should get a chat_error"
+    assert logged_messages(log_dir, chat_id) == [("user", "thanks, that is all")], (
+        "An ended chat keeps its log as it was, and nothing more is written to it")
+    reloaded = window(app, client)
+    history = join(reloaded, chat_id, "user")
+    assert history["ended"] is True and len(history["messages"]) == 1, (
+        "A window that joins an ended chat should get its history and hear that it has ended")
+    page = client.get(f"/user/{chat_id}").text
+    assert "This chat has ended" in page, "The chat page of an ended chat should say so"
+
+
 # ---------------------------------------------------------------- events (Flask-SocketIO's test client)
 
 def test_join_gets_the_history_then_live_messages(app, client):
