@@ -14,19 +14,11 @@ from pathlib import Path
 
 import pytest
 import socketio
-from werkzeug.security import generate_password_hash
 
-from support.sockets import (Browser, ChatWindow, connect_windows, converse, disconnect_windows,
-                             hears_nothing_else, start_chat)
+from support.sockets import (ATTENDANT_ENV, ATTENDANT_NAME, ATTENDANT_PASSWORD, Browser, ChatWindow,
+                             connect_windows, converse, disconnect_windows, hears_nothing_else, start_chat)
 
 STAGE = 7
-ATTENDANT_NAME, ATTENDANT_PASSWORD = "alex", "correct horse battery staple"
-ATTENDANT_ENV = {
-    "FLASK_ATTENDANT_NAME": ATTENDANT_NAME,
-    "FLASK_ATTENDANT_PASSWORD_HASH": generate_password_hash(ATTENDANT_PASSWORD),
-    # A short grace before "left": the live tests' windows close and nobody waits long.
-    "FLASK_LEAVE_GRACE_SECONDS": "0.5",
-}
 
 ID_SHAPE = re.compile(r"[0-9]{8}-[0-9]{6}(-[0-9]+)?")
 LINE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2} (user|attendant) \".*\"\n")
@@ -674,7 +666,7 @@ def test_the_served_socketio_client_speaks_the_servers_protocol(client):
 
 def test_live_user_and_attendant_talk_both_ways_and_other_sessions_hear_nothing(live_server, log_dir):
     (chat_id, browser), (other_id, other_browser) = start_chat(live_server.url), start_chat(live_server.url)
-    desk = Browser(live_server.url).sign_in(ATTENDANT_NAME, ATTENDANT_PASSWORD)
+    desk = Browser(live_server.url).sign_in()
     with browser.window() as user, desk.window() as attendant, other_browser.window() as outsider:
         assert user.transport == "websocket", "The real server should serve the WebSocket transport"
         user.join(chat_id, "user")
@@ -713,7 +705,7 @@ def test_live_a_browser_style_connection_upgrades_to_websocket_and_a_foreign_ori
 
 def test_live_history_after_reconnect_has_nothing_duplicated_or_lost(live_server):
     chat_id, browser = start_chat(live_server.url)
-    desk = Browser(live_server.url).sign_in(ATTENDANT_NAME, ATTENDANT_PASSWORD)
+    desk = Browser(live_server.url).sign_in()
     with browser.window() as user:
         user.join(chat_id, "user")
         attendant = desk.window().connect()
@@ -748,7 +740,7 @@ def test_live_fifty_clients_sending_twenty_messages_each_leave_exactly_1000_inta
     sessions, per_session, per_client = 5, 10, 20
     started = [start_chat(live_server.url) for _ in range(sessions)]
     chat_ids = [chat_id for chat_id, _browser in started]
-    desk = Browser(live_server.url).sign_in(ATTENDANT_NAME, ATTENDANT_PASSWORD)
+    desk = Browser(live_server.url).sign_in()
 
     def text_for(client, number):
         return f'client {client} message {number}: "quoted", spaced  out\nand on two lines ✓'

@@ -6,6 +6,8 @@ This test starts a real redis-server and two stage 7 servers on two ports that
 share one log folder: a user on one server and the attendant on the other must
 talk both ways, a third session must hear nothing, and each message must be in
 the session's log exactly once (only the server that received it writes it).
+The events of the support desk cross too: an attendant's list on one server
+hears of a session started on the other, and a chat ended on one is ended on both.
 """
 import json
 import threading
@@ -14,7 +16,7 @@ import pytest
 
 from support.redis_server import RedisMissing, RedisServer
 from support.servers import LiveServer, ServerFailed
-from support.sockets import ChatWindow, converse, hears_nothing_else, start_chat
+from support.sockets import ATTENDANT_ENV, Browser, converse, hears_nothing_else, start_chat
 
 STAGE = 7
 
@@ -27,6 +29,12 @@ def logged(log_dir, chat_id):
         _time, role, text = line.split(" ", 2)
         found.append((role, json.loads(text)))
     return found
+
+
+@pytest.fixture
+def stage_env(stage_env):
+    """The shared test environment, plus an attendant (name and password hash, as in .env)."""
+    return {**stage_env, **ATTENDANT_ENV}
 
 
 @pytest.fixture
@@ -69,10 +77,11 @@ def two_servers(stage, stage_folder, stage_env, redis_url):
 def test_user_and_attendant_on_two_servers_talk_through_redis_and_each_message_is_logged_once(
         two_servers, log_dir):
     one, two = two_servers
-    chat_id = start_chat(one.url)
-    other_id = start_chat(two.url)
-    with ChatWindow(one.url) as user, ChatWindow(two.url) as attendant, \
-            ChatWindow(two.url) as outsider:
+    chat_id, browser = start_chat(one.url)
+    other_id, other_browser = start_chat(two.url)
+    desk = Browser(two.url).sign_in()
+    with browser.window() as user, desk.window() as attendant, \
+            other_browser.window() as outsider:
         user.join(chat_id, "user")
         attendant.join(chat_id, "attendant")
         outsider.join(other_id, "user")
@@ -97,3 +106,29 @@ def test_user_and_attendant_on_two_servers_talk_through_redis_and_each_message_i
         f"that received it; it holds {logged(log_dir, chat_id)}")
     assert logged(log_dir, other_id) == [("user", "a different session")], (
         "The other session's log should hold only its own message")
+
+
+def test_the_desk_and_the_end_of_a_chat_cross_between_servers(two_servers, log_dir):
+    one, two = two_servers
+    desk = Browser(two.url).sign_in()
+    with desk.window() as attendant_list:
+        attendant_list.client.emit("watch")
+        assert attendant_list.expect("sessions", "after watch on server 2")["sessions"] == [], (
+            "No session has started yet")
+        chat_id, browser = start_chat(one.url)
+        assert attendant_list.expect("session", "on server 2 for a session started on server 1") == {
+            "chat_id": chat_id, "status": "waiting"}, (
+            "An attendant's list on one server should hear of a session started on the other (through Redis)")
+
+        with browser.window() as user, desk.window() as attendant:
+            user.join(chat_id, "user")
+            attendant.join(chat_id, "attendant")
+            user.client.emit("end")
+            assert attendant.expect("ended", "on server 2 when the user ended the chat on server 1") == {
+                "text": "The user ended the chat."}, "A chat ended on one server should be ended on the other"
+            assert attendant_list.expect("session", "for the end of the chat") == {
+                "chat_id": chat_id, "status": "ended"}, "The list on server 2 should show the chat as ended"
+            attendant.send("are you still there?")
+            assert attendant.expect("chat_error", "for a message to an ended chat on the other server"), (
+                "A message to a chat ended on the other server should be refused")
+    assert logged(log_dir, chat_id) == [], "Nothing may be written to a chat after it ended"

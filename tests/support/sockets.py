@@ -14,8 +14,17 @@ import urllib.parse
 import urllib.request
 
 import socketio
+from werkzeug.security import generate_password_hash
 
 WAIT = 10  # seconds to wait for any one event before a test fails
+# The attendant the stage 7 tests sign in as: the name and a password hash, as .env has them.
+ATTENDANT_NAME, ATTENDANT_PASSWORD = "alex", "correct horse battery staple"
+ATTENDANT_ENV = {
+    "FLASK_ATTENDANT_NAME": ATTENDANT_NAME,
+    "FLASK_ATTENDANT_PASSWORD_HASH": generate_password_hash(ATTENDANT_PASSWORD),
+    # A short grace before "left": the live tests' windows close and nobody waits long.
+    "FLASK_LEAVE_GRACE_SECONDS": "0.5",
+}
 EVENTS = ("history", "message", "notice", "presence", "ended", "sessions", "session", "chat_error")
 
 
@@ -44,7 +53,7 @@ class Browser:
         assert match, f"Starting a chat should redirect to /user/<session id>, but it ended at {final_url}"
         return match.group(1)
 
-    def sign_in(self, name, password):
+    def sign_in(self, name=ATTENDANT_NAME, password=ATTENDANT_PASSWORD):
         final_url = self._post_form("/signin", {"name": name, "password": password})
         assert final_url.endswith("/attendant"), (
             f"Signing in as the attendant should lead to /attendant, but it ended at {final_url}")
