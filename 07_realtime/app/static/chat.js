@@ -106,6 +106,7 @@ if (typeof io === "undefined") {
   // Until the next connect and join, sending would go nowhere.
   socket.on("disconnect", () => {
     statusLine.textContent = "Disconnected: reconnecting…";
+    presenceLine.textContent = "";
     sendButton.disabled = endButton.disabled = true;
   });
 
