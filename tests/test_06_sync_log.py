@@ -7,6 +7,7 @@ import re
 
 import pytest
 from support import chat_pages as pages
+from support.chat_pages import disk  # noqa: F401 (a fixture)
 from support.chat_pages import EMPTY_TEXTS, ROLES, TRICKY, UNKNOWN_ROLE_PATHS, csrf_token, read_log, send
 
 STAGE = 6
@@ -139,3 +140,23 @@ def test_fifty_clients_sending_at_once_leave_exactly_one_line_per_message(live_s
     assert sorted(stored) == sorted((role, text) for role in ROLES for text in sent[role]), (
         "chat.log should hold exactly the messages sent by both sides, each on one intact line"
     )
+
+
+# --- Faults: whatever happens to the disk, the log stays whole and the sender is told ------------
+
+def test_a_log_with_lines_the_app_never_wrote_still_shows_the_others(client, log_dir):
+    pages.a_log_with_lines_the_app_never_wrote_still_shows_the_others(client, log_dir / "chat.log")
+
+
+def test_sending_after_the_log_folder_was_deleted_recreates_it(client, log_dir):
+    pages.sending_after_the_log_folder_was_deleted_recreates_it(client, log_dir / "chat.log")
+
+
+def test_a_log_folder_that_cannot_be_written_gives_a_clear_error(client, log_dir):
+    pages.a_log_folder_that_cannot_be_written_gives_a_clear_error(client, log_dir / "chat.log")
+
+
+def test_a_full_disk_never_corrupts_the_log(disk, live_server, log_dir):
+    """On a 64 kB tmpfs where the machine lets the tests mount one, and with an injected full disk
+    (the server's file size limit) everywhere."""
+    pages.a_full_disk_never_corrupts_the_log(live_server, disk, log_dir / "chat.log", "user")
