@@ -79,7 +79,11 @@ def message(data=None):
         return refuse("That message has a broken character in it (half of an emoji?).")
     chat_id, role = session
     with room_lock:
-        sent = chat_log.append(chat_sessions.log_path(log_dir(), chat_id), role, text)
+        try:
+            sent = chat_log.append(chat_sessions.log_path(log_dir(), chat_id), role, text)
+        except OSError:  # a full disk or a read-only folder: the log holds what it held before
+            current_app.logger.exception("The log of chat session %s could not be written", chat_id)
+            return refuse("The message could not be saved (is the server's disk full?). Please try again.")
         emit("message", sent, to=chat_id)
 
 
