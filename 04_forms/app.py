@@ -1,5 +1,6 @@
 import secrets
 from datetime import datetime
+from pathlib import Path
 
 from dotenv import load_dotenv
 from flask import Flask, flash, redirect, render_template, request, url_for
@@ -7,13 +8,20 @@ from flask_wtf.csrf import CSRFProtect
 
 from forms import LoginForm
 
-# Settings come from the environment, or from a .env file next to this one (see .env.example).
-load_dotenv()
+# Settings come from the environment, or from the .env file next to this one (see .env.example);
+# the path is given, so a .env in some parent folder is never read.
+load_dotenv(Path(__file__).with_name(".env"))
 
 # __name__ tells Flask where this app's files live (templates and static files, from stage 2 on).
 app = Flask(__name__)
 # Every FLASK_* variable becomes a setting: FLASK_SECRET_KEY -> app.config["SECRET_KEY"].
-app.config.from_prefixed_env()
+# loads=str keeps each one the text it is: without it, FLASK_SECRET_KEY=123456 would become a number.
+app.config.from_prefixed_env(loads=str)
+# A request body (a form, an upload) over this many bytes gets 413 before the app reads it.
+max_bytes = app.config["MAX_CONTENT_LENGTH"] or "1000000"
+if not (max_bytes.isascii() and max_bytes.isdigit()):
+    raise SystemExit(f"FLASK_MAX_CONTENT_LENGTH should be a number of bytes, not {max_bytes!r}")
+app.config["MAX_CONTENT_LENGTH"] = int(max_bytes)
 if not app.config.get("SECRET_KEY"):
     # The key signs the session cookie (flashed messages live there) and the CSRF tokens.
     # A random one is fine on your own machine, but it changes at every start.
@@ -88,7 +96,8 @@ def files(subpath):
 
 @app.route("/login", methods=["GET", "POST"])
 def login():
-    form = LoginForm()
+    # formdata=request.form: only the text fields are read, so a file sent as one counts as missing.
+    form = LoginForm(formdata=request.form)
     # True only for a POST whose fields all pass their validators.
     if form.validate_on_submit():
         # A real app would look the user up, check the password, and log them in, for

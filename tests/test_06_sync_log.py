@@ -7,6 +7,7 @@ import re
 
 import pytest
 from support import chat_pages as pages
+from support import hostile
 from support.chat_pages import disk  # noqa: F401 (a fixture)
 from support.chat_pages import EMPTY_TEXTS, ROLES, TRICKY, UNKNOWN_ROLE_PATHS, csrf_token, read_log, send
 
@@ -160,3 +161,26 @@ def test_a_full_disk_never_corrupts_the_log(disk, live_server, log_dir):
     """On a 64 kB tmpfs where the machine lets the tests mount one, and with an injected full disk
     (the server's file size limit) everywhere."""
     pages.a_full_disk_never_corrupts_the_log(live_server, disk, log_dir / "chat.log", "user")
+
+
+# --- Hostile settings and requests: an answer, never a 500 -------------------------------------
+
+def test_settings_are_read_as_the_text_they_are(stage_folder, stage_env, log_dir, monkeypatch):
+    hostile.settings_are_read_as_the_text_they_are(stage_folder, log_dir, monkeypatch, "/user")
+
+
+def test_a_bad_setting_stops_the_app_at_start_naming_it(stage_folder, stage_env, log_dir, monkeypatch):
+    hostile.a_bad_setting_stops_the_app_at_start_naming_it(stage_folder, log_dir, monkeypatch)
+
+
+def test_only_the_stages_own_dotenv_is_read(stage_folder, stage_env, tmp_path, log_dir, monkeypatch):
+    hostile.only_the_stages_own_dotenv_is_read(stage_folder, tmp_path, log_dir, monkeypatch)
+
+
+def test_a_request_body_over_the_limit_is_refused_with_413(client):
+    hostile.a_request_body_over_the_limit_is_refused_with_413(client, "/user")
+
+
+def test_a_file_sent_as_the_message_writes_nothing_and_is_not_a_server_error(client, log_dir):
+    hostile.a_file_sent_for_a_text_field_gets_an_answer_not_a_server_error(client, "/user", {}, "text")
+    assert read_log(log_dir / "chat.log") == [], "A file sent as the message should write nothing to chat.log"

@@ -6,6 +6,7 @@ server error, a lost message or another session's time.
 import json
 
 from support.chat_pages import NOT_WRITTEN_BY_THE_APP, UNFINISHED_LAST_LINE, disk  # noqa: F401 (a fixture)
+from support import hostile
 from support.sockets import ChatWindow, start_chat
 
 STAGE = 7
@@ -82,3 +83,21 @@ def test_a_log_with_lines_the_app_never_wrote_still_gives_the_history(live_serve
         "The history should hold exactly the lines the app wrote, skipping every other line "
         "(not UTF-8, half a character, JSON nested 100,000 deep, not a string, unfinished)"
     )
+
+
+# --- Hostile settings and requests: an answer, never a 500 -------------------------------------
+
+def test_settings_are_read_as_the_text_they_are(stage_folder, stage_env, log_dir, monkeypatch):
+    hostile.settings_are_read_as_the_text_they_are(stage_folder, log_dir, monkeypatch, "/user")
+
+
+def test_a_bad_setting_stops_the_app_at_start_naming_it(stage_folder, stage_env, log_dir, monkeypatch):
+    hostile.a_bad_setting_stops_the_app_at_start_naming_it(stage_folder, log_dir, monkeypatch)
+
+
+def test_only_the_stages_own_dotenv_is_read(stage_folder, stage_env, tmp_path, log_dir, monkeypatch):
+    hostile.only_the_stages_own_dotenv_is_read(stage_folder, tmp_path, log_dir, monkeypatch)
+
+
+def test_a_request_body_over_the_limit_is_refused_with_413(client):
+    hostile.a_request_body_over_the_limit_is_refused_with_413(client, "/user")

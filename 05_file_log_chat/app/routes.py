@@ -1,7 +1,7 @@
 """The pages, as a Blueprint: a group of routes that create_app() registers on the app."""
 import os
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from . import chat_log
 from .forms import MessageForm
@@ -23,7 +23,8 @@ def index():
 # One view and one template serve both clients; role says which one is asking.
 @bp.route("/<any(user, attendant):role>", methods=["GET", "POST"])
 def chat(role):
-    form = MessageForm()
+    # formdata=request.form: only the text fields are read, so a file sent as one counts as missing.
+    form = MessageForm(formdata=request.form)
     if form.validate_on_submit():
         if not save(log_path(role), role, form):
             # The page again, with the error and the text still in the box: 503 Service Unavailable.

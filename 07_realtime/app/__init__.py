@@ -16,10 +16,17 @@ def create_app(test_config=None):
     # Socket.IO's defaults; FLASK_SOCKETIO_ASYNC_MODE and FLASK_SOCKETIO_MESSAGE_QUEUE override them.
     app.config.from_mapping(SOCKETIO_ASYNC_MODE="threading", SOCKETIO_MESSAGE_QUEUE=None)
 
-    # Settings come from the environment, or from a .env file (see .env.example).
+    # Settings come from the environment, or from the .env file in the stage's folder (see
+    # .env.example); the path is given, so a .env in some parent folder is never read.
+    load_dotenv(os.path.join(os.path.dirname(app.root_path), ".env"))
     # Every FLASK_* variable becomes a setting: FLASK_LOG_DIR -> app.config["LOG_DIR"].
-    load_dotenv()
-    app.config.from_prefixed_env()
+    # loads=str keeps each one the text it is: without it, FLASK_SECRET_KEY=123456 would become a number.
+    app.config.from_prefixed_env(loads=str)
+    # A request body (a form, an upload) over this many bytes gets 413 before the app reads it.
+    max_bytes = app.config["MAX_CONTENT_LENGTH"] or "1000000"
+    if not (max_bytes.isascii() and max_bytes.isdigit()):
+        raise SystemExit(f"FLASK_MAX_CONTENT_LENGTH should be a number of bytes, not {max_bytes!r}")
+    app.config["MAX_CONTENT_LENGTH"] = int(max_bytes)
     if test_config:
         app.config.update(test_config)
 
