@@ -253,3 +253,9 @@ def test_a_dotenv_in_a_parent_folder_cannot_turn_on_the_debugger(stage_folder, s
         "FLASK_DEBUG=1 in a .env of a parent folder turned on the debugger: `make stage 4` must read only "
         "the stage's own .env"
     )
+
+
+def test_the_int_converter_refuses_other_scripts_digits_and_huge_numbers(client):
+    for path in ("/square/%D9%A7", "/square/" + "9" * 5000):
+        status = client.get(path).status_code
+        assert status == 404, f"GET {path[:30]}... should be 404 Not Found (only 0-9, and not too big), not {status}"
