@@ -15,6 +15,8 @@ load_dotenv(Path(__file__).with_name(".env"))
 
 # __name__ tells Flask where this app's files live (templates and static files, from stage 2 on).
 app = Flask(__name__)
+# Lax: the browser sends the session cookie with no other site's form post, only with links to here.
+app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
 # Every FLASK_* variable becomes a setting: FLASK_SECRET_KEY -> app.config["SECRET_KEY"].
 # loads=str keeps each one the text it is: without it, FLASK_SECRET_KEY=123456 would become a number.
 app.config.from_prefixed_env(loads=str)
@@ -32,6 +34,15 @@ if not app.config.get("SECRET_KEY"):
     )
 # Every POST must carry the token from the page it was sent from, or it gets 400 Bad Request.
 CSRFProtect(app)
+
+
+@app.after_request
+def secure_headers(response):
+    # nosniff: the browser takes each answer as the Content-Type says, never guesses it is a script.
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    # DENY: no other site may show these pages in a frame and trick a visitor into clicking in them.
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
 
 LESSONS = [
     "Hello: the application object and one route",

@@ -259,3 +259,7 @@ def test_the_int_converter_refuses_other_scripts_digits_and_huge_numbers(client)
     for path in ("/square/%D9%A7", "/square/" + "9" * 5000):
         status = client.get(path).status_code
         assert status == 404, f"GET {path[:30]}... should be 404 Not Found (only 0-9, and not too big), not {status}"
+
+
+def test_pages_carry_the_secure_defaults(client):
+    hostile.pages_carry_the_secure_defaults(client, "/login")

@@ -205,3 +205,7 @@ def test_a_file_sent_as_the_message_gets_the_form_again_not_a_server_error(clien
         "A file sent as the message should get the form again, with an error at the message box"
     )
     assert read_log(log_dir / "user.log") == [], "A file sent as the message should write nothing to user.log"
+
+
+def test_pages_carry_the_secure_defaults(client):
+    hostile.pages_carry_the_secure_defaults(client, "/user")

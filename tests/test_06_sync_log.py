@@ -184,3 +184,7 @@ def test_a_request_body_over_the_limit_is_refused_with_413(client):
 def test_a_file_sent_as_the_message_writes_nothing_and_is_not_a_server_error(client, log_dir):
     hostile.a_file_sent_for_a_text_field_gets_an_answer_not_a_server_error(client, "/user", {}, "text")
     assert read_log(log_dir / "chat.log") == [], "A file sent as the message should write nothing to chat.log"
+
+
+def test_pages_carry_the_secure_defaults(client):
+    hostile.pages_carry_the_secure_defaults(client, "/user")

@@ -7,6 +7,7 @@ import json
 
 from support.chat_pages import NOT_WRITTEN_BY_THE_APP, UNFINISHED_LAST_LINE, disk  # noqa: F401 (a fixture)
 from support import hostile
+from support.loader import load_app
 from support.sockets import ChatWindow, start_chat
 
 STAGE = 7
@@ -101,3 +102,39 @@ def test_only_the_stages_own_dotenv_is_read(stage_folder, stage_env, tmp_path, l
 
 def test_a_request_body_over_the_limit_is_refused_with_413(client):
     hostile.a_request_body_over_the_limit_is_refused_with_413(client, "/user")
+
+
+def test_pages_carry_the_secure_defaults(client):
+    hostile.pages_carry_the_secure_defaults(client, "/user")
+
+
+# --- Only its own host names: DNS rebinding ------------------------------------------------------
+
+POLLING = "/socket.io/?EIO=4&transport=polling"
+
+
+def test_only_its_own_host_names_are_answered(client):
+    for host in ("localhost", "127.0.0.1", "127.0.0.1:5000"):
+        status = client.get("/", headers={"Host": host}).status_code
+        assert status == 200, f"A request for host {host} should be answered 200, not {status}"
+    status = client.get("/", headers={"Host": "rebound.example"}).status_code
+    assert status == 400, (
+        "A request naming another host (rebound.example: DNS rebinding points a site's name at 127.0.0.1) "
+        f"should get 400, not {status}: set TRUSTED_HOSTS"
+    )
+    socket = client.get(POLLING, headers={"Host": "rebound.example", "Origin": "http://rebound.example"})
+    assert socket.status_code == 400, (
+        f"A Socket.IO connection from a page of rebound.example should be refused (400), not {socket.status_code}"
+    )
+
+
+def test_the_host_names_come_from_the_environment(stage_folder, stage_env, log_dir, monkeypatch):
+    monkeypatch.setenv("FLASK_TRUSTED_HOSTS", "chat.example,127.0.0.1")
+    app, _ = load_app(stage_folder, {"TESTING": True, "LOG_DIR": str(log_dir)})
+    client = app.test_client()
+    assert client.get("/", headers={"Host": "chat.example"}).status_code == 200, (
+        "FLASK_TRUSTED_HOSTS=chat.example,127.0.0.1 should let requests for chat.example in"
+    )
+    assert client.get("/", headers={"Host": "localhost"}).status_code == 400, (
+        "FLASK_TRUSTED_HOSTS=chat.example,127.0.0.1 should turn away requests for localhost"
+    )

@@ -13,6 +13,8 @@ csrf = CSRFProtect()
 def create_app(test_config=None):
     """Build the app. The tests pass test_config, e.g. {"TESTING": True, "LOG_DIR": "/tmp/..."}."""
     app = Flask(__name__)
+    # Lax: the browser sends the session cookie with no other site's form post, only with links to here.
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
 
     # Settings come from the environment, or from the .env file in the stage's folder (see
     # .env.example); the path is given, so a .env in some parent folder is never read.
@@ -40,9 +42,19 @@ def create_app(test_config=None):
 
     # Every POST must carry the token from the page it was sent from, or it gets 400 Bad Request.
     csrf.init_app(app)
+    app.after_request(secure_headers)
 
     # Imported here, not at the top: the routes belong to the app being built.
     from . import routes
 
     app.register_blueprint(routes.bp)
     return app
+
+
+def secure_headers(response):
+    """Added to every answer; see create_app()."""
+    # nosniff: the browser takes each answer as the Content-Type says, never guesses it is a script.
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    # DENY: no other site may show these pages in a frame and trick a visitor into clicking in them.
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    return response

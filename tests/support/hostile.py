@@ -79,3 +79,23 @@ def a_request_body_over_the_limit_is_refused_with_413(client, path):
         f"A 2 MB request body should be refused with 413 Request Entity Too Large before the app reads it "
         f"(set MAX_CONTENT_LENGTH), but the answer was {response.status_code}"
     )
+
+
+def pages_carry_the_secure_defaults(client, form_page):
+    response = client.get(form_page)
+    assert response.status_code == 200, f"GET {form_page} should answer 200, not {response.status_code}"
+    assert response.headers.get("X-Content-Type-Options") == "nosniff", (
+        "Every answer should carry X-Content-Type-Options: nosniff, so a browser never guesses a file is a script"
+    )
+    frame = response.headers.get("X-Frame-Options", "").upper()
+    ancestors = "frame-ancestors" in response.headers.get("Content-Security-Policy", "")
+    assert frame in ("DENY", "SAMEORIGIN") or ancestors, (
+        "Every page should forbid other sites to frame it (X-Frame-Options: DENY, or CSP frame-ancestors), "
+        "or a page could be shown invisibly on top of another site and clicked through"
+    )
+    cookie = response.headers.get("Set-Cookie", "")
+    assert cookie, f"GET {form_page} should set the session cookie (its CSRF token lives there)"
+    assert "samesite=lax" in cookie.lower() or "samesite=strict" in cookie.lower(), (
+        f"The session cookie should be SameSite=Lax (SESSION_COOKIE_SAMESITE), so no other site's form post "
+        f"carries it; it was: {cookie}"
+    )
