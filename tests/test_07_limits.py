@@ -5,9 +5,13 @@ server error, a lost message or another session's time.
 """
 import json
 
+import pytest
+import socketio
+
 from support.chat_pages import NOT_WRITTEN_BY_THE_APP, UNFINISHED_LAST_LINE, disk  # noqa: F401 (a fixture)
 from support import hostile
 from support.loader import load_app
+from support.servers import LiveServer
 from support.sockets import ChatWindow, start_chat
 
 STAGE = 7
@@ -138,3 +142,103 @@ def test_the_host_names_come_from_the_environment(stage_folder, stage_env, log_d
     assert client.get("/", headers={"Host": "localhost"}).status_code == 400, (
         "FLASK_TRUSTED_HOSTS=chat.example,127.0.0.1 should turn away requests for localhost"
     )
+
+
+# --- Bounds: what one client may cost -------------------------------------------------------------
+
+def start_session(client):
+    """Press "Start a chat" on /user like a browser; return the new session's ID."""
+    token = hostile.TOKEN.search(client.get("/user").text)
+    assert token, "The user page should have a form with a hidden csrf_token field"
+    response = client.post("/user", data={"csrf_token": token.group(1)})
+    assert response.status_code == 302, f'"Start a chat" should redirect, but answered {response.status_code}'
+    return response.location.rsplit("/", 1)[-1]
+
+
+def joined_window(app, client, chat_id, role="user"):
+    sock = app.extensions["socketio"].test_client(app, flask_test_client=client)
+    sock.emit("join", {"chat_id": chat_id, "role": role})
+    history = [e["args"][0] for e in sock.get_received() if e["name"] == "history"]
+    assert history, f"Joining session {chat_id} should answer with a 'history' event"
+    return sock, history[0]
+
+
+def received(sock, name=None):
+    """The events the test client got since the last call: those named `name`, or all as {name: [payload]}."""
+    found = {}
+    for event in sock.get_received():
+        # The test client keeps a "message" event's payload as is, other events' as a list.
+        found.setdefault(event["name"], []).append(event["args"] if event["name"] == "message" else event["args"][0])
+    return found.get(name, []) if name else found
+
+
+def test_a_long_session_sends_a_recent_window_and_older_messages_on_request(app, client, log_dir):
+    chat_id = start_session(client)
+    texts = [f"message {n}" for n in range(1000)]
+    with open(session_log(log_dir, chat_id), "w", encoding="utf-8") as log:
+        log.writelines(f'2026-01-01T00:00:00 user {json.dumps(text)}\n' for text in texts)
+    sock, history = joined_window(app, client, chat_id)
+    window = [m["text"] for m in history["messages"]]
+    assert 0 < len(window) <= 200 and window == texts[-len(window):], (
+        f"Joining a session of 1,000 messages should send only the most recent ones (at most 200), oldest "
+        f"first, not {len(window)}: a long history would hold the room's lock for seconds"
+    )
+    before, collected = history.get("before"), window
+    assert isinstance(before, int) and before > 0, 'The history should say where older messages end: "before" > 0'
+    while before:
+        sock.emit("older", {"before": before})
+        answers = received(sock, "older")
+        assert len(answers) == 1, f'{{"before": {before}}} should be answered with one "older" event'
+        collected = [m["text"] for m in answers[0]["messages"]] + collected
+        assert answers[0]["before"] < before, '"older" should move back through the log'
+        before = answers[0]["before"]
+    assert collected == texts, "Asking for older messages until 'before' is 0 should give the whole log, in order"
+    for bad in ({"before": -1}, {"before": "12"}, {"before": True}, {}, "x"):
+        sock.emit("older", bad)
+        assert received(sock, "chat_error"), f"'older' with {bad!r} should get a chat_error"
+
+
+def test_a_flood_from_one_window_gets_a_chat_error_and_is_not_logged(app, client, log_dir):
+    chat_id = start_session(client)
+    sock, _ = joined_window(app, client, chat_id)
+    for n in range(60):
+        sock.emit("message", {"text": f"flood {n}"})
+    answers = received(sock)
+    errors = [e["error"] for e in answers.get("chat_error", [])]
+    echoed = [m["text"] for m in answers.get("message", [])]
+    assert errors and all("Too many messages" in error for error in errors), (
+        "60 messages at once from one window should get chat_errors saying 'Too many messages', not be taken"
+    )
+    assert 0 < len(echoed) < 60 and len(errors) == 60 - len(echoed), "Each message is either sent or refused"
+    logged = [text for _role, text in whole_lines(session_log(log_dir, chat_id))]
+    assert logged == echoed, "Only the messages that were sent should be in the log, in order"
+
+
+def test_one_address_holds_a_bounded_number_of_connections(stage, stage_folder, stage_env):
+    with LiveServer(stage, stage_folder, {**stage_env, "FLASK_MAX_CONNECTIONS_PER_CLIENT": "3"}) as server:
+        windows = [ChatWindow(server.url).connect() for _ in range(3)]
+        try:
+            extra, reasons = ChatWindow(server.url), []
+            extra.client.on("connect_error", reasons.append)
+            with pytest.raises(socketio.exceptions.ConnectionError):
+                extra.connect()
+            assert reasons and "Too many" in str(reasons[0]), (
+                "With FLASK_MAX_CONNECTIONS_PER_CLIENT=3, a 4th connection from the same address should be refused "
+                f"with a message saying there are too many, not {reasons}"
+            )
+        finally:
+            for window in windows:
+                window.disconnect()
+
+
+def test_a_message_up_to_the_packet_limit_gets_a_chat_error_and_keeps_the_connection(live_server):
+    chat_id = start_chat(live_server.url)
+    with ChatWindow(live_server.url) as user:
+        user.join(chat_id, "user")
+        user.send("x" * 60_000)  # 60 kB: within the transport's limit, far over MAX_LENGTH
+        error = user.expect("chat_error", "after a 60,000-character message")["error"]
+        assert "500" in error, f"A 60,000-character message should get the chat_error naming the limit, got {error!r}"
+        user.send("still here")
+        assert user.expect("message", "after the refused message")["text"] == "still here", (
+            "After a too-long message the connection should still carry messages"
+        )

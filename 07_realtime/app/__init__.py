@@ -10,6 +10,8 @@ from werkzeug.sansio.utils import host_is_trusted
 # An extension is made once, without an app, and attached to each app create_app() builds.
 csrf = CSRFProtect()
 
+MAX_PACKET_BYTES = 64 * 1024
+
 
 def create_app(test_config=None):
     """Build the app. The tests pass test_config, e.g. {"TESTING": True, "LOG_DIR": "/tmp/..."}."""
@@ -33,6 +35,11 @@ def create_app(test_config=None):
     # Answer only requests for these host names (FLASK_TRUSTED_HOSTS=a,b to change): a page from
     # another site whose name was pointed at 127.0.0.1 (DNS rebinding) gets 400, not the chat.
     app.config["TRUSTED_HOSTS"] = (app.config["TRUSTED_HOSTS"] or "127.0.0.1,localhost").split(",")
+    # Socket.IO connections one address may keep open at once (every tab of a browser is one).
+    most = app.config.get("MAX_CONNECTIONS_PER_CLIENT") or "50"
+    if not (most.isascii() and most.isdigit()):
+        raise SystemExit(f"FLASK_MAX_CONNECTIONS_PER_CLIENT should be a whole number, not {most!r}")
+    app.config["MAX_CONNECTIONS_PER_CLIENT"] = int(most)
     if test_config:
         app.config.update(test_config)
 
@@ -71,6 +78,9 @@ def create_app(test_config=None):
         async_mode=app.config["SOCKETIO_ASYNC_MODE"] or "threading",
         message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"] or None,
         async_handlers=False,
+        # The biggest Socket.IO packet read from a client (Engine.IO's default is 1 MB). Any
+        # message up to it gets a chat_error when too long; a bigger one closes the connection.
+        max_http_buffer_size=MAX_PACKET_BYTES,
     )
     return app
 

@@ -88,3 +88,33 @@ def _parse(line):
     except (ValueError, RecursionError):  # not UTF-8, not JSON, or a broken character
         return None
     return {"time": found.group(1), "role": found.group(2), "text": text}
+
+
+def recent(path, count=100, before=None):
+    """The last `count` messages of the log (or the last ones that start before byte `before`),
+    oldest first, and the byte where the first of them starts: pass it as `before` for the ones
+    before them; 0 means there are none. Reads only the end of the file, however long it is.
+    """
+    try:
+        with _lock:
+            with open(path, "rb") as log:
+                size = log.seek(0, os.SEEK_END)
+                end = size if before is None else max(0, min(before, size))
+                start, content = end, b""
+                # Read back 64 kB at a time until the piece holds count whole lines (and the
+                # newline that ends the line before them).
+                while start > 0 and content.count(b"\n") <= count:
+                    step = min(65536, start)
+                    start -= step
+                    log.seek(start)
+                    content = log.read(step) + content
+    except (FileNotFoundError, NotADirectoryError):
+        return [], 0
+    if start > 0:  # the piece starts inside a line: skip to the next one
+        cut = content.index(b"\n") + 1
+        start, content = start + cut, content[cut:]
+    lines = content.split(b"\n")[:-1]  # only lines ended by their newline
+    for line in lines[:-count] if count else lines:
+        start += len(line) + 1
+    messages = [message for message in map(_parse, lines[-count:] if count else []) if message]
+    return messages, start

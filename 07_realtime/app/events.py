@@ -5,15 +5,19 @@ joins its session's room; a message sent to the room reaches every window in
 that session at once, and no window of another session.
 
     client -> server       join        {"chat_id": "20261123-154247", "role": "user"}
-    server -> that client  history     {"chat_id": ..., "messages": [{"time", "role", "text"}, ...]}
+    server -> that client  history     {"chat_id": ..., "messages": [{"time", "role", "text"}, ...], "before": 1234}
     server -> room         notice      {"text": "The attendant joined."}  (or "... left.")
     client -> server       message     {"text": "Hello"}  (the role and session come from the join)
     server -> room         message     {"time": "2026-11-23T15:42:47", "role": "user", "text": "Hello"}
     server -> that client  chat_error  {"error": "Type a message first."}
+    client -> server       older       {"before": 1234}  (the "before" of the history)
+    server -> that client  older       {"chat_id": ..., "messages": [...], "before": 0}  (0: no more)
 """
 import threading
+import time
 
-from flask import current_app, request
+from flask import current_app, request, session
+from flask_socketio import ConnectionRefusedError
 from flask_socketio import SocketIO, emit, join_room, leave_room
 
 from . import chat_log, chat_sessions
@@ -23,6 +27,8 @@ socketio = SocketIO()
 
 ROLES = ("user", "attendant")
 MAX_LENGTH = 500  # characters in one message
+HISTORY_WINDOW = 100  # messages sent on join; older ones on request
+MESSAGES_PER_SECOND, MESSAGE_BURST = 5, 20  # per connection
 
 # The session and role each connected window joined, by its connection's ID
 # (request.sid). A window that has not joined is not in here.
@@ -56,8 +62,9 @@ def join(data=None):
     with room_lock:
         join_room(chat_id)
         joined[request.sid] = (chat_id, role)
-        messages = chat_log.read(chat_sessions.log_path(log_dir(), chat_id))
-        emit("history", {"chat_id": chat_id, "messages": messages})
+        # Only the most recent messages: a long session's whole log would hold the lock for seconds.
+        messages, before = chat_log.recent(chat_sessions.log_path(log_dir(), chat_id), HISTORY_WINDOW)
+        emit("history", {"chat_id": chat_id, "messages": messages, "before": before})
     emit("notice", {"text": f"The {role} joined."}, to=chat_id, include_self=False)
 
 
@@ -66,6 +73,8 @@ def message(data=None):
     session = joined.get(request.sid)
     if session is None:
         return refuse("Join a chat session before sending messages.")
+    if sending_too_fast():
+        return refuse(f"Too many messages at once: at most {MESSAGES_PER_SECOND} a second. Wait a moment.")
     text = data.get("text") if isinstance(data, dict) else None
     if not isinstance(text, str):
         return refuse('A message is {"text": "..."} with the text as a string.')
@@ -105,3 +114,47 @@ def unexpected_error(error):
     """An event handler failed: log it, tell that window, and go on serving the others."""
     current_app.logger.exception("A Socket.IO event failed")
     refuse("Something went wrong on the server with that event; please try again.")
+
+
+# --- Bounds: what one client may cost ------------------------------------------------------------
+
+@socketio.on("connect")
+def connect(auth=None):
+    if too_many_connections():
+        raise ConnectionRefusedError("Too many chat windows are open from your address: close some first.")
+
+
+def too_many_connections():
+    """True when this connection's address already holds MAX_CONNECTIONS_PER_CLIENT connections."""
+    address = request.environ.get("REMOTE_ADDR")
+    # socketio.server.environ has the WSGI environ of every open connection, this one included.
+    open_here = sum(1 for environ in list(socketio.server.environ.values()) if environ.get("REMOTE_ADDR") == address)
+    return open_here > current_app.config["MAX_CONNECTIONS_PER_CLIENT"]
+
+
+def sending_too_fast():
+    """A token bucket per connection: MESSAGE_BURST messages at once, then MESSAGES_PER_SECOND.
+
+    Flask-SocketIO gives each connection its own copy of the session, so the bucket lives and
+    dies with the connection.
+    """
+    now = time.monotonic()
+    tokens, last = session.get("message_bucket", (MESSAGE_BURST, now))
+    tokens = min(MESSAGE_BURST, tokens + (now - last) * MESSAGES_PER_SECOND)
+    session["message_bucket"] = (max(tokens - 1, 0), now)
+    return tokens < 1
+
+
+@socketio.on("older")
+def older(data=None):
+    """A window asks for the messages before those it has: {"before": the "before" of its last history/older}."""
+    session_joined = joined.get(request.sid)
+    if session_joined is None:
+        return refuse("Join a chat session before asking for its history.")
+    before = data.get("before") if isinstance(data, dict) else None
+    if type(before) is not int or before < 0:
+        return refuse('Ask for older messages with {"before": <the "before" the history gave you>}.')
+    chat_id, _role = session_joined
+    # No room_lock: these messages are in the log already, and live ones only come after them.
+    messages, before = chat_log.recent(chat_sessions.log_path(log_dir(), chat_id), HISTORY_WINDOW, before)
+    emit("older", {"chat_id": chat_id, "messages": messages, "before": before})
