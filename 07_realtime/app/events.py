@@ -18,7 +18,7 @@ import time
 
 from flask import current_app, request, session
 from flask_socketio import ConnectionRefusedError
-from flask_socketio import SocketIO, emit, join_room, leave_room
+from flask_socketio import SocketIO, disconnect, emit, join_room, leave_room
 
 from . import chat_log, chat_sessions
 
@@ -74,7 +74,7 @@ def message(data=None):
     if session is None:
         return refuse("Join a chat session before sending messages.")
     if sending_too_fast():
-        return refuse(f"Too many messages at once: at most {MESSAGES_PER_SECOND} a second. Wait a moment.")
+        return refuse_flood()
     text = data.get("text") if isinstance(data, dict) else None
     if not isinstance(text, str):
         return refuse('A message is {"text": "..."} with the text as a string.')
@@ -142,7 +142,19 @@ def sending_too_fast():
     tokens, last = session.get("message_bucket", (MESSAGE_BURST, now))
     tokens = min(MESSAGE_BURST, tokens + (now - last) * MESSAGES_PER_SECOND)
     session["message_bucket"] = (max(tokens - 1, 0), now)
+    if tokens >= 1:
+        session["refused_in_a_row"] = 0
     return tokens < 1
+
+
+def refuse_flood():
+    """Refuse a message over the rate; a window that goes on flooding is disconnected, so the
+    server stops reading (and buffering) what it sends."""
+    refused = session["refused_in_a_row"] = session.get("refused_in_a_row", 0) + 1
+    if refused > MESSAGE_BURST:
+        refuse("Far too many messages: this window was disconnected. Reload the page to chat again.")
+        return disconnect()
+    refuse(f"Too many messages at once: at most {MESSAGES_PER_SECOND} a second. Wait a moment.")
 
 
 @socketio.on("older")
