@@ -18,7 +18,7 @@ import time
 
 from flask import current_app, request, session
 from flask_socketio import ConnectionRefusedError
-from flask_socketio import SocketIO, disconnect, emit, join_room, leave_room
+from flask_socketio import SocketIO, emit, join_room, leave_room
 
 from . import chat_log, chat_sessions
 
@@ -153,7 +153,9 @@ def refuse_flood():
     refused = session["refused_in_a_row"] = session.get("refused_in_a_row", 0) + 1
     if refused > MESSAGE_BURST:
         refuse("Far too many messages: this window was disconnected. Reload the page to chat again.")
-        return disconnect()
+        # Close the connection itself (Engine.IO's), not only the Socket.IO namespace on it.
+        server = socketio.server
+        return server.eio.disconnect(server.manager.eio_sid_from_sid(request.sid, "/"))
     refuse(f"Too many messages at once: at most {MESSAGES_PER_SECOND} a second. Wait a moment.")
 
 
