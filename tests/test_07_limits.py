@@ -4,6 +4,7 @@ Each check states one bound or one fault and what the sender is told; none of th
 server error, a lost message or another session's time.
 """
 import json
+import shutil
 
 import pytest
 import socketio
@@ -245,3 +246,40 @@ def test_a_message_up_to_the_packet_limit_gets_a_chat_error_and_keeps_the_connec
         assert user.expect("message", "after the refused message")["text"] == "still here", (
             "After a too-long message the connection should still carry messages"
         )
+
+
+def test_one_browser_starts_a_bounded_number_of_chats_a_minute(client):
+    ids = [start_session(client) for _ in range(10)]
+    assert len(set(ids)) == 10, "10 chats in a minute from one browser should all start"
+    token = hostile.TOKEN.search(client.get("/user").text).group(1)
+    response = client.post("/user", data={"csrf_token": token})
+    assert response.status_code == 429 and 'class="flash"' in response.text, (
+        "The 11th chat started within a minute by one browser should get 429 Too Many Requests, with a "
+        f"message saying to wait (got {response.status_code})"
+    )
+
+
+def test_a_chat_starts_after_the_log_folder_was_deleted(client, log_dir):
+    shutil.rmtree(log_dir)
+    chat_id = start_session(client)
+    assert session_log(log_dir, chat_id).is_file(), "Starting a chat should recreate the deleted log folder"
+
+
+def test_a_log_folder_that_cannot_be_written_gives_a_clear_page(client, log_dir):
+    shutil.rmtree(log_dir)
+    log_dir.write_text("a file where the log folder should be")
+    token = hostile.TOKEN.search(client.get("/user").text).group(1)
+    response = client.post("/user", data={"csrf_token": token})
+    assert response.status_code == 503 and "could not be started" in response.text, (
+        f"When no log can be written, starting a chat should say so (503), not crash (got {response.status_code})"
+    )
+
+
+def test_a_long_sessions_chat_page_shows_only_the_recent_messages(client, log_dir):
+    chat_id = start_session(client)
+    with open(session_log(log_dir, chat_id), "w", encoding="utf-8") as log:
+        log.writelines(f'2026-01-01T00:00:00 user "message {n}."\n' for n in range(1000))
+    page = client.get(f"/user/{chat_id}").text
+    assert "message 999." in page and "message 0." not in page, (
+        "The chat page of a 1,000-message session should show only the recent messages, not the whole log"
+    )
