@@ -35,11 +35,13 @@ def create_app(test_config=None):
     # Answer only requests for these host names (FLASK_TRUSTED_HOSTS=a,b to change): a page from
     # another site whose name was pointed at 127.0.0.1 (DNS rebinding) gets 400, not the chat.
     app.config["TRUSTED_HOSTS"] = (app.config["TRUSTED_HOSTS"] or "127.0.0.1,localhost").split(",")
-    # Socket.IO connections one address may keep open at once (every tab of a browser is one).
-    most = app.config.get("MAX_CONNECTIONS_PER_CLIENT") or "50"
-    if not (most.isascii() and most.isdigit()):
-        raise SystemExit(f"FLASK_MAX_CONNECTIONS_PER_CLIENT should be a whole number, not {most!r}")
-    app.config["MAX_CONNECTIONS_PER_CLIENT"] = int(most)
+    # What one client may cost (see events.py): the Socket.IO connections one address may keep
+    # open (each tab is one), and the messages one connection may send a second.
+    for name, default in (("MAX_CONNECTIONS_PER_CLIENT", "50"), ("MESSAGES_PER_SECOND", "5")):
+        value = app.config.get(name) or default
+        if not (value.isascii() and value.isdigit()):
+            raise SystemExit(f"FLASK_{name} should be a whole number, not {value!r}")
+        app.config[name] = int(value)
     if test_config:
         app.config.update(test_config)
 

@@ -28,7 +28,6 @@ socketio = SocketIO()
 ROLES = ("user", "attendant")
 MAX_LENGTH = 500  # characters in one message
 HISTORY_WINDOW = 100  # messages sent on join; older ones on request
-MESSAGES_PER_SECOND, MESSAGE_BURST = 5, 20  # per connection
 
 # The session and role each connected window joined, by its connection's ID
 # (request.sid). A window that has not joined is not in here.
@@ -133,14 +132,15 @@ def too_many_connections():
 
 
 def sending_too_fast():
-    """A token bucket per connection: MESSAGE_BURST messages at once, then MESSAGES_PER_SECOND.
+    """A token bucket per connection: a burst of 4 seconds' worth of messages, then MESSAGES_PER_SECOND.
 
     Flask-SocketIO gives each connection its own copy of the session, so the bucket lives and
     dies with the connection.
     """
+    rate = current_app.config["MESSAGES_PER_SECOND"]
     now = time.monotonic()
-    tokens, last = session.get("message_bucket", (MESSAGE_BURST, now))
-    tokens = min(MESSAGE_BURST, tokens + (now - last) * MESSAGES_PER_SECOND)
+    tokens, last = session.get("message_bucket", (4 * rate, now))
+    tokens = min(4 * rate, tokens + (now - last) * rate)
     session["message_bucket"] = (max(tokens - 1, 0), now)
     if tokens >= 1:
         session["refused_in_a_row"] = 0
@@ -150,13 +150,14 @@ def sending_too_fast():
 def refuse_flood():
     """Refuse a message over the rate; a window that goes on flooding is disconnected, so the
     server stops reading (and buffering) what it sends."""
+    rate = current_app.config["MESSAGES_PER_SECOND"]
     refused = session["refused_in_a_row"] = session.get("refused_in_a_row", 0) + 1
-    if refused > MESSAGE_BURST:
+    if refused > 4 * rate:
         refuse("Far too many messages: this window was disconnected. Reload the page to chat again.")
         # Close the connection itself (Engine.IO's), not only the Socket.IO namespace on it.
         server = socketio.server
         return server.eio.disconnect(server.manager.eio_sid_from_sid(request.sid, "/"))
-    refuse(f"Too many messages at once: at most {MESSAGES_PER_SECOND} a second. Wait a moment.")
+    refuse(f"Too many messages at once: at most {rate} a second. Wait a moment.")
 
 
 @socketio.on("older")
