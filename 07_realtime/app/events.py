@@ -16,9 +16,9 @@ that session at once, and no window of another session.
 import threading
 import time
 
-from flask import current_app, request, session
-from flask_socketio import ConnectionRefusedError
-from flask_socketio import SocketIO, emit, join_room, leave_room
+from flask import current_app, request
+from flask import session as window_state  # in a Socket.IO event: this connection's own copy
+from flask_socketio import ConnectionRefusedError, SocketIO, emit, join_room, leave_room
 
 from . import chat_log, chat_sessions
 
@@ -134,16 +134,16 @@ def too_many_connections():
 def sending_too_fast():
     """A token bucket per connection: a burst of 4 seconds' worth of messages, then MESSAGES_PER_SECOND.
 
-    Flask-SocketIO gives each connection its own copy of the session, so the bucket lives and
-    dies with the connection.
+    Flask-SocketIO gives each connection its own copy of the session (window_state), so the
+    bucket lives and dies with the connection.
     """
     rate = current_app.config["MESSAGES_PER_SECOND"]
     now = time.monotonic()
-    tokens, last = session.get("message_bucket", (4 * rate, now))
+    tokens, last = window_state.get("message_bucket", (4 * rate, now))
     tokens = min(4 * rate, tokens + (now - last) * rate)
-    session["message_bucket"] = (max(tokens - 1, 0), now)
+    window_state["message_bucket"] = (max(tokens - 1, 0), now)
     if tokens >= 1:
-        session["refused_in_a_row"] = 0
+        window_state["refused_in_a_row"] = 0
     return tokens < 1
 
 
@@ -151,7 +151,7 @@ def refuse_flood():
     """Refuse a message over the rate; a window that goes on flooding is disconnected, so the
     server stops reading (and buffering) what it sends."""
     rate = current_app.config["MESSAGES_PER_SECOND"]
-    refused = session["refused_in_a_row"] = session.get("refused_in_a_row", 0) + 1
+    refused = window_state["refused_in_a_row"] = window_state.get("refused_in_a_row", 0) + 1
     if refused > 4 * rate:
         refuse("Far too many messages: this window was disconnected. Reload the page to chat again.")
         # Close the connection itself (Engine.IO's), not only the Socket.IO namespace on it.
