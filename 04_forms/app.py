@@ -1,19 +1,30 @@
 import secrets
 from datetime import datetime
+from pathlib import Path
 
 from dotenv import load_dotenv
 from flask import Flask, flash, redirect, render_template, request, url_for
+from werkzeug.routing import IntegerConverter
 from flask_wtf.csrf import CSRFProtect
 
 from forms import LoginForm
 
-# Settings come from the environment, or from a .env file next to this one (see .env.example).
-load_dotenv()
+# Settings come from the environment, or from the .env file next to this one (see .env.example);
+# the path is given, so a .env in some parent folder is never read.
+load_dotenv(Path(__file__).with_name(".env"))
 
 # __name__ tells Flask where this app's files live (templates and static files, from stage 2 on).
 app = Flask(__name__)
+# Lax: the browser sends the session cookie with no other site's form post, only with links to here.
+app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
 # Every FLASK_* variable becomes a setting: FLASK_SECRET_KEY -> app.config["SECRET_KEY"].
-app.config.from_prefixed_env()
+# loads=str keeps each one the text it is: without it, FLASK_SECRET_KEY=123456 would become a number.
+app.config.from_prefixed_env(loads=str)
+# A request body (a form, an upload) over this many bytes gets 413 before the app reads it.
+max_bytes = app.config["MAX_CONTENT_LENGTH"] or "1000000"
+if not (max_bytes.isascii() and max_bytes.isdigit()):
+    raise SystemExit(f"FLASK_MAX_CONTENT_LENGTH should be a number of bytes, not {max_bytes!r}")
+app.config["MAX_CONTENT_LENGTH"] = int(max_bytes)
 if not app.config.get("SECRET_KEY"):
     # The key signs the session cookie (flashed messages live there) and the CSRF tokens.
     # A random one is fine on your own machine, but it changes at every start.
@@ -23,6 +34,15 @@ if not app.config.get("SECRET_KEY"):
     )
 # Every POST must carry the token from the page it was sent from, or it gets 400 Bad Request.
 CSRFProtect(app)
+
+
+@app.after_request
+def secure_headers(response):
+    # nosniff: the browser takes each answer as the Content-Type says, never guesses it is a script.
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    # DENY: no other site may show these pages in a frame and trick a visitor into clicking in them.
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
 
 LESSONS = [
     "Hello: the application object and one route",
@@ -57,6 +77,15 @@ def hello():
     return render_template("hello.html", name=name, times=times)
 
 
+class DigitsOnlyConverter(IntegerConverter):
+    """The int converter's pattern is \\d+, which also matches other scripts' digits (/square/٧ is 7): 0-9 only."""
+
+    regex = r"[0-9]+"
+
+
+app.url_map.converters["int"] = DigitsOnlyConverter  # every <int:...> below uses it
+
+
 # URL converters: part of the path becomes an argument of the view, already converted.
 # A URL whose part does not fit the converter matches no route: 404 Not Found.
 def show_converted(converter, value, result):
@@ -70,7 +99,8 @@ def user(username):
     return show_converted("string", username, f"This would be the profile page of {username}.")
 
 
-@app.route("/square/<int:number>")  # digits only: /square/7, not /square/seven or /square/-7
+# digits only: /square/7, not /square/seven or /square/-7; max: a huge number would make a huge page
+@app.route("/square/<int(max=999999999):number>")
 def square(number):
     return show_converted("int", number, f"{number} squared is {number * number}.")
 
@@ -88,7 +118,8 @@ def files(subpath):
 
 @app.route("/login", methods=["GET", "POST"])
 def login():
-    form = LoginForm()
+    # formdata=request.form: only the text fields are read, so a file sent as one counts as missing.
+    form = LoginForm(formdata=request.form)
     # True only for a POST whose fields all pass their validators.
     if form.validate_on_submit():
         # A real app would look the user up, check the password, and log them in, for

@@ -129,7 +129,9 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.output = []
         env = {**os.environ, "FLASK_LOG_DIR": str(log_dir), "PYTHONUNBUFFERED": "1",
-               "FLASK_SECRET_KEY": "bench-only-secret-key"}
+               "FLASK_SECRET_KEY": "bench-only-secret-key",
+               # every bench client is one address, and a throughput sender is far over a person's rate
+               "FLASK_MAX_CONNECTIONS_PER_CLIENT": "100000", "FLASK_MESSAGES_PER_SECOND": "100000"}
         env.pop("FLASK_SOCKETIO_MESSAGE_QUEUE", None)
         if target == "threading":
             env["FLASK_SOCKETIO_ASYNC_MODE"] = "threading"

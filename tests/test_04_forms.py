@@ -2,10 +2,13 @@
 import logging
 import re
 import shutil
+import urllib.request
 from html.parser import HTMLParser
 
 import pytest
+from support import hostile
 from support.loader import load_app
+from support.servers import LiveServer
 
 STAGE = 4
 LOGIN = "/login"
@@ -213,3 +216,50 @@ def test_env_example_is_committed_with_no_secret_in_it(stage_folder):
     assert settings["FLASK_SECRET_KEY"].strip() == "", (
         ".env.example must not contain a key: leave FLASK_SECRET_KEY= empty, each person makes their own"
     )
+
+
+# --- Hostile settings and requests: an answer, never a 500 -------------------------------------
+
+def test_settings_are_read_as_the_text_they_are(stage_folder, stage_env, log_dir, monkeypatch):
+    hostile.settings_are_read_as_the_text_they_are(stage_folder, log_dir, monkeypatch, LOGIN)
+
+
+def test_a_bad_setting_stops_the_app_at_start_naming_it(stage_folder, stage_env, log_dir, monkeypatch):
+    hostile.a_bad_setting_stops_the_app_at_start_naming_it(stage_folder, log_dir, monkeypatch)
+
+
+def test_only_the_stages_own_dotenv_is_read(stage_folder, stage_env, tmp_path, log_dir, monkeypatch):
+    hostile.only_the_stages_own_dotenv_is_read(stage_folder, tmp_path, log_dir, monkeypatch)
+
+
+def test_a_file_sent_as_the_username_gets_the_form_again_not_a_server_error(client):
+    response = hostile.a_file_sent_for_a_text_field_gets_an_answer_not_a_server_error(
+        client, LOGIN, {"password": "secret"}, "username")
+    assert response.status_code == 200 and 'class="error"' in response.text, (
+        "A file sent as the username should get the login form again, with an error at the username"
+    )
+
+
+def test_a_request_body_over_the_limit_is_refused_with_413(client):
+    hostile.a_request_body_over_the_limit_is_refused_with_413(client, LOGIN)
+
+
+def test_a_dotenv_in_a_parent_folder_cannot_turn_on_the_debugger(stage_folder, stage_env, tmp_path):
+    copy = hostile.stage_copy(stage_folder, tmp_path)
+    (copy.parent / ".env").write_text("FLASK_DEBUG=1\n", "utf-8")
+    with LiveServer(STAGE, copy, stage_env) as server:
+        assert urllib.request.urlopen(server.url + "/", timeout=10).status == 200, "The stage should answer"
+    assert "Debug mode: on" not in server.output and "Debugger" not in server.output, (
+        "FLASK_DEBUG=1 in a .env of a parent folder turned on the debugger: `make stage 4` must read only "
+        "the stage's own .env"
+    )
+
+
+def test_the_int_converter_refuses_other_scripts_digits_and_huge_numbers(client):
+    for path in ("/square/%D9%A7", "/square/" + "9" * 5000):
+        status = client.get(path).status_code
+        assert status == 404, f"GET {path[:30]}... should be 404 Not Found (only 0-9, and not too big), not {status}"
+
+
+def test_pages_carry_the_secure_defaults(client):
+    hostile.pages_carry_the_secure_defaults(client, "/login")

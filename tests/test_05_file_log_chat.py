@@ -7,6 +7,8 @@ import logging
 
 import pytest
 from support import chat_pages as pages
+from support import hostile
+from support.chat_pages import disk  # noqa: F401 (a fixture)
 from support.chat_pages import EMPTY_TEXTS, ROLES, TRICKY, UNKNOWN_ROLE_PATHS, read_log, send
 from support.loader import StageLoadError, load_app
 
@@ -157,3 +159,53 @@ def test_fifty_clients_sending_at_once_leave_exactly_one_line_per_message(live_s
     assert total == CLIENTS * MESSAGES_EACH, (
         f"{CLIENTS} clients x {MESSAGES_EACH} messages should leave {CLIENTS * MESSAGES_EACH} lines, found {total}"
     )
+
+
+# --- Faults: whatever happens to the disk, the log stays whole and the sender is told ------------
+
+def test_a_log_with_lines_the_app_never_wrote_still_shows_the_others(client, log_dir):
+    pages.a_log_with_lines_the_app_never_wrote_still_shows_the_others(client, log_dir / "user.log")
+
+
+def test_sending_after_the_log_folder_was_deleted_recreates_it(client, log_dir):
+    pages.sending_after_the_log_folder_was_deleted_recreates_it(client, log_dir / "user.log")
+
+
+def test_a_log_folder_that_cannot_be_written_gives_a_clear_error(client, log_dir):
+    pages.a_log_folder_that_cannot_be_written_gives_a_clear_error(client, log_dir / "user.log")
+
+
+def test_a_full_disk_never_corrupts_the_log(disk, live_server, log_dir):
+    """On a 64 kB tmpfs where the machine lets the tests mount one, and with an injected full disk
+    (the server's file size limit) everywhere."""
+    pages.a_full_disk_never_corrupts_the_log(live_server, disk, log_dir / "user.log", "user")
+
+
+# --- Hostile settings and requests: an answer, never a 500 -------------------------------------
+
+def test_settings_are_read_as_the_text_they_are(stage_folder, stage_env, log_dir, monkeypatch):
+    hostile.settings_are_read_as_the_text_they_are(stage_folder, log_dir, monkeypatch, "/user")
+
+
+def test_a_bad_setting_stops_the_app_at_start_naming_it(stage_folder, stage_env, log_dir, monkeypatch):
+    hostile.a_bad_setting_stops_the_app_at_start_naming_it(stage_folder, log_dir, monkeypatch)
+
+
+def test_only_the_stages_own_dotenv_is_read(stage_folder, stage_env, tmp_path, log_dir, monkeypatch):
+    hostile.only_the_stages_own_dotenv_is_read(stage_folder, tmp_path, log_dir, monkeypatch)
+
+
+def test_a_request_body_over_the_limit_is_refused_with_413(client):
+    hostile.a_request_body_over_the_limit_is_refused_with_413(client, "/user")
+
+
+def test_a_file_sent_as_the_message_gets_the_form_again_not_a_server_error(client, log_dir):
+    response = hostile.a_file_sent_for_a_text_field_gets_an_answer_not_a_server_error(client, "/user", {}, "text")
+    assert response.status_code == 200 and 'class="error"' in response.text, (
+        "A file sent as the message should get the form again, with an error at the message box"
+    )
+    assert read_log(log_dir / "user.log") == [], "A file sent as the message should write nothing to user.log"
+
+
+def test_pages_carry_the_secure_defaults(client):
+    hostile.pages_carry_the_secure_defaults(client, "/user")

@@ -65,6 +65,9 @@ def main(argv=None):
     command = [sys.executable, "-m", "flask", "--app", "app", "run",
                "--host", "127.0.0.1", "--port", str(port)]
     os.chdir(folder)
+    # The stage reads the .env in its own folder; flask's CLI would also search the folders above
+    # (a stray FLASK_DEBUG=1 there would serve the debugger).
+    os.environ["FLASK_SKIP_DOTENV"] = "1"
     if os.name == "posix":
         os.execv(sys.executable, command)  # the server takes this process's place
     try:

@@ -1,7 +1,7 @@
 """The pages, as a Blueprint: a group of routes that create_app() registers on the app."""
 import os
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from . import chat_log
 from .forms import MessageForm
@@ -23,11 +23,25 @@ def index():
 # One view and one template serve both clients; role says which one is asking.
 @bp.route("/<any(user, attendant):role>", methods=["GET", "POST"])
 def chat(role):
-    form = MessageForm()
+    # formdata=request.form: only the text fields are read, so a file sent as one counts as missing.
+    form = MessageForm(formdata=request.form)
     if form.validate_on_submit():
-        chat_log.append(log_path(role), role, form.text.data)
+        if not save(log_path(role), role, form):
+            # The page again, with the error and the text still in the box: 503 Service Unavailable.
+            return render_template("chat.html", role=role, form=form, messages=chat_log.read(log_path(role))), 503
         flash("Message sent.")
         # Redirect after a successful POST, so reloading the page does not send the message again.
         return redirect(url_for("main.chat", role=role))
     messages = chat_log.read(log_path(role))
     return render_template("chat.html", role=role, form=form, messages=messages)
+
+
+def save(path, role, form):
+    """Append the form's message to the log; on a full disk or a read-only folder, say so on the form."""
+    try:
+        chat_log.append(path, role, form.text.data)
+        return True
+    except OSError:
+        current_app.logger.exception("The chat log %s could not be written", path)
+        form.text.errors.append("The message could not be saved (is the server's disk full?). Please try again.")
+        return False

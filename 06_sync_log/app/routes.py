@@ -1,7 +1,7 @@
 """The pages, as a Blueprint: a group of routes that create_app() registers on the app."""
 import os
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from . import chat_log
 from .forms import MessageForm
@@ -23,13 +23,27 @@ def index():
 # One view and one template serve both clients; role says which one is asking.
 @bp.route("/<any(user, attendant):role>", methods=["GET", "POST"])
 def chat(role):
-    form = MessageForm()
+    # formdata=request.form: only the text fields are read, so a file sent as one counts as missing.
+    form = MessageForm(formdata=request.form)
     if form.validate_on_submit():
         # An empty box is a Refresh: nothing is written, and the redirect shows the conversation now.
         if form.text.data and form.text.data.strip():
-            chat_log.append(log_path(), role, form.text.data)
+            if not save(log_path(), role, form):
+                # The page again, with the error and the text still in the box: 503 Service Unavailable.
+                return render_template("chat.html", role=role, form=form, messages=chat_log.read(log_path())), 503
             flash("Message sent.")
         # Redirect after a successful POST, so reloading the page does not send the message again.
         return redirect(url_for("main.chat", role=role))
     messages = chat_log.read(log_path())
     return render_template("chat.html", role=role, form=form, messages=messages)
+
+
+def save(path, role, form):
+    """Append the form's message to the log; on a full disk or a read-only folder, say so on the form."""
+    try:
+        chat_log.append(path, role, form.text.data)
+        return True
+    except OSError:
+        current_app.logger.exception("The chat log %s could not be written", path)
+        form.text.errors.append("The message could not be saved (is the server's disk full?). Please try again.")
+        return False

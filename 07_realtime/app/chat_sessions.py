@@ -29,6 +29,7 @@ def log_path(log_dir, chat_id):
 
 def start(log_dir):
     """Start a new session: create its (empty) log file and return its ID."""
+    os.makedirs(log_dir, exist_ok=True)  # the folder may have been deleted
     started = datetime.now().strftime("%Y%m%d-%H%M%S")
     number = 1
     while True:

@@ -10,7 +10,7 @@ the Flask session the connection carries (access.py), and a stranger gets the
 same answer for a session that exists as for one that does not.
 
     client -> server       join        {"chat_id": "20261123-154247"}
-    server -> that client  history     {"chat_id", "role", "ended": false, "messages": [{"time", "role", "text"}, ...]}
+    server -> that client  history     {"chat_id", "role", "ended": false, "messages": [{"time", "role", "text"}, ...], "before": 1234}
     server -> room         presence    {"present": ["attendant", "user"]}  (who is in the chat now)
     server -> room         notice      {"text": "The attendant joined."}  (or "... left.")
     client -> server       message     {"text": "Hello"}  (the role and session come from the join)
@@ -21,11 +21,15 @@ same answer for a session that exists as for one that does not.
     server -> that client  sessions    {"sessions": [{"chat_id", "status"}, ...]}  (the newest first)
     server -> desk         session     {"chat_id", "status"}  (status: "waiting", "answered" or "ended")
     server -> that client  chat_error  {"error": "Type a message first."}
+    client -> server       older       {"before": 1234}  (the "before" of the history)
+    server -> that client  older       {"chat_id": ..., "messages": [...], "before": 0}  (0: no more)
 """
 import threading
+import time
 
 from flask import current_app, request
-from flask_socketio import SocketIO, emit, join_room, leave_room
+from flask import session as window_state  # in a Socket.IO event: this connection's own copy
+from flask_socketio import ConnectionRefusedError, SocketIO, emit, join_room, leave_room
 
 from . import access, chat_log, chat_sessions
 
@@ -35,6 +39,7 @@ socketio = SocketIO()
 MAX_LENGTH = 500  # characters in one message
 DESK = "desk"  # the room of every attendant's list page
 LEAVE_GRACE_SECONDS = 3  # a reload comes back well within this; FLASK_LEAVE_GRACE_SECONDS changes it
+HISTORY_WINDOW = 100  # messages sent on join; older ones on request
 
 # The session and role each connected window joined, by its connection's ID
 # (request.sid). A window that has not joined is not in here.
@@ -75,9 +80,11 @@ def join(data=None):
         join_room(chat_id)
         joined[request.sid] = (chat_id, role)
         windows.setdefault(chat_id, {}).setdefault(role, set()).add(request.sid)
-        messages = chat_log.read(chat_sessions.log_path(log_dir(), chat_id))
+        # Only the most recent messages: a long session's whole log would hold the lock for seconds.
+        messages, before = chat_log.recent(chat_sessions.log_path(log_dir(), chat_id), HISTORY_WINDOW)
         ended = chat_sessions.has_ended(log_dir(), chat_id)
-        emit("history", {"chat_id": chat_id, "role": role, "ended": ended, "messages": messages})
+        emit("history", {"chat_id": chat_id, "role": role, "ended": ended, "messages": messages,
+                         "before": before})
         # Back within the grace period (a reload): nobody else hears of it.
         arrived = role not in present.setdefault(chat_id, set())
         present[chat_id].add(role)
@@ -91,6 +98,8 @@ def message(data=None):
     session = joined.get(request.sid)
     if session is None:
         return refuse("Join a chat session before sending messages.")
+    if sending_too_fast():
+        return refuse_flood()
     text = data.get("text") if isinstance(data, dict) else None
     if not isinstance(text, str):
         return refuse('A message is {"text": "..."} with the text as a string.')
@@ -106,7 +115,11 @@ def message(data=None):
     with room_lock:
         if chat_sessions.has_ended(log_dir(), chat_id):
             return refuse("This chat has ended: it can be read, not written to.")
-        sent = chat_log.append(chat_sessions.log_path(log_dir(), chat_id), role, text)
+        try:
+            sent = chat_log.append(chat_sessions.log_path(log_dir(), chat_id), role, text)
+        except OSError:  # a full disk or a read-only folder: the log holds what it held before
+            current_app.logger.exception("The log of chat session %s could not be written", chat_id)
+            return refuse("The message could not be saved (is the server's disk full?). Please try again.")
         emit("message", sent, to=chat_id)
     if role == "attendant":
         tell_desk(chat_id, "answered")
@@ -171,3 +184,63 @@ def unexpected_error(error):
     """An event handler failed: log it, tell that window, and go on serving the others."""
     current_app.logger.exception("A Socket.IO event failed")
     refuse("Something went wrong on the server with that event; please try again.")
+
+
+# --- Bounds: what one client may cost ------------------------------------------------------------
+
+@socketio.on("connect")
+def connect(auth=None):
+    if too_many_connections():
+        raise ConnectionRefusedError("Too many chat windows are open from your address: close some first.")
+
+
+def too_many_connections():
+    """True when this connection's address already holds MAX_CONNECTIONS_PER_CLIENT connections."""
+    address = request.environ.get("REMOTE_ADDR")
+    # socketio.server.environ has the WSGI environ of every open connection, this one included.
+    open_here = sum(1 for environ in list(socketio.server.environ.values()) if environ.get("REMOTE_ADDR") == address)
+    return open_here > current_app.config["MAX_CONNECTIONS_PER_CLIENT"]
+
+
+def sending_too_fast():
+    """A token bucket per connection: a burst of 4 seconds' worth of messages, then MESSAGES_PER_SECOND.
+
+    Flask-SocketIO gives each connection its own copy of the session (window_state), so the
+    bucket lives and dies with the connection.
+    """
+    rate = current_app.config["MESSAGES_PER_SECOND"]
+    now = time.monotonic()
+    tokens, last = window_state.get("message_bucket", (4 * rate, now))
+    tokens = min(4 * rate, tokens + (now - last) * rate)
+    window_state["message_bucket"] = (max(tokens - 1, 0), now)
+    if tokens >= 1:
+        window_state["refused_in_a_row"] = 0
+    return tokens < 1
+
+
+def refuse_flood():
+    """Refuse a message over the rate; a window that goes on flooding is disconnected, so the
+    server stops reading (and buffering) what it sends."""
+    rate = current_app.config["MESSAGES_PER_SECOND"]
+    refused = window_state["refused_in_a_row"] = window_state.get("refused_in_a_row", 0) + 1
+    if refused > 4 * rate:
+        refuse("Far too many messages: this window was disconnected. Reload the page to chat again.")
+        # Close the connection itself (Engine.IO's), not only the Socket.IO namespace on it.
+        server = socketio.server
+        return server.eio.disconnect(server.manager.eio_sid_from_sid(request.sid, "/"))
+    refuse(f"Too many messages at once: at most {rate} a second. Wait a moment.")
+
+
+@socketio.on("older")
+def older(data=None):
+    """A window asks for the messages before those it has: {"before": the "before" of its last history/older}."""
+    session_joined = joined.get(request.sid)
+    if session_joined is None:
+        return refuse("Join a chat session before asking for its history.")
+    before = data.get("before") if isinstance(data, dict) else None
+    if type(before) is not int or before < 0:
+        return refuse('Ask for older messages with {"before": <the "before" the history gave you>}.')
+    chat_id, _role = session_joined
+    # No room_lock: these messages are in the log already, and live ones only come after them.
+    messages, before = chat_log.recent(chat_sessions.log_path(log_dir(), chat_id), HISTORY_WINDOW, before)
+    emit("older", {"chat_id": chat_id, "messages": messages, "before": before})

@@ -4,6 +4,8 @@ The conversation itself now travels over Socket.IO (events.py). These pages
 start a chat session, sign the attendant in and out, list the sessions, and
 serve the chat page, whose script (static/chat.js) connects to its session.
 """
+import time
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 
 from . import access, chat_log, chat_sessions
@@ -26,7 +28,15 @@ def index():
 @bp.route("/user", methods=["GET", "POST"])
 def user():
     if request.method == "POST":
-        chat_id = chat_sessions.start(log_dir())
+        if starting_too_often():
+            flash(f"You started {SESSIONS_PER_MINUTE} chats in the last minute: wait a little before the next.")
+            return render_template("user.html"), 429  # Too Many Requests
+        try:
+            chat_id = chat_sessions.start(log_dir())
+        except OSError:  # the log folder is gone or read-only
+            current_app.logger.exception("Could not start a chat session in %s", log_dir())
+            flash("The chat could not be started (the server cannot write its log). Please try again later.")
+            return render_template("user.html"), 503
         access.remember_started(chat_id)  # this browser, and only this one, is its user
         tell_desk(chat_id, "waiting")
         # Redirect after the POST, so reloading the chat page does not start another chat.
@@ -54,6 +64,20 @@ def sign_out():
     return redirect(url_for("main.index"))
 
 
+SESSIONS_PER_MINUTE = 10  # chats one browser may start
+
+
+def starting_too_often():
+    """True when this browser started SESSIONS_PER_MINUTE chats in the last minute (the times are
+    kept in its session cookie); otherwise count this one."""
+    now = time.time()
+    started = [t for t in session.get("chats_started", []) if isinstance(t, (int, float)) and now - t < 60]
+    if len(started) >= SESSIONS_PER_MINUTE:
+        return True
+    session["chats_started"] = started + [now]
+    return False
+
+
 @bp.route("/attendant")
 def attendant():
     if not access.is_attendant():
@@ -68,7 +92,7 @@ def attendant():
 def chat(role, chat_id):
     if access.role_in(chat_id) != role:
         abort(404)  # never started, or not yours: a stranger cannot tell which
-    messages = chat_log.read(chat_sessions.log_path(log_dir(), chat_id))
+    messages, _before = chat_log.recent(chat_sessions.log_path(log_dir(), chat_id))  # the last 100
     return render_template(
         "chat.html", role=role, chat_id=chat_id, messages=messages, max_length=MAX_LENGTH,
         ended=chat_sessions.has_ended(log_dir(), chat_id),

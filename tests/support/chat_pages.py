@@ -7,15 +7,22 @@ in stage 6 both write chat.log. So each stage's test file keeps its own test fun
 (their names are the grader's checks) and calls the checks here with the log file that
 stage writes: every message a student reads then names the file of the stage at hand.
 """
+import errno
 import http.cookiejar
 import json
+import os
 import re
+import resource
+import shutil
+import subprocess
 import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
+import pytest
 from markupsafe import escape
 
 ROLES = ("user", "attendant")
@@ -199,13 +206,17 @@ class Browser:
             return response.read().decode("utf-8")
 
     def post(self, path, fields):
+        return self.post_page(path, fields)[0]
+
+    def post_page(self, path, fields):
+        """POST the fields; the answer's status and page."""
         data = urllib.parse.urlencode(fields).encode("utf-8")
         try:
             with self.opener.open(self.base_url + path, data=data, timeout=60) as response:
-                return response.status
+                return response.status, response.read().decode("utf-8")
         except urllib.error.HTTPError as error:
             with error:
-                return error.code
+                return error.code, error.read().decode("utf-8", "replace")
 
 
 def send_from_many_clients_at_once(base_url, clients, messages_each):
@@ -233,3 +244,144 @@ def send_from_many_clients_at_once(base_url, clients, messages_each):
         assert set(statuses) == {302}, f"Every message should be accepted (302), got {sorted(set(statuses))}"
         sent[role] += texts
     return sent
+
+
+# --- Faults: a full disk, a vanished log folder, lines the app never wrote --------------------------
+
+# Lines in a log that the app did not write (a crash, a hand edit): reading must skip each one.
+NOT_WRITTEN_BY_THE_APP = [
+    b"\xff\xfe not UTF-8 at all\n",
+    '2026-01-01T00:00:00 user "cut inside é'.encode("utf-8")[:-1] + b"\n",  # half a character
+    b"2026-01-01T00:00:00 user " + b"[" * 100_000 + b"]" * 100_000 + b"\n",  # nested too deep for json
+    b"2026-01-01T00:00:00 user 42\n",  # JSON, but not a string
+    b"2026-01-01T00:00:00 user null\n",
+    b'2026-01-01T00:00:00 user {"text": "an object"}\n',
+    b'2026-01-01T00:00:00 user "\\ud83d"\n',  # valid JSON, but half an emoji
+    b'2026-01-01T00:00:00 user "two" "strings"\n',
+    b'2026-01-01T00:00:00 user "half a line, glued onto 2026-01-01T00:00:01 user "the next"\n',
+    b"just some words\n",
+]
+UNFINISHED_LAST_LINE = b'2026-01-01T00:00:00 user "a line the crash cut before its newline"'
+
+
+def a_log_with_lines_the_app_never_wrote_still_shows_the_others(client, log):
+    good = [("user", "written before"), ("attendant", "written after")]
+    log.write_bytes(
+        f'2026-01-01T00:00:00 user {json.dumps(good[0][1])}\n'.encode()
+        + b"".join(NOT_WRITTEN_BY_THE_APP)
+        + f'2026-01-01T00:00:01 attendant {json.dumps(good[1][1])}\n'.encode()
+        + UNFINISHED_LAST_LINE
+    )
+    response = client.get("/user")
+    assert response.status_code == 200, (
+        f"{log.name} holds lines the app never wrote (not UTF-8, half a character, JSON nested 100,000 deep, "
+        f"not a string...): the page should skip them and answer 200, but answered {response.status_code}"
+    )
+    shown = re.findall(r'<li class="(?:user|attendant)"', response.text)
+    assert len(shown) == len(good) and all(text in response.text for _, text in good), (
+        f"The page should show exactly the {len(good)} lines the app wrote, and skip every other line "
+        f"(including an unfinished last line), but it shows {len(shown)} messages"
+    )
+
+
+def sending_after_the_log_folder_was_deleted_recreates_it(client, log):
+    send(client, "user", "first")
+    shutil.rmtree(log.parent)
+    response = send(client, "user", "after the folder was deleted")
+    assert response.status_code == 302, (
+        f"The log folder was deleted while the app ran: sending should recreate it and succeed, "
+        f"but answered {response.status_code}"
+    )
+    assert read_log(log) == [("user", "after the folder was deleted")], f"{log.name} should be recreated"
+
+
+def a_log_folder_that_cannot_be_written_gives_a_clear_error(client, log):
+    shutil.rmtree(log.parent)
+    log.parent.write_text("a file where the log folder should be")  # no folder can be made there
+    page = client.get("/user")
+    assert page.status_code == 200, f"With no log folder the page should still answer, got {page.status_code}"
+    response = send(client, "user", "nowhere to write this")
+    assert response.status_code != 500 and "could not be saved" in response.text, (
+        "When the log cannot be written, the sender should see the page again with an error that says "
+        f"the message could not be saved, never a server error (got {response.status_code})"
+    )
+    assert "nowhere to write this" in response.text, "The typed message should stay in the box, to send again"
+
+
+class TinyDisk:
+    """The log folder on a full disk, for a live server: a 64 kB tmpfs where this machine lets us
+    mount one (root), else the server's file size limit (RLIMIT_FSIZE) as an injected full disk.
+    fill() leaves no room beyond what the log already holds; free() gives the room back."""
+
+    def __init__(self, folder, tmpfs):
+        self.folder = Path(folder)
+        self.mounted = tmpfs and self._mount()
+        self.server = None
+
+    def _mount(self):
+        if os.geteuid() != 0:
+            return False
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0777", "tmpfs", str(self.folder)],
+                              capture_output=True)
+        return done.returncode == 0
+
+    def fill(self, log):
+        if self.mounted:
+            with open(self.folder / "filler", "wb", buffering=0) as filler:
+                try:
+                    while True:
+                        filler.write(b"\0" * 512)
+                except OSError as error:
+                    assert error.errno == errno.ENOSPC, f"Filling the tmpfs failed: {error}"
+        else:
+            resource.prlimit(self.server.pid, resource.RLIMIT_FSIZE, (log.stat().st_size + 10, resource.RLIM_INFINITY))
+
+    def free(self):
+        if self.mounted:
+            (self.folder / "filler").unlink()
+        else:
+            resource.prlimit(self.server.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+    def unmount(self):
+        if self.mounted:
+            subprocess.run(["umount", str(self.folder)], check=True)
+
+
+@pytest.fixture(params=["tmpfs", "injected"])
+def disk(request, log_dir):
+    """The log folder as a disk that can fill up (ask for it before live_server)."""
+    tiny = TinyDisk(log_dir, tmpfs=request.param == "tmpfs")
+    yield tiny
+    tiny.unmount()
+
+
+def a_full_disk_never_corrupts_the_log(server, disk, log, role):
+    """Messages fill the log, the disk is full, more are sent, the disk gets room again, one more is sent."""
+    disk.server = server
+    browser = Browser(server.url)
+    token = csrf_token(browser.get(f"/{role}"))
+    # Enough to bring the log near a tmpfs page's end, so the next line is cut by the full disk.
+    before = [f"message {n} {'x' * 480}" for n in range(7)]
+    for text in before:
+        assert browser.post(f"/{role}", {"csrf_token": token, "text": text}) == 302, "A message should be sent"
+    logged = log.read_bytes()
+
+    disk.fill(log)
+    for attempt in range(2):
+        status, page = browser.post_page(f"/{role}", {"csrf_token": token, "text": f"disk full {attempt} " + "y" * 480})
+        assert status != 500 and "could not be saved" in page, (
+            f"With the disk full, the sender should get the page again saying the message could not be saved, "
+            f"never a server error (got {status})"
+        )
+        assert log.read_bytes() == logged, (
+            f"A write that hit the full disk must leave {log.name} exactly as it was: no half line, nothing lost"
+        )
+    assert browser.get(f"/{role}").count("message ") >= len(before), "The page should still show the conversation"
+
+    disk.free()
+    assert browser.post(f"/{role}", {"csrf_token": token, "text": "room again"}) == 302, (
+        "Once the disk has room again, sending should work again"
+    )
+    assert read_log(log) == [(role, text) for text in before + ["room again"]], (
+        f"After the disk had room again, {log.name} should hold every message sent, each on its own whole line"
+    )

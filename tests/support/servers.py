@@ -42,6 +42,10 @@ class ChildServer:
         raise NotImplementedError
 
     @property
+    def pid(self):
+        return self._process.pid
+
+    @property
     def output(self):
         return "".join(self.lines[-40:])
 

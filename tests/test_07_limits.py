@@ -1,0 +1,292 @@
+"""Stage 7 under faults and abuse: a full disk, lines the app never wrote, hostile clients.
+
+Each check states one bound or one fault and what the sender is told; none of them may cost a
+server error, a lost message or another session's time.
+"""
+import json
+import os
+import shutil
+
+import pytest
+import socketio
+
+from support.chat_pages import NOT_WRITTEN_BY_THE_APP, UNFINISHED_LAST_LINE, disk  # noqa: F401 (a fixture)
+from support import hostile
+from support.loader import load_app
+from support.servers import LiveServer
+from support.sockets import ATTENDANT_ENV, Browser, ChatWindow, start_chat
+
+STAGE = 7
+
+
+@pytest.fixture
+def stage_env(stage_env):
+    """An attendant can sign in (the shared fixture restores the environment afterwards)."""
+    os.environ.update(ATTENDANT_ENV)
+    return {**stage_env, **ATTENDANT_ENV}
+
+
+def session_log(log_dir, chat_id):
+    return log_dir / f"chat_{chat_id}.log"
+
+
+def whole_lines(path):
+    """The (role, text) of every line, checking each is a whole line the app wrote."""
+    messages = []
+    content = path.read_bytes().decode("utf-8")
+    assert content.endswith("\n"), f"{path.name} should end with a whole line"
+    for line in content.split("\n")[:-1]:
+        time, role, text = line.split(" ", 2)
+        messages.append((role, json.loads(text)))
+    return messages
+
+
+# --- The log: whole lines only, whatever the disk does ----------------------------------------------
+
+def test_a_full_disk_never_corrupts_a_session_log(disk, live_server, log_dir):  # noqa: F811
+    """On a 64 kB tmpfs where the machine lets the tests mount one, and with an injected full disk
+    (the server's file size limit) everywhere."""
+    disk.server = live_server
+    chat_id, browser = start_chat(live_server.url)
+    log = session_log(log_dir, chat_id)
+    before = [f"message {n} {'x' * 480}" for n in range(7)]
+    with browser.window() as user:
+        user.join(chat_id, "user")
+        for text in before:
+            user.send(text)
+            assert user.expect("message", "after sending")["text"] == text, "Each message should come back"
+        logged = log.read_bytes()
+        disk.fill(log)
+        for attempt in range(2):
+            user.send(f"disk full {attempt} " + "y" * 480)
+            error = user.expect("chat_error", "after sending with the disk full")["error"]
+            assert "could not be saved" in error, (
+                f"With the disk full the sender should get a chat_error saying the message could not be saved, "
+                f"got {error!r}"
+            )
+            assert log.read_bytes() == logged, (
+                f"A write that hit the full disk must leave {log.name} exactly as it was: no half line, nothing lost"
+            )
+        assert user.received("message") == [], "A message that could not be saved must not be shown as sent"
+        disk.free()
+        user.send("room again")
+        assert user.expect("message", "once the disk had room again")["text"] == "room again", (
+            "Once the disk has room again, sending should work again"
+        )
+    assert whole_lines(log) == [("user", text) for text in before + ["room again"]], (
+        f"{log.name} should hold every message that was sent, each on its own whole line"
+    )
+    with Browser(live_server.url).sign_in().window() as again:
+        history = again.join(chat_id, "attendant")["messages"]
+    assert [m["text"] for m in history] == before + ["room again"], "Joining later should give that whole history"
+
+
+def test_a_log_with_lines_the_app_never_wrote_still_gives_the_history(live_server, log_dir):
+    chat_id, _browser = start_chat(live_server.url)
+    session_log(log_dir, chat_id).write_bytes(
+        b'2026-01-01T00:00:00 user "written before"\n'
+        + b"".join(NOT_WRITTEN_BY_THE_APP)
+        + b'2026-01-01T00:00:01 attendant "written after"\n'
+        + UNFINISHED_LAST_LINE
+    )
+    with Browser(live_server.url).sign_in().window() as attendant:
+        history = attendant.join(chat_id, "attendant")
+    assert [(m["role"], m["text"]) for m in history["messages"]] == [
+        ("user", "written before"), ("attendant", "written after")], (
+        "The history should hold exactly the lines the app wrote, skipping every other line "
+        "(not UTF-8, half a character, JSON nested 100,000 deep, not a string, unfinished)"
+    )
+
+
+# --- Hostile settings and requests: an answer, never a 500 -------------------------------------
+
+def test_settings_are_read_as_the_text_they_are(stage_folder, stage_env, log_dir, monkeypatch):
+    hostile.settings_are_read_as_the_text_they_are(stage_folder, log_dir, monkeypatch, "/user")
+
+
+def test_a_bad_setting_stops_the_app_at_start_naming_it(stage_folder, stage_env, log_dir, monkeypatch):
+    hostile.a_bad_setting_stops_the_app_at_start_naming_it(stage_folder, log_dir, monkeypatch)
+
+
+def test_only_the_stages_own_dotenv_is_read(stage_folder, stage_env, tmp_path, log_dir, monkeypatch):
+    hostile.only_the_stages_own_dotenv_is_read(stage_folder, tmp_path, log_dir, monkeypatch)
+
+
+def test_a_request_body_over_the_limit_is_refused_with_413(client):
+    hostile.a_request_body_over_the_limit_is_refused_with_413(client, "/user")
+
+
+def test_pages_carry_the_secure_defaults(client):
+    hostile.pages_carry_the_secure_defaults(client, "/user")
+
+
+# --- Only its own host names: DNS rebinding ------------------------------------------------------
+
+POLLING = "/socket.io/?EIO=4&transport=polling"
+
+
+def test_only_its_own_host_names_are_answered(client):
+    for host in ("localhost", "127.0.0.1", "127.0.0.1:5000"):
+        status = client.get("/", headers={"Host": host}).status_code
+        assert status == 200, f"A request for host {host} should be answered 200, not {status}"
+    status = client.get("/", headers={"Host": "rebound.example"}).status_code
+    assert status == 400, (
+        "A request naming another host (rebound.example: DNS rebinding points a site's name at 127.0.0.1) "
+        f"should get 400, not {status}: set TRUSTED_HOSTS"
+    )
+    socket = client.get(POLLING, headers={"Host": "rebound.example", "Origin": "http://rebound.example"})
+    assert socket.status_code == 400, (
+        f"A Socket.IO connection from a page of rebound.example should be refused (400), not {socket.status_code}"
+    )
+
+
+def test_the_host_names_come_from_the_environment(stage_folder, stage_env, log_dir, monkeypatch):
+    monkeypatch.setenv("FLASK_TRUSTED_HOSTS", "chat.example,127.0.0.1")
+    app, _ = load_app(stage_folder, {"TESTING": True, "LOG_DIR": str(log_dir)})
+    client = app.test_client()
+    assert client.get("/", headers={"Host": "chat.example"}).status_code == 200, (
+        "FLASK_TRUSTED_HOSTS=chat.example,127.0.0.1 should let requests for chat.example in"
+    )
+    assert client.get("/", headers={"Host": "localhost"}).status_code == 400, (
+        "FLASK_TRUSTED_HOSTS=chat.example,127.0.0.1 should turn away requests for localhost"
+    )
+
+
+# --- Bounds: what one client may cost -------------------------------------------------------------
+
+def start_session(client):
+    """Press "Start a chat" on /user like a browser; return the new session's ID."""
+    token = hostile.TOKEN.search(client.get("/user").text)
+    assert token, "The user page should have a form with a hidden csrf_token field"
+    response = client.post("/user", data={"csrf_token": token.group(1)})
+    assert response.status_code == 302, f'"Start a chat" should redirect, but answered {response.status_code}'
+    return response.location.rsplit("/", 1)[-1]
+
+
+def joined_window(app, client, chat_id, role="user"):
+    sock = app.extensions["socketio"].test_client(app, flask_test_client=client)
+    sock.emit("join", {"chat_id": chat_id})  # the server knows the role: this client started the chat
+    history = [e["args"][0] for e in sock.get_received() if e["name"] == "history"]
+    assert history, f"Joining session {chat_id} should answer with a 'history' event"
+    return sock, history[0]
+
+
+def received(sock, name=None):
+    """The events the test client got since the last call: those named `name`, or all as {name: [payload]}."""
+    found = {}
+    for event in sock.get_received():
+        # The test client keeps a "message" event's payload as is, other events' as a list.
+        found.setdefault(event["name"], []).append(event["args"] if event["name"] == "message" else event["args"][0])
+    return found.get(name, []) if name else found
+
+
+def test_a_long_session_sends_a_recent_window_and_older_messages_on_request(app, client, log_dir):
+    chat_id = start_session(client)
+    texts = [f"message {n}" for n in range(1000)]
+    with open(session_log(log_dir, chat_id), "w", encoding="utf-8") as log:
+        log.writelines(f'2026-01-01T00:00:00 user {json.dumps(text)}\n' for text in texts)
+    sock, history = joined_window(app, client, chat_id)
+    window = [m["text"] for m in history["messages"]]
+    assert 0 < len(window) <= 200 and window == texts[-len(window):], (
+        f"Joining a session of 1,000 messages should send only the most recent ones (at most 200), oldest "
+        f"first, not {len(window)}: a long history would hold the room's lock for seconds"
+    )
+    before, collected = history.get("before"), window
+    assert isinstance(before, int) and before > 0, 'The history should say where older messages end: "before" > 0'
+    while before:
+        sock.emit("older", {"before": before})
+        answers = received(sock, "older")
+        assert len(answers) == 1, f'{{"before": {before}}} should be answered with one "older" event'
+        collected = [m["text"] for m in answers[0]["messages"]] + collected
+        assert answers[0]["before"] < before, '"older" should move back through the log'
+        before = answers[0]["before"]
+    assert collected == texts, "Asking for older messages until 'before' is 0 should give the whole log, in order"
+    for bad in ({"before": -1}, {"before": "12"}, {"before": True}, {}, "x"):
+        sock.emit("older", bad)
+        assert received(sock, "chat_error"), f"'older' with {bad!r} should get a chat_error"
+
+
+def test_a_flood_from_one_window_gets_a_chat_error_and_is_not_logged(app, client, log_dir):
+    chat_id = start_session(client)
+    sock, _ = joined_window(app, client, chat_id)
+    for n in range(60):
+        sock.emit("message", {"text": f"flood {n}"})
+    answers = received(sock)
+    errors = [e["error"] for e in answers.get("chat_error", [])]
+    echoed = [m["text"] for m in answers.get("message", [])]
+    assert errors and "Too many messages" in errors[0], (
+        "60 messages at once from one window should get chat_errors saying 'Too many messages', not be taken"
+    )
+    assert 0 < len(echoed) < 60, "Some of 60 messages at once should be sent, and the rest refused"
+    assert any("disconnected" in error for error in errors), (
+        "A window that goes on flooding should be told it is disconnected, and be disconnected"
+    )
+    logged = [text for _role, text in whole_lines(session_log(log_dir, chat_id))]
+    assert logged == echoed, "Only the messages that were sent should be in the log, in order"
+
+
+def test_one_address_holds_a_bounded_number_of_connections(stage, stage_folder, stage_env):
+    with LiveServer(stage, stage_folder, {**stage_env, "FLASK_MAX_CONNECTIONS_PER_CLIENT": "3"}) as server:
+        windows = [ChatWindow(server.url).connect() for _ in range(3)]
+        try:
+            extra, reasons = ChatWindow(server.url), []
+            extra.client.on("connect_error", reasons.append)
+            with pytest.raises(socketio.exceptions.ConnectionError):
+                extra.connect()
+            assert reasons and "Too many" in str(reasons[0]), (
+                "With FLASK_MAX_CONNECTIONS_PER_CLIENT=3, a 4th connection from the same address should be refused "
+                f"with a message saying there are too many, not {reasons}"
+            )
+        finally:
+            for window in windows:
+                window.disconnect()
+
+
+def test_a_message_up_to_the_packet_limit_gets_a_chat_error_and_keeps_the_connection(live_server):
+    chat_id, browser = start_chat(live_server.url)
+    with browser.window() as user:
+        user.join(chat_id, "user")
+        user.send("x" * 60_000)  # 60 kB: within the transport's limit, far over MAX_LENGTH
+        error = user.expect("chat_error", "after a 60,000-character message")["error"]
+        assert "500" in error, f"A 60,000-character message should get the chat_error naming the limit, got {error!r}"
+        user.send("still here")
+        assert user.expect("message", "after the refused message")["text"] == "still here", (
+            "After a too-long message the connection should still carry messages"
+        )
+
+
+def test_one_browser_starts_a_bounded_number_of_chats_a_minute(client):
+    ids = [start_session(client) for _ in range(10)]
+    assert len(set(ids)) == 10, "10 chats in a minute from one browser should all start"
+    token = hostile.TOKEN.search(client.get("/user").text).group(1)
+    response = client.post("/user", data={"csrf_token": token})
+    assert response.status_code == 429 and 'class="flash"' in response.text, (
+        "The 11th chat started within a minute by one browser should get 429 Too Many Requests, with a "
+        f"message saying to wait (got {response.status_code})"
+    )
+
+
+def test_a_chat_starts_after_the_log_folder_was_deleted(client, log_dir):
+    shutil.rmtree(log_dir)
+    chat_id = start_session(client)
+    assert session_log(log_dir, chat_id).is_file(), "Starting a chat should recreate the deleted log folder"
+
+
+def test_a_log_folder_that_cannot_be_written_gives_a_clear_page(client, log_dir):
+    shutil.rmtree(log_dir)
+    log_dir.write_text("a file where the log folder should be")
+    token = hostile.TOKEN.search(client.get("/user").text).group(1)
+    response = client.post("/user", data={"csrf_token": token})
+    assert response.status_code == 503 and "could not be started" in response.text, (
+        f"When no log can be written, starting a chat should say so (503), not crash (got {response.status_code})"
+    )
+
+
+def test_a_long_sessions_chat_page_shows_only_the_recent_messages(client, log_dir):
+    chat_id = start_session(client)
+    with open(session_log(log_dir, chat_id), "w", encoding="utf-8") as log:
+        log.writelines(f'2026-01-01T00:00:00 user "message {n}."\n' for n in range(1000))
+    page = client.get(f"/user/{chat_id}").text
+    assert "message 999." in page and "message 0." not in page, (
+        "The chat page of a 1,000-message session should show only the recent messages, not the whole log"
+    )
