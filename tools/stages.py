@@ -57,3 +57,31 @@ def main(argv):
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+# --- stage facts the grader asks (issue 9; helper C's stage-facts module may absorb these) ---
+
+TESTS = ROOT / "tests"
+PACKAGE_FROM = 5  # stages 1-4 are one app.py; stages 5-7 an app/ package with create_app()
+# Never copied from a student's folder into the graded copy: environments, caches, VCS.
+NOT_COPIED = (".git", ".venv", "venv", "env", "node_modules", "__pycache__", "*.pyc",
+              ".pytest_cache", ".mypy_cache", ".DS_Store")
+# Stage 7's Socket.IO browser client: fetched at setup, so a student's folder may lack it.
+VENDOR_FILE = {7: Path("app", "static", "vendor", "socket.io.min.js")}
+
+
+def uses_package(number):
+    """True when stage N is an app/ package (5-7), False when it is one app.py (1-4)."""
+    return number >= PACKAGE_FROM
+
+
+def expected_layout(number):
+    return ("an app/ package (app/__init__.py with create_app())" if uses_package(number)
+            else "app.py")
+
+
+def test_files(number, browser=True):
+    """Stage N's test files: tests/test_0N_*.py, and tests/*/test_0N_*.py (the browser ones)."""
+    prefix = f"test_{number:02d}_"
+    files = sorted(TESTS.glob(f"{prefix}*.py"))
+    return files + (sorted(TESTS.glob(f"*/{prefix}*.py")) if browser else [])
