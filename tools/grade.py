@@ -102,14 +102,20 @@ def grade(number, folder, source="", options=None, outputs=()):
                                     keep=[ROOT / "tests", ROOT / "tools", ROOT / "pytest.ini",
                                           Path(sys.prefix), Path(sys.base_prefix),
                                           Path(sys.executable).resolve().parent])
-        try:
-            copy, copy_notes, problem = make_copy(folder, number, work)
+        try:  # a pristine copy the sandbox never sees; each run gets a fresh copy of it
+            pristine, copy_notes, problem = make_copy(folder, number, Path(scratch) / "pristine")
         except (OSError, shutil.Error, ValueError) as error:
             raise GradingError(f"Could not copy {folder} to grade it: {error}") from None
+        copy = work / pristine.name
         notes += copy_notes
-        problem = problem or layout_problem(copy, number) or preflight(sandbox, copy, scratch, options.import_timeout)
-        if layout_note(copy, number):
-            notes.append(layout_note(copy, number))
+        note = layout_note(pristine, number)
+        if note:
+            notes.append(note)
+        problem = problem or layout_problem(pristine, number)
+        if not problem:
+            fresh_copy(pristine, copy)
+            problem = preflight(sandbox, copy, scratch, options.import_timeout)
+        fresh_copy(pristine, copy)
         collect = Options(**{**options.__dict__, "collect_only": bool(problem)})
         events, code, output, junit = run_checks(sandbox, number, copy, scratch, collect, files)
         errors = [e for e in events if e["event"] == "collect_error"]
@@ -123,7 +129,7 @@ def grade(number, folder, source="", options=None, outputs=()):
             raise GradingError(f"The run was stopped at its time limit ({options.time_limit:g} s) "
                                "before the checks were even collected: give it more time.")
         checks = checks_from(events, limit_hit=code is None, exit_code=code)
-        package = (copy / "app" / "__init__.py").is_file() or (uses_package(number) and not (copy / "app.py").is_file())
+        package = (pristine / "app" / "__init__.py").is_file() or (uses_package(number) and not (pristine / "app.py").is_file())
         loads = Check(id=f"grade::{APP_LOADS}", name=APP_LOADS, function=APP_LOADS,
                       description=("the app loads: the app/ package imports and create_app() "
                                    "builds the app" if package
@@ -150,6 +156,13 @@ def grade(number, folder, source="", options=None, outputs=()):
     return Verdict(stage=number, folder=STAGES[number], graded=str(folder), source=source,
                    checks=checks, notes=notes, seconds=time.monotonic() - started,
                    isolation=kind, isolation_note=sandboxes.KINDS[kind], junit=junit_bytes)
+
+
+def fresh_copy(pristine, copy):
+    """The submission as it was handed in, whatever a previous run in the sandbox did to it."""
+    if copy.exists() or copy.is_symlink():
+        shutil.rmtree(copy) if copy.is_dir() and not copy.is_symlink() else copy.unlink()
+    shutil.copytree(pristine, copy, symlinks=True)
 
 
 def copy_artifacts(source, target):

@@ -129,11 +129,15 @@ def junit_tree(verdict):
     if suite is None:
         suite = ET.SubElement(root, "testsuite")
     suite.set("name", f"stage {verdict.stage} ({verdict.folder})")
-    listed = {(case.get("classname", ""), case.get("name", "")) for case in suite.iter("testcase")}
+    listed = {(case.get("classname", ""), case.get("name", "")): case for case in suite.iter("testcase")}
     for check in verdict.checks:
         file = check.id.split("::", 1)[0]
         classname = file.removesuffix(".py").replace("/", ".")
-        if (classname, check.name) in listed and not check.id.startswith("grade::"):
+        case = listed.get((classname, check.name))
+        if case is not None and not check.id.startswith("grade::"):
+            for failure in [*case.findall("failure"), *case.findall("error")]:
+                failure.set("message", check.reason)  # the plain reason, and the hint under pytest's text
+                failure.text = (failure.text or "") + (f"\n\nHint: {check.hint}" if check.hint else "")
             continue
         case = ET.SubElement(suite, "testcase", classname=classname, name=check.name,
                              time=f"{check.duration:.3f}")
