@@ -43,9 +43,9 @@ def hint_for(check, number):
     if status == "404" and not expects_404:
         general = NO_ROUTE.format(blueprint=" and that the blueprint is registered in create_app()"
                                   if uses_package(number) else "")
-        return f"{general} Then: {specific}" if specific else general
+        return general
     if status == "405":
-        return f"{WRONG_METHOD} Then: {specific}" if specific else WRONG_METHOD
+        return WRONG_METHOD
     if specific:
         return specific
     if "templatenotfound" in text:
