@@ -18,6 +18,7 @@ sandbox.py, checks.py (running and reading the checks), hints.py, report.py (sco
 JSON, JUnit, Gradescope), batch.py (`make grade-all`), gradescope.py (`make gradescope`).
 """
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -158,6 +159,16 @@ def grade(number, folder, source="", options=None, outputs=()):
                    isolation=kind, isolation_note=sandboxes.KINDS[kind], junit=junit_bytes)
 
 
+def descend(folder):
+    """folder, or its one sub-folder when only that one holds an app (a zipped folder)."""
+    if not folder.is_dir() or (folder / "app.py").exists() or (folder / "app").exists():
+        return folder
+    inside = [p for p in folder.iterdir() if not p.name.startswith(".") and p.name != "__MACOSX"]
+    if len(inside) == 1 and inside[0].is_dir() and not inside[0].is_symlink():
+        return inside[0]
+    return folder
+
+
 def fresh_copy(pristine, copy):
     """The submission as it was handed in, whatever a previous run in the sandbox did to it."""
     if copy.exists() or copy.is_symlink():
@@ -204,6 +215,9 @@ def main(argv=None):
                         help=f"time for the app to import (default {DEFAULT_IMPORT_TIMEOUT})")
     parser.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT, metavar="S",
                         help=f"time limit of the whole run (default {DEFAULT_TIME_LIMIT})")
+    parser.add_argument("--descend", action="store_true",
+                        help="when the folder holds just one folder with the stage in it, grade that "
+                             "(an upload that zipped its folder)")
     parser.add_argument("--hide", type=Path, action="append", default=[], help=argparse.SUPPRESS)
     parser.add_argument("--exercises", type=Path, default=EXERCISES, help=argparse.SUPPRESS)
     parser.add_argument("--finish-grace", type=float, default=FINISH_GRACE, help=argparse.SUPPRESS)
@@ -214,6 +228,8 @@ def main(argv=None):
     except ValueError as error:
         parser.exit(2, f"{error}\n")
     folder, source = choose_folder(number, args.dir, args.exercises)
+    if args.descend:
+        folder = descend(folder)
     artifacts = args.artifacts or Path(os.environ.get("BROWSER_ARTIFACTS") or ROOT / "test-results" / "browser")
     outputs = [p and Path(os.path.abspath(p)) for p in (args.json, args.junit, args.gradescope)]
     options = Options(only=args.only, no_browser=args.no_browser, check_timeout=args.check_timeout,
@@ -227,6 +243,10 @@ def main(argv=None):
         verdict = grade(number, folder, source, options, outputs=outputs)
     except GradingError as error:
         print(f"\nCannot grade: {error}", file=sys.stderr)
+        if args.gradescope:  # the platform needs a results file whatever happened
+            write_file(args.gradescope, json.dumps(
+                {"score": 0, "output": f"Cannot grade: {error}", "visibility": "visible", "tests": []},
+                indent=2, ensure_ascii=False).encode("utf-8"))
         return 2
     except KeyboardInterrupt:
         print("\nStopped.", file=sys.stderr)
@@ -240,7 +260,6 @@ def main(argv=None):
         write_json(verdict, args.json)
         print(f"JSON summary written to {args.json}")
     if args.gradescope:
-        import json
         write_file(args.gradescope, json.dumps(gradescope_results(verdict), indent=2,
                                                ensure_ascii=False).encode("utf-8"))
         print(f"Gradescope results written to {args.gradescope}")
