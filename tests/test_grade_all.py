@@ -142,3 +142,25 @@ def test_gradescope_results_have_a_score_and_one_test_per_check(tmp_path):
     missing = subprocess.run([sys.executable, str(GRADE), "1", "--dir", str(tmp_path / "none"),
                               "--gradescope", str(results)], capture_output=True, text=True, env=env(), timeout=60)
     assert missing.returncode == 2 and json.loads(results.read_text())["score"] == 0
+
+
+def test_two_gradings_at_once_keep_their_screenshots_apart(tmp_path):
+    runs = []
+    for name in ("first", "second"):
+        folder = stage_1(tmp_path / name, lambda text: text.replace("Hello, Flask!", "TODO"))
+        report = tmp_path / f"{name}.json"
+        runs.append((report, subprocess.Popen(
+            [sys.executable, str(GRADE), "1", "--dir", str(folder), "--json", str(report),
+             "--only", "test_the_browser_shows_the_greeting"], env=env(), stdout=subprocess.DEVNULL)))
+    folders = []
+    for report, process in runs:
+        assert process.wait(timeout=200) == 1
+        notes = json.loads(report.read_text(encoding="utf-8"))["notes"]
+        where = [Path(n.split(": ", 1)[1]) for n in notes if "screenshots" in n]
+        assert where and any(where[0].rglob("*.png")), notes
+        folders.append(where[0])
+    try:
+        assert folders[0] != folders[1], "Two gradings at once must not share a screenshots folder"
+    finally:
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)

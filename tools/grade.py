@@ -152,8 +152,8 @@ def grade(number, folder, source="", options=None, outputs=()):
             if check.status == FAIL and not check.hint:
                 check.hint = hint_for(check, number)
         junit_bytes = junit.read_bytes() if junit.is_file() and not junit.is_symlink() else b""
-        if options.artifacts:
-            copy_artifacts(work / "browser", Path(options.artifacts))
+        if options.artifacts and copy_artifacts(work / "browser", Path(options.artifacts)):
+            notes.append(f"The failing browser checks' screenshots and console: {options.artifacts}")
     return Verdict(stage=number, folder=STAGES[number], graded=str(folder), source=source,
                    checks=checks, notes=notes, seconds=time.monotonic() - started,
                    isolation=kind, isolation_note=sandboxes.KINDS[kind], junit=junit_bytes)
@@ -178,8 +178,9 @@ def fresh_copy(pristine, copy):
 
 def copy_artifacts(source, target):
     """The failing browser checks' screenshots and console, regular files only (no links out)."""
+    copied = 0
     if not source.is_dir() or source.is_symlink():
-        return
+        return copied
     for parent, dirs, files in os.walk(source):
         dirs[:] = [d for d in dirs if not Path(parent, d).is_symlink()]
         for name in files:
@@ -189,6 +190,8 @@ def copy_artifacts(source, target):
             destination = target / path.relative_to(source)
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, destination)
+            copied += 1
+    return copied
 
 
 def _first(text):
@@ -205,7 +208,7 @@ def main(argv=None):
     parser.add_argument("--gradescope", type=Path, metavar="FILE",
                         help="also write Gradescope's results.json")
     parser.add_argument("--artifacts", type=Path, metavar="DIR",
-                        help="where failing browser checks' screenshots go (default test-results/browser)")
+                        help="where failing browser checks' screenshots go (default test-results/grade/<stage>-<time>-<pid>)")
     parser.add_argument("--only", action="append", default=[], metavar="CHECK",
                         help="run only this check (a test function name; repeatable)")
     parser.add_argument("--no-browser", action="store_true", help="leave the browser checks out")
@@ -230,8 +233,10 @@ def main(argv=None):
     folder, source = choose_folder(number, args.dir, args.exercises)
     if args.descend:
         folder = descend(folder)
-    artifacts = args.artifacts or Path(os.environ.get("BROWSER_ARTIFACTS") or ROOT / "test-results" / "browser")
-    outputs = [p and Path(os.path.abspath(p)) for p in (args.json, args.junit, args.gradescope)]
+    # Each grading its own folder: two at once never mix their screenshots.
+    artifacts = args.artifacts or Path(os.environ.get("BROWSER_ARTIFACTS") or ROOT / "test-results" / "grade" / (
+        f"{STAGES[number]}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"))
+    outputs = [p and Path(os.path.abspath(p)) for p in (args.json, args.junit, args.gradescope, artifacts)]
     options = Options(only=args.only, no_browser=args.no_browser, check_timeout=args.check_timeout,
                       import_timeout=args.import_timeout, time_limit=args.time_limit,
                       finish_grace=args.finish_grace, hide=args.hide, artifacts=artifacts)

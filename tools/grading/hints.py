@@ -56,6 +56,6 @@ def hint_for(check, number):
     if check.browser:
         return (f"Run `make stage {number}` (or flask --app app run), do the same thing by hand in a "
                 "browser and watch its console (F12); the failing page's screenshot and console are "
-                "saved with the grading's output (test-results/browser/ for `make grade`).")
+                "saved where the scorecard's last note says.")
     return (f"Compare with the lesson: {STAGES.get(number, '')}/README.md explains it, and "
             f"`make diff {number}` shows what the stage adds.")
