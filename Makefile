@@ -75,10 +75,10 @@ stage: $(STAMP) $(NEEDS_CLIENT)
 	$(require_stage)
 	@$(PY) tools/serve.py $(N)
 
-test: $(STAMP) $(NEEDS_CLIENT) $(NEEDS_REDIS) browser
+test: $(STAMP) $(NEEDS_CLIENT) $(NEEDS_REDIS) browser sandbox
 	$(PY) -m pytest $(PYTEST_ARGS) $(if $(N),$(TEST_FILES))
 
-test-fast: $(STAMP) $(NEEDS_CLIENT) $(NEEDS_REDIS)
+test-fast: $(STAMP) $(NEEDS_CLIENT) $(NEEDS_REDIS) sandbox
 	$(PY) -m pytest -m "not browser" $(PYTEST_ARGS) $(if $(N),$(TEST_FILES))
 
 # A system Chromium if there is one; else, as root with apt-get (a fresh CI machine),

@@ -48,7 +48,7 @@ def graded_class(tmp_path_factory):
     stage_1(submissions / "hangs", lambda text: text + "\nimport time\ntime.sleep(600)\n")
     (submissions / "empty").mkdir()
     ran = subprocess.run([sys.executable, str(GRADE_ALL), "1", "--submissions", str(submissions), "--out", str(out),
-                          "--jobs", "2", "--time-limit", "40"],
+                          "--jobs", "2", "--time-limit", "40", "--import-timeout", "5"],
                          capture_output=True, text=True, cwd=tmp, env=env(), timeout=280)
     with open(out / "grades.csv", encoding="utf-8", newline="") as book:
         rows = list(csv.DictReader(book))

@@ -20,6 +20,7 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, required=True, help="where the gradebook and reports go")
     parser.add_argument("--jobs", type=int, default=2, help="submissions graded at once (default 2)")
     parser.add_argument("--time-limit", type=float, default=600, help="seconds per submission (default 600)")
+    parser.add_argument("--import-timeout", type=float, default=20, help="seconds for an app to import (default 20)")
     parser.add_argument("--no-browser", action="store_true", help="leave the browser checks out")
     args = parser.parse_args(argv)
     try:
@@ -37,7 +38,7 @@ def main(argv=None):
     print(f"Grading stage {number} ({STAGES[number]}) for every folder in {submissions}, "
           f"{args.jobs} at a time; {KINDS[kind]}.", flush=True)
     rows = grade_all(number, submissions, out, jobs=args.jobs, time_limit=args.time_limit,
-                     extra=["--no-browser"] if args.no_browser else [],
+                     extra=["--import-timeout", f"{args.import_timeout:g}", *(["--no-browser"] if args.no_browser else [])],
                      progress=lambda score, name: print(f"{score}  {name}", flush=True))
     if not rows:
         print(f"No submissions: {submissions} has no sub-folders.", file=sys.stderr)
