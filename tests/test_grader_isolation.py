@@ -42,9 +42,14 @@ def tracked_files_hash():
 
 
 def venv_listing():
+    """Every file of .venv with its size and time; not the bytecode caches and make's stamps,
+    which the suite's own processes (make, Python imports) may write meanwhile."""
     listing = {}
-    for folder, _dirs, files in os.walk(VENV):
+    for folder, dirs, files in os.walk(VENV):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
         for name in files:
+            if Path(folder) == VENV and name.startswith("."):
+                continue
             path = Path(folder, name)
             stat = path.lstat()
             listing[str(path.relative_to(VENV))] = (stat.st_size, stat.st_mtime_ns)
