@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stages import ROOT, STAGES, stage_dir, stage_number, test_files, uses_package
+from stages import ROOT, STAGES, stage_dir, stage_number, test_files, is_package_stage
 
 from grading import sandbox as sandboxes
 from grading.checks import (APP_LOADS, FAIL, NOT_RUN, PASS, STUCK_NOTE, Check, checks_from,  # noqa: F401
@@ -130,7 +130,7 @@ def grade(number, folder, source="", options=None, outputs=()):
             raise GradingError(f"The run was stopped at its time limit ({options.time_limit:g} s) "
                                "before the checks were even collected: give it more time.")
         checks = checks_from(events, limit_hit=code is None, exit_code=code)
-        package = (pristine / "app" / "__init__.py").is_file() or (uses_package(number) and not (pristine / "app.py").is_file())
+        package = (pristine / "app" / "__init__.py").is_file() or (is_package_stage(number) and not (pristine / "app.py").is_file())
         loads = Check(id=f"grade::{APP_LOADS}", name=APP_LOADS, function=APP_LOADS,
                       description=("the app loads: the app/ package imports and create_app() "
                                    "builds the app" if package

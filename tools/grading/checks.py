@@ -44,8 +44,11 @@ def child_env(extra=None):
 
 PREFLIGHT = r"""
 import json, os, sys
-sys.path.insert(0, sys.argv[1])
-from support.loader import StageLoadError, load_app
+sys.path[:0] = [sys.argv[1], sys.argv[5]]
+try:  # tools/loader.py once the stage facts moved there (issue 11); tests/support/ before
+    from loader import StageLoadError, load_app
+except ImportError:
+    from support.loader import StageLoadError, load_app
 try:
     load_app(sys.argv[2], {"TESTING": True, "LOG_DIR": sys.argv[3]})
 except StageLoadError as error:
@@ -69,7 +72,7 @@ def preflight(sandbox, copy, scratch, timeout):
     env = child_env({"FLASK_SECRET_KEY": "grader-preflight-key", "FLASK_LOG_DIR": str(logs)})
     output = Path(scratch) / "preflight.out"
     code = sandbox.run([sys.executable, "-c", PREFLIGHT, str(TESTS), str(copy), str(logs),
-                        str(result_file)], timeout, output, env)
+                        str(result_file), str(TOOLS)], timeout, output, env)
     if code is None:
         return (f"The app did not finish importing within {timeout:g} s. Is app.run() or "
                 "socketio.run() called at import time? Put it under "

@@ -14,7 +14,8 @@ import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from stages import ROOT, STAGES, VENDOR_FILE, stage_dir, stage_number  # noqa: E402
+from grading.submission import FETCHED  # noqa: E402
+from stages import ROOT, STAGES, stage_dir, stage_number  # noqa: E402
 
 SETUP = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, on its Ubuntu image, to build the autograder.
@@ -47,7 +48,7 @@ def members():
                              capture_output=True, text=True, check=True).stdout.split("\n")
     files = [name for name in tracked if name]
     files += [f"{folder}/requirements.txt" for folder in STAGES.values()]
-    for number, vendor in VENDOR_FILE.items():
+    for number, vendor in FETCHED.items():
         if (stage_dir(number) / vendor).is_file():
             files.append(f"{STAGES[number]}/{vendor.as_posix()}")
     return [(name, ROOT / name) for name in sorted(set(files)) if (ROOT / name).is_file()]

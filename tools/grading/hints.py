@@ -1,7 +1,7 @@
 """What to try next, for a failed check."""
 import re
 
-from stages import STAGES, uses_package
+from stages import STAGES, is_package_stage
 
 NO_ROUTE = ("No route answered that URL (404): check the @route path, its converter, its methods"
             "{blueprint}.")
@@ -42,7 +42,7 @@ def hint_for(check, number):
     expects_404 = "not_found" in check.function or "not found" in check.description.lower()
     if status == "404" and not expects_404:
         general = NO_ROUTE.format(blueprint=" and that the blueprint is registered in create_app()"
-                                  if uses_package(number) else "")
+                                  if is_package_stage(number) else "")
         return general
     if status == "405":
         return WRONG_METHOD

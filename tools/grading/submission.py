@@ -4,9 +4,11 @@ import os
 import shutil
 from pathlib import Path
 
-from stages import NOT_COPIED, ROOT, STAGES, VENDOR_FILE, expected_layout, stage_dir, uses_package
+from stages import NOT_COPIED, ROOT, SOCKETIO_CLIENT, STAGES, is_package_stage, layout_name, stage_dir
 
 EXERCISES = ROOT / "exercises"
+# Fetched at setup, not committed: a submission may lack it, and gets the repo's copy.
+FETCHED = {7: SOCKETIO_CLIENT}
 
 
 class GradingError(Exception):
@@ -30,12 +32,12 @@ def layout_problem(folder, number):
         return None
     found = sorted(p.name + ("/" if p.is_dir() else "") for p in folder.iterdir()
                    if not p.name.startswith("."))
-    lines = [f"Stage {number} expects {expected_layout(number)} directly in the folder: every "
+    lines = [f"Stage {number} expects {layout_name(number)} directly in the folder: every "
              "stage runs with `flask --app app run`, and the checks load it the same way."]
     if (folder / "main.py").is_file():
         lines.append("This folder has main.py instead: its code goes into app/__init__.py "
                      "(create_app) and app/routes.py (a Blueprint), as the lesson shows."
-                     if uses_package(number) else
+                     if is_package_stage(number) else
                      "This folder has main.py instead: rename it to app.py and keep the Flask "
                      "object in a variable called `app`.")
     elif (folder / "app").is_dir():
@@ -53,10 +55,10 @@ def layout_problem(folder, number):
 def layout_note(copy, number):
     """A note when the folder loads but has the other layout (app.py vs app/ package)."""
     flat, package = (copy / "app.py").is_file(), (copy / "app" / "__init__.py").is_file()
-    if uses_package(number) and flat and not package:
+    if is_package_stage(number) and flat and not package:
         return (f"Stage {number} expects an app/ package (app/__init__.py with create_app()); "
                 "this folder has app.py, the layout of stages 1-4.")
-    if not uses_package(number) and package and not flat:
+    if not is_package_stage(number) and package and not flat:
         return f"Stage {number} expects app.py; this folder has an app/ package, the layout of stages 5-7."
     return None
 
@@ -108,7 +110,7 @@ def make_copy(folder, number, work):
 
     shutil.copytree(root, copy, ignore=ignore, symlinks=True)
     notes = []
-    vendor = VENDOR_FILE.get(number)
+    vendor = FETCHED.get(number)
     if vendor and (copy / "app").is_dir() and not (copy / vendor).is_file() and not (copy / vendor).is_symlink():
         fetched = stage_dir(number) / vendor
         if fetched.is_file():
