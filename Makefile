@@ -19,7 +19,7 @@ BROWSER_STAMP := $(VENV)/.browser
 
 # `make stage 3`: make sees two goals, `stage` and `3`. The number is an argument
 # of the first goal, so give it an empty recipe (no "Nothing to be done for '3'").
-COMMANDS := stage test test-fast diff grade exercise
+COMMANDS := stage test test-fast diff grade grade-all gradescope exercise
 ifneq ($(filter $(firstword $(MAKECMDGOALS)),$(COMMANDS)),)
   N := $(word 2,$(MAKECMDGOALS))
   ifneq ($(N),)
@@ -27,7 +27,7 @@ ifneq ($(filter $(firstword $(MAKECMDGOALS)),$(COMMANDS)),)
   endif
 endif
 # The stage's folder, e.g. 03_params; empty when N is not a stage.
-FOLDER = $(if $(N),$(shell $(PYTHON) tools/stages.py folder $(N) 2>/dev/null))
+FOLDER := $(if $(N),$(shell $(PYTHON) tools/stages.py folder $(N) 2>/dev/null))
 # `make stage 7`, `make test 7` and a whole `make test` need that client; other stages do not.
 NEEDS_CLIENT = $(if $(if $(N),$(filter 07_realtime,$(FOLDER)),all),$(SOCKETIO_CLIENT))
 # Stage 7's scale-out test starts a real redis-server; same rule: 7 or everything.
@@ -36,7 +36,7 @@ NEEDS_REDIS = $(if $(if $(N),$(filter 07_realtime,$(FOLDER)),all),redis)
 BENCH_STAMP := $(VENV)/.bench-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help stage test test-fast diff setup browser grade exercise progress redis bench
+.PHONY: help stage test test-fast diff setup browser grade grade-all gradescope sandbox exercise progress redis bench
 
 help:
 	@echo "flask-stages: seven Flask lessons, from hello world to a realtime chat."
@@ -50,6 +50,8 @@ help:
 	@echo "  make bench         stage 7 under load: threading, gevent and Node.js (about 4 min)"
 	@echo "  make exercise N    start stage N as an exercise: a copy of stage N-1 in exercises/"
 	@echo "  make grade N       grade exercises/0N_* (or DIR=path, a student's folder): a scorecard"
+	@echo "  make grade-all N SUBMISSIONS=dir OUT=dir [JOBS=2]   grade a class: grades.csv, index.html"
+	@echo "  make gradescope N  build Gradescope's autograder zip for stage N (in dist/)"
 	@echo "  make progress      which of your exercises pass"
 	@echo
 	@echo "Stages:"
@@ -73,10 +75,10 @@ stage: $(STAMP) $(NEEDS_CLIENT)
 	$(require_stage)
 	@$(PY) tools/serve.py $(N)
 
-test: $(STAMP) $(NEEDS_CLIENT) $(NEEDS_REDIS) browser
+test: $(STAMP) $(NEEDS_CLIENT) $(NEEDS_REDIS) browser sandbox
 	$(PY) -m pytest $(PYTEST_ARGS) $(if $(N),$(TEST_FILES))
 
-test-fast: $(STAMP) $(NEEDS_CLIENT) $(NEEDS_REDIS)
+test-fast: $(STAMP) $(NEEDS_CLIENT) $(NEEDS_REDIS) sandbox
 	$(PY) -m pytest -m "not browser" $(PYTEST_ARGS) $(if $(N),$(TEST_FILES))
 
 # A system Chromium if there is one; else, as root with apt-get (a fresh CI machine),
@@ -88,10 +90,40 @@ diff:
 	$(require_stage)
 	@$(PYTHON) tools/diff_stages.py $(N)
 
-# `make grade 4 DIR=path JUNIT=out.xml JSON=out.json`: stage 4's checks on a copy of path.
-grade: $(STAMP) $(NEEDS_CLIENT) browser
+# `make grade 4 DIR=path JUNIT=out.xml JSON=out.json`: stage 4's checks on a sandboxed copy of path.
+# make itself exits 2 on any failed recipe; STATUS=file keeps the grader's own exit status
+# there (0 all passed, 1 a check failed, 2 could not grade) for scripts that need it.
+grade: $(STAMP) $(NEEDS_CLIENT) browser sandbox
 	$(require_stage)
-	@$(PY) tools/grade.py $(N) $(if $(DIR),--dir "$(DIR)") $(if $(JUNIT),--junit "$(JUNIT)") $(if $(JSON),--json "$(JSON)")
+	@$(PY) tools/grade.py $(N) $(if $(DIR),--dir "$(DIR)") $(if $(JUNIT),--junit "$(JUNIT)") \
+	  $(if $(JSON),--json "$(JSON)"); status=$$?; \
+	  $(if $(STATUS),echo $$status > "$(STATUS)";) exit $$status
+
+# `make grade-all 4 SUBMISSIONS=class/ OUT=grades/ JOBS=2`: every folder in class/, each in
+# its own sandbox; no shell ever sees a folder's name (see tools/grading/batch.py).
+grade-all: $(STAMP) $(NEEDS_CLIENT) browser sandbox
+	$(require_stage)
+	@test -n "$(SUBMISSIONS)" -a -n "$(OUT)" || { echo "Usage: make grade-all N SUBMISSIONS=dir OUT=dir [JOBS=2]"; exit 2; }
+	@$(PY) tools/grade_all.py $(N) --submissions "$(SUBMISSIONS)" --out "$(OUT)" $(if $(JOBS),--jobs "$(JOBS)")
+
+# `make gradescope 4`: dist/gradescope-04_forms.zip, Gradescope's autograder for stage 4.
+gradescope: $(NEEDS_CLIENT)
+	$(require_stage)
+	@$(PYTHON) tools/grading/gradescope.py $(N)
+
+# bubblewrap isolates what grading runs: there already, or (root with apt-get, e.g. a fresh CI
+# machine) Debian's package; else say how to get it (grading still works, marked not isolated).
+sandbox:
+	@command -v bwrap >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing bubblewrap (the grader's sandbox) ..."; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
+	      { apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null; }; \
+	  else \
+	    echo "The grader isolates submissions with bubblewrap: sudo apt-get install bubblewrap."; \
+	    echo "Without it (or util-linux unshare) grading still works, but is marked NOT isolated."; \
+	  fi; }
 
 exercise:
 	$(require_stage)

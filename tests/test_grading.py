@@ -459,6 +459,22 @@ def test_a_check_is_described_by_its_name_in_words(name, expected):
     assert describe(name, "\n    A page that says so.\n\n    More.").startswith("A page that says so")
 
 
+@pytest.mark.parametrize("function, reason, says, never", [
+    ("test_login_page_shows_the_form_with_a_csrf_token",
+     "GET /login should show the login form (200), but answered 404", "No route answered", "hidden_tag"),
+    ("test_a_post_without_the_csrf_token_is_refused_and_flashes_nothing",
+     "A POST without the CSRF token should be refused with 400 Bad Request, but got 404", "No route", "CSRFProtect"),
+    ("test_an_unknown_role_is_not_found", "GET /nobody should be not found (404), but answered 200",
+     "any(user, attendant)", "No route"),
+    ("test_home_page_says_hello", "GET / answered 500", "traceback", "No route"),
+])
+def test_a_hint_names_the_failure_first_then_the_checks_own_advice(function, reason, says, never):
+    from grade import Check, hint_for
+    check = Check(id=f"x::{function}", name=function, function=function, description=function, reason=reason)
+    hint = hint_for(check, 4)
+    assert says in hint and never not in hint, hint
+
+
 # --- the student's loop ------------------------------------------------------------------
 
 def exercise_loop(workdir):

@@ -1,0 +1,166 @@
+"""Grading a class (`make grade-all`), the platforms (`make gradescope`) and exit statuses through make."""
+import csv
+import html
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from stages import ROOT, STAGES, stage_dir
+
+GRADE = ROOT / "tools" / "grade.py"
+GRADE_ALL = ROOT / "tools" / "grade_all.py"
+
+pytestmark = pytest.mark.timeout(300)
+
+# Folder names a shell would run or mangle; none may be run, and each gets its own row.
+HOSTILE_NAMES = ["with space", "quote'\"s", "dollar$HOME", "back`touch pwned-tick`tick",
+                 "$(touch pwned-subshell)", "ünïcödé 名前", "=HYPERLINK(\"x\")", "<img src=x onerror=alert(1)>"]
+
+
+def env():
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith(("FLASK_", "PYTEST_")) and k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+
+
+def stage_1(where, change=None):
+    shutil.copytree(stage_dir(1), where, ignore=shutil.ignore_patterns("__pycache__"))
+    if change:
+        app = Path(where) / "app.py"
+        app.write_text(change(app.read_text(encoding="utf-8")), encoding="utf-8")
+    return where
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("class")
+    submissions, out = tmp / "submissions", tmp / "out"
+    submissions.mkdir()
+    for name in HOSTILE_NAMES:
+        stage_1(submissions / name)
+    stage_1(submissions / "no-greeting", lambda text: text.replace("Hello, Flask!", "TODO"))
+    stage_1(submissions / "hangs", lambda text: text + "\nimport time\ntime.sleep(600)\n")
+    (submissions / "empty").mkdir()
+    ran = subprocess.run([sys.executable, str(GRADE_ALL), "1", "--submissions", str(submissions), "--out", str(out),
+                          "--jobs", "2", "--time-limit", "40", "--import-timeout", "5"],
+                         capture_output=True, text=True, cwd=tmp, env=env(), timeout=280)
+    with open(out / "grades.csv", encoding="utf-8", newline="") as book:
+        rows = list(csv.DictReader(book))
+    return {"ran": ran, "out": out, "tmp": tmp, "rows": rows, "submissions": submissions}
+
+
+def test_every_folder_gets_one_row_and_no_name_is_run_by_a_shell(graded_class):
+    ran, rows = graded_class["ran"], graded_class["rows"]
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    names = [row["submission"].removeprefix("'") for row in rows]
+    assert sorted(names) == sorted(HOSTILE_NAMES + ["no-greeting", "hangs", "empty"]), names
+    for folder in (graded_class["tmp"], ROOT, graded_class["submissions"]):
+        assert not list(Path(folder).glob("pwned*")), "A folder's name was run as a shell command"
+    formula = next(r for r in rows if "HYPERLINK" in r["submission"])
+    assert formula["submission"].startswith("'="), "A name starting with = must not become a spreadsheet formula"
+
+
+def test_each_row_has_the_score_and_each_checks_status(graded_class):
+    rows = {row["submission"].removeprefix("'"): row for row in graded_class["rows"]}
+    assert rows["with space"]["score"] == rows["with space"]["total"] == "5", rows["with space"]
+    assert rows["no-greeting"]["test_home_page_says_hello"] == "fail"
+    assert rows["no-greeting"]["test_a_page_with_no_route_is_not_found"] == "pass"
+    assert rows["empty"]["the_app_loads"] == "fail" and rows["empty"]["score"] == "0"
+    assert all(row["isolated"] == "yes" for row in rows.values()), rows
+
+
+def test_a_hang_costs_that_submission_alone(graded_class):
+    rows = {row["submission"].removeprefix("'"): row for row in graded_class["rows"]}
+    assert rows["hangs"]["the_app_loads"] == "fail" and rows["hangs"]["score"] == "0", rows["hangs"]
+    verdict = json.loads((graded_class["out"] / "submissions" / "hangs" / "verdict.json").read_text(encoding="utf-8"))
+    assert "did not finish importing" in verdict["checks"][0]["reason"]
+
+
+def test_each_submission_has_its_own_verdict_report_and_screenshots(graded_class):
+    out = graded_class["out"]
+    for name in HOSTILE_NAMES:
+        folder = out / "submissions" / name
+        verdict = json.loads((folder / "verdict.json").read_text(encoding="utf-8"))
+        assert verdict["ok"] is True and verdict["graded"].endswith(name), verdict
+        assert (folder / "report.txt").is_file() and (folder / "junit.xml").is_file()
+    shots = out / "submissions" / "no-greeting" / "browser"
+    assert any(shots.rglob("*.png")), "A failing browser check's screenshot belongs to its submission's folder"
+
+
+def test_the_summary_page_escapes_every_name_and_links_each_report(graded_class):
+    page = (graded_class["out"] / "index.html").read_text(encoding="utf-8")
+    assert "<img src=x" not in page and html.escape("<img src=x onerror=alert(1)>") in page
+    assert page.count('/report.txt">report</a>') == len(graded_class["rows"])
+    assert "test_home_page_says_hello" in page and "of 11" in page  # pass rates across the class
+
+
+def test_make_grade_keeps_the_graders_exit_status(tmp_path):
+    make = ["make", "-s", "--no-print-directory", "grade", "1"]
+    no_greeting = stage_1(tmp_path / "no-greeting", lambda text: text.replace("Hello, Flask!", "TODO"))
+    statuses = {}
+    for case, args in {"passes": [], "fails": [f"DIR={no_greeting}"], "cannot": [f"DIR={tmp_path / 'nowhere'}"]}.items():
+        status = tmp_path / f"{case}.status"
+        ran = subprocess.run([*make, *args, f"STATUS={status}"], capture_output=True, text=True, cwd=ROOT,
+                             env=env(), timeout=200)
+        statuses[case] = (ran.returncode, status.read_text().strip())
+    assert statuses == {"passes": (0, "0"), "fails": (2, "1"), "cannot": (2, "2")}, statuses
+
+
+def test_gradescope_zip_has_the_autograder_and_no_lesson_code(tmp_path):
+    ran = subprocess.run([sys.executable, str(ROOT / "tools" / "grading" / "gradescope.py"), "4", str(tmp_path)],
+                         capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 0, ran.stderr
+    with zipfile.ZipFile(tmp_path / f"gradescope-{STAGES[4]}.zip") as archive:
+        names = archive.namelist()
+        for script in ("setup.sh", "run_autograder"):
+            mode = archive.getinfo(script).external_attr >> 16
+            assert mode & stat.S_IXUSR, f"{script} must be executable"
+        run = archive.read("run_autograder").decode()
+    assert "/autograder/results/results.json" in run and "tools/grade.py 4" in run
+    assert "tests/test_04_forms.py" in names and "tools/grade.py" in names
+    lesson = [n for n in names if n.split("/", 1)[0] in STAGES.values()
+              and not n.endswith(("requirements.txt", "socket.io.min.js"))]
+    assert not lesson, f"The autograder must not ship the lessons' solutions: {lesson}"
+
+
+def test_gradescope_results_have_a_score_and_one_test_per_check(tmp_path):
+    folder = stage_1(tmp_path / "student", lambda text: text.replace("Hello, Flask!", "TODO"))
+    results = tmp_path / "results.json"
+    ran = subprocess.run([sys.executable, str(GRADE), "1", "--dir", str(tmp_path), "--descend", "--no-browser",
+                          "--gradescope", str(results)], capture_output=True, text=True, env=env(), timeout=120)
+    assert ran.returncode == 1 and str(folder) in ran.stdout, ran.stdout + ran.stderr
+    data = json.loads(results.read_text(encoding="utf-8"))
+    assert data["max_score"] == len(data["tests"]) == 4 and data["score"] == 3, data
+    failed = [t for t in data["tests"] if t["status"] == "failed"]
+    assert len(failed) == 1 and "Hint:" in failed[0]["output"] and failed[0]["name"], failed
+    missing = subprocess.run([sys.executable, str(GRADE), "1", "--dir", str(tmp_path / "none"),
+                              "--gradescope", str(results)], capture_output=True, text=True, env=env(), timeout=60)
+    assert missing.returncode == 2 and json.loads(results.read_text())["score"] == 0
+
+
+def test_two_gradings_at_once_keep_their_screenshots_apart(tmp_path):
+    runs = []
+    for name in ("first", "second"):
+        folder = stage_1(tmp_path / name, lambda text: text.replace("Hello, Flask!", "TODO"))
+        report = tmp_path / f"{name}.json"
+        runs.append((report, subprocess.Popen(
+            [sys.executable, str(GRADE), "1", "--dir", str(folder), "--json", str(report),
+             "--only", "test_the_browser_shows_the_greeting"], env=env(), stdout=subprocess.DEVNULL)))
+    folders = []
+    for report, process in runs:
+        assert process.wait(timeout=200) == 1
+        notes = json.loads(report.read_text(encoding="utf-8"))["notes"]
+        where = [Path(n.split(": ", 1)[1]) for n in notes if "screenshots" in n]
+        assert where and any(where[0].rglob("*.png")), notes
+        folders.append(where[0])
+    try:
+        assert folders[0] != folders[1], "Two gradings at once must not share a screenshots folder"
+    finally:
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,254 @@
+"""No submission can change the grader, another grading, or outlive its own grading.
+
+Each attack is a copy of stage 1 whose app.py does something hostile at import time (and
+still builds its app, so that its checks run). The module grades a submission that did no
+work, then every attack, then the no-work one again, hashing the checkout's tracked files
+and listing .venv before and after. Needs bubblewrap (`make sandbox`); where the grader
+cannot isolate, the last test proves it says so plainly instead.
+"""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from grading.sandbox import detect
+from stages import ROOT, stage_dir
+
+GRADE = ROOT / "tools" / "grade.py"
+VENV = Path(sys.prefix)
+BOUND = 120
+
+pytestmark = [
+    pytest.mark.timeout(BOUND * 12),
+    pytest.mark.skipif(sys.platform != "linux", reason="the sandbox is Linux's (bubblewrap)"),
+]
+
+
+def tracked_files_hash():
+    names = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z"], capture_output=True,
+                           check=True).stdout.split(b"\0")
+    digest = hashlib.sha256()
+    for name in filter(None, names):
+        path = ROOT / os.fsdecode(name)
+        digest.update(name + b"\0")
+        digest.update(path.read_bytes() if path.is_file() and not path.is_symlink() else b"<none>")
+    return digest.hexdigest()
+
+
+def venv_listing():
+    """Every file of .venv with its size and time; not the bytecode caches and make's stamps,
+    which the suite's own processes (make, Python imports) may write meanwhile."""
+    listing = {}
+    for folder, dirs, files in os.walk(VENV):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for name in files:
+            if Path(folder) == VENV and name.startswith("."):
+                continue
+            path = Path(folder, name)
+            stat = path.lstat()
+            listing[str(path.relative_to(VENV))] = (stat.st_size, stat.st_mtime_ns)
+    return listing
+
+
+def stage_1_copy(where, extra=""):
+    folder = Path(where)
+    shutil.copytree(stage_dir(1), folder, ignore=shutil.ignore_patterns("__pycache__"))
+    if extra:
+        with open(folder / "app.py", "a", encoding="utf-8") as app:
+            app.write("\n" + extra)
+    return folder
+
+
+def no_work(where, extra=""):
+    """A student who never got the greeting right (one check fails), plus extra code at import."""
+    folder = stage_1_copy(where, extra)
+    app = folder / "app.py"
+    app.write_text(app.read_text(encoding="utf-8").replace("Hello, Flask!", "TODO"), encoding="utf-8")
+    return folder
+
+
+def grade(folder, workdir, *args, stage=1):
+    report = Path(workdir) / "verdict.json"
+    started = time.monotonic()
+    ran = subprocess.run([sys.executable, str(GRADE), str(stage), "--dir", str(folder), "--json", str(report),
+                          "--no-browser", *args], capture_output=True, text=True, timeout=BOUND,
+                         env={k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "PYTEST_"))},
+                         cwd=ROOT)
+    verdict = json.loads(report.read_text(encoding="utf-8")) if report.is_file() else {}
+    return ran, verdict, report, time.monotonic() - started
+
+
+def attempt(code):
+    """Code that tries something and carries on whatever happens (the app must still load)."""
+    return "try:\n" + "".join(f"    {line}\n" for line in code.strip().splitlines()) + "except Exception:\n    pass\n"
+
+
+def attacks(tmp, other_output):
+    marker = f"flask-stages-survivor-{os.getpid()}-{time.monotonic_ns()}"
+    site = next(Path(p) for p in sys.path if p.startswith(str(VENV)) and p.endswith("site-packages"))
+    return marker, {
+        "edits-tools-and-tests": attempt(f"""
+for target in {[str(ROOT / "tools" / "grade_plugin.py"), str(ROOT / "tests" / "conftest.py"),
+                str(ROOT / "tools" / "grading" / "checks.py")]!r}:
+    with open(target, "a") as f:
+        f.write("\\nraise SystemExit('hijacked')\\n")
+"""),
+        "drops-a-pth-into-the-venv": attempt(f"""
+with open({str(site / "zz_hijack.pth")!r}, "w") as f:
+    f.write("import os; os.environ['HIJACKED'] = '1'\\n")
+"""),
+        "writes-another-submissions-output": attempt(f"""
+with open({str(other_output)!r}, "w") as f:
+    f.write('{{"ok": true, "passed": 99}}')
+"""),
+        "imports-the-repos-solution": attempt(f"""
+import importlib.util
+spec = importlib.util.spec_from_file_location("solution", {str(stage_dir(1) / "app.py")!r})
+solution = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(solution)
+app = solution.app
+"""),
+        "detached-child-rewrites-the-json": attempt(f"""
+import os, sys
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        os.execv(sys.executable, [sys.executable, "-c", '''
+import glob, json, sys, time
+for _ in range(300):
+    for path in glob.glob(sys.argv[2] + "/*/verdict.json"):
+        try:
+            open(path, "w").write(json.dumps({{"ok": True, "passed": 99}}))
+        except OSError:
+            pass
+    time.sleep(0.1)
+''', {marker!r}, {str(tmp)!r}])
+    os._exit(0)
+"""),
+        "deletes-its-own-folder": attempt("""
+import os, shutil
+shutil.rmtree(os.path.dirname(os.path.abspath(__file__)))
+"""),
+    }
+
+
+def survivors(marker):
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    if detect() != "bwrap":
+        pytest.fail("These checks need bubblewrap: run `make sandbox` (apt-get install bubblewrap).",
+                    pytrace=False)
+    tmp = tmp_path_factory.mktemp("attacks")
+    other = tmp / "other-student"
+    other.mkdir()
+    other_output = other / "verdict.json"
+    other_output.write_text('{"ok": false, "passed": 1}', encoding="utf-8")
+    before = tracked_files_hash(), venv_listing()
+    first = grade(no_work(tmp / "no-work-1" / "src"), tmp / "no-work-1")
+    marker, found = attacks(tmp, other_output)
+    results = {}
+    for name, code in found.items():
+        (tmp / name).mkdir()
+        results[name] = grade(no_work(tmp / name / "src", code), tmp / name)
+    time.sleep(1)  # what a surviving child would need to act after its grader exited
+    left = survivors(marker)
+    for pid in left:  # do not leave it running even when the test fails
+        os.kill(pid, 9)
+    again = grade(no_work(tmp / "no-work-2" / "src"), tmp / "no-work-2")
+    after = tracked_files_hash(), venv_listing()
+    return {"before": before, "after": after, "first": first, "again": again, "attacks": results,
+            "survivors": left, "other_output": other_output}
+
+
+def test_after_the_attacks_the_checkout_and_venv_are_unchanged(graded):
+    assert graded["after"][0] == graded["before"][0], (
+        "A submission changed the checkout's tracked files (tools/ or tests/): the next grading "
+        "would not be the same")
+    added = set(graded["after"][1]) - set(graded["before"][1])
+    changed = {p for p in graded["before"][1] if graded["after"][1].get(p) != graded["before"][1][p]}
+    assert not added and not changed, f"A submission changed .venv: added {sorted(added)}, changed {sorted(changed)}"
+    assert graded["other_output"].read_text(encoding="utf-8") == '{"ok": false, "passed": 1}', (
+        "A submission rewrote another submission's verdict")
+
+
+def test_a_no_work_submission_is_graded_the_same_after_the_attacks(graded):
+    (ran1, first, _, _), (ran2, again, _, _) = graded["first"], graded["again"]
+    assert ran1.returncode == ran2.returncode == 1, ran1.stdout + ran2.stdout
+    statuses = [{c["name"]: c["status"] for c in v["checks"]} for v in (first, again)]
+    assert statuses[0] == statuses[1] and first["passed"] == again["passed"] < first["total"], statuses
+
+
+def test_every_attack_gets_no_more_marks_than_a_submission_that_did_no_work(graded):
+    no_work_marks = graded["first"][1]["passed"]
+    for name, (ran, verdict, _, _) in graded["attacks"].items():
+        assert verdict, f"{name}: no JSON verdict. {ran.stdout}{ran.stderr}"
+        assert verdict["passed"] <= no_work_marks and verdict["isolated"] is True, (name, verdict)
+        assert "Traceback (most recent call last)" not in ran.stderr, (name, ran.stderr)
+
+
+def test_a_submission_cannot_import_the_repos_own_solution(graded):
+    ran, verdict, _, _ = graded["attacks"]["imports-the-repos-solution"]
+    # The repo's stage folders are hidden from the graded code: the import fails, and the
+    # submission's own (no-work) app is what gets graded.
+    home = next(c for c in verdict["checks"] if c["function"] == "test_home_page_says_hello")
+    assert home["status"] == "fail", ran.stdout
+
+
+def test_no_process_of_a_submission_survives_its_grading(graded):
+    assert not graded["survivors"], (
+        f"Processes a submission started in a new session were still running after its grading: "
+        f"{graded['survivors']}")
+
+
+def test_a_detached_child_cannot_rewrite_the_json_after_the_grader_exits(graded):
+    ran, _, report, _ = graded["attacks"]["detached-child-rewrites-the-json"]
+    time.sleep(0.5)
+    verdict = json.loads(report.read_text(encoding="utf-8"))
+    assert f"{verdict['passed']} of {verdict['total']} checks passed" in ran.stdout, (
+        f"The JSON ({verdict['passed']} of {verdict['total']}) disagrees with the terminal:\n{ran.stdout}")
+    assert verdict["passed"] != 99
+
+
+def test_a_submission_that_deletes_its_own_folder_still_gets_a_json_verdict(graded):
+    ran, verdict, _, _ = graded["attacks"]["deletes-its-own-folder"]
+    assert ran.returncode in (0, 1) and verdict.get("checks"), ran.stdout + ran.stderr
+
+
+@pytest.mark.parametrize("stage, link, target", [
+    (1, "app.py", stage_dir(1) / "app.py"),
+    (5, "app", stage_dir(5) / "app"),
+])
+def test_a_symlink_to_the_repos_solution_gets_no_marks(tmp_path, stage, link, target):
+    folder = tmp_path / "student"
+    folder.mkdir()
+    (folder / link).symlink_to(target)
+    ran, verdict, _, seconds = grade(folder, tmp_path, stage=stage)
+    assert ran.returncode == 1 and verdict["passed"] == 0, ran.stdout + ran.stderr
+    loads = verdict["checks"][0]
+    assert loads["status"] == "fail" and "symbolic links" in loads["reason"] and link in loads["reason"], loads
+    assert all(c["status"] == "not run" for c in verdict["checks"][1:]), verdict["checks"]
+
+
+def test_without_a_sandbox_the_verdict_says_plainly_it_was_not_isolated(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADE_SANDBOX", "none")
+    ran, verdict, _, _ = grade(stage_1_copy(tmp_path / "src"), tmp_path, "--only", "test_home_page_says_hello")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert verdict["isolated"] is False and "NOT isolated" in verdict["isolation"], verdict
+    assert "WARNING: NOT isolated" in ran.stdout, ran.stdout

@@ -1,0 +1,1 @@
+"""The grader's parts; tools/grade.py puts them together (see its docstring)."""

@@ -1,0 +1,204 @@
+"""Running the stage's checks (pytest with tools/grade_plugin.py) in the sandbox, and reading them back."""
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stages import ROOT, TESTS
+
+from .sandbox import FINISHED_BUT_STUCK
+
+TOOLS = ROOT / "tools"
+PASS, FAIL, NOT_RUN = "pass", "fail", "not run"
+APP_LOADS = "the_app_loads"
+STUCK_NOTE = ("After the last check the checks' process did not end and was stopped: does the "
+              "app start a thread (or a server) that never ends?")
+
+
+@dataclass
+class Check:
+    id: str
+    name: str
+    function: str
+    description: str
+    status: str = NOT_RUN
+    reason: str = ""
+    hint: str = ""
+    details: str = ""
+    browser: bool = False
+    duration: float = 0.0
+    doc: str = field(default="", repr=False)
+
+
+def child_env(extra=None):
+    # The checks set FLASK_* themselves; a grader's PYTEST_ADDOPTS (say -x) must not change the run.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("FLASK_", "PYTEST_", "GRADE_")) and k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TOOLS), env.get("PYTHONPATH")]))
+    env.update(extra or {})
+    return env
+
+
+PREFLIGHT = r"""
+import json, os, sys
+sys.path[:0] = [sys.argv[1], sys.argv[5]]
+try:  # tools/loader.py once the stage facts moved there (issue 11); tests/support/ before
+    from loader import StageLoadError, load_app
+except ImportError:
+    from support.loader import StageLoadError, load_app
+try:
+    load_app(sys.argv[2], {"TESTING": True, "LOG_DIR": sys.argv[3]})
+except StageLoadError as error:
+    result = {"ok": False, "error": str(error)}
+else:
+    result = {"ok": True}
+with open(sys.argv[4], "w", encoding="utf-8") as out:
+    json.dump(result, out)
+sys.stdout.flush()
+os._exit(0)  # done: a thread the app started must not keep this process alive
+"""
+
+
+def preflight(sandbox, copy, scratch, timeout):
+    """None when the app imports and builds within timeout seconds; else why it does not."""
+    work = Path(sandbox.work)
+    logs = work / "preflight-logs"
+    logs.mkdir(exist_ok=True)
+    result_file = work / "preflight.json"
+    sandbox.prepare()
+    env = child_env({"FLASK_SECRET_KEY": "grader-preflight-key", "FLASK_LOG_DIR": str(logs)})
+    output = Path(scratch) / "preflight.out"
+    code = sandbox.run([sys.executable, "-c", PREFLIGHT, str(TESTS), str(copy), str(logs),
+                        str(result_file), str(TOOLS)], timeout, output, env)
+    if code is None:
+        return (f"The app did not finish importing within {timeout:g} s. Is app.run() or "
+                "socketio.run() called at import time? Put it under "
+                "`if __name__ == \"__main__\":` (or leave it out: the course runs "
+                "`flask --app app run`). Otherwise look for an endless loop or a wait at "
+                "module level.")
+    result = None
+    if result_file.is_file() and not result_file.is_symlink():
+        try:
+            result = json.loads(result_file.read_text(encoding="utf-8"))
+        except (ValueError, OSError):
+            result = None
+    if isinstance(result, dict) and result.get("ok") is True:
+        return None
+    if isinstance(result, dict) and isinstance(result.get("error"), str):
+        error = re.sub(r"(\([^()]*\)) \1", r"\1", result["error"])  # "(app.py, line 7)" once
+        return f"The app could not be loaded: {error}"
+    text = output.read_text(encoding="utf-8", errors="replace")
+    last = [line for line in text.splitlines() if line.strip()][-1:] or ["(no output)"]
+    return (f"Importing the app ended the Python process (exit status {code}) before it was "
+            f"built; its last words: {last[0].strip()}")
+
+
+def read_record(path):
+    events = []
+    path = Path(path)
+    if path.is_file() and not path.is_symlink():
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut short by a process that died mid-write
+            if isinstance(event, dict) and isinstance(event.get("event"), str):
+                events.append(event)
+    return events
+
+
+def run_checks(sandbox, number, copy, scratch, options, files):
+    """Run the stage's checks with pytest in the sandbox; (events, exit code or None, output, junit)."""
+    work = Path(sandbox.work)
+    record, junit = work / "record.jsonl", work / "junit.xml"
+    output = Path(scratch) / "pytest.out"
+    command = [sys.executable, "-m", "pytest", *map(str, files),
+               "-c", str(ROOT / "pytest.ini"), "--rootdir", str(ROOT),
+               "--stage-dir", f"{number}={copy}", "-p", "grade_plugin",
+               "--grade-record", str(record), "--basetemp", str(work / "tmp"),
+               "--junitxml", str(junit), "-o", "junit_family=xunit1",
+               "-q", "--no-header", "-p", "no:cacheprovider"]
+    if options.check_timeout:
+        command += ["--timeout", f"{options.check_timeout:g}"]
+    for name in options.only:
+        command += ["--grade-only", name]
+    if options.collect_only:
+        command.append("--collect-only")
+    sandbox.prepare()
+    env = child_env({"BROWSER_ARTIFACTS": str(work / "browser")})
+
+    def finished():
+        try:
+            return '"event": "finished"' in record.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return False
+
+    left = options.time_limit - options.elapsed()
+    code = sandbox.run(command, max(left, 5), output, env, finished=finished, grace=options.finish_grace)
+    events = read_record(record)
+    text = output.read_text(encoding="utf-8", errors="replace")
+    if code == FINISHED_BUT_STUCK:
+        code = next((e.get("exitstatus") for e in events if e["event"] == "finished"), 1)
+        text += f"\n{STUCK_NOTE}\n"
+    return events, code, text, junit
+
+
+def describe(name, doc):
+    """A check's plain description: its docstring's first paragraph, or its name in words."""
+    function, _, params = name.partition("[")
+    first = " ".join((doc or "").strip().split("\n\n")[0].split())
+    text = first.rstrip(".") if first else function.removeprefix("test_").replace("_", " ")
+    params = params.removesuffix("]")
+    if len(params) > 40:
+        params = params[:37] + "..."
+    return text + (f" ({params})" if params else "")
+
+
+def checks_from(events, limit_hit, exit_code):
+    """The checks, in collection order, with what the record says of each."""
+    checks, order = {}, []
+    for event in events:
+        if event["event"] == "collected" and isinstance(event.get("id"), str) and event["id"] not in checks:
+            checks[event["id"]] = Check(
+                id=event["id"], name=str(event.get("name", "")), function=str(event.get("function", "")),
+                description=describe(str(event.get("name", "")), str(event.get("doc", ""))),
+                browser=bool(event.get("browser")), doc=str(event.get("doc", "")))
+            order.append(event["id"])
+    started, finished = set(), set()
+    for event in events:
+        check = checks.get(event.get("id"))
+        if check is None:
+            continue
+        if event["event"] == "start":
+            started.add(check.id)
+        elif event["event"] == "report":
+            check.duration += float(event.get("duration") or 0)
+            if event.get("when") == "teardown":
+                finished.add(check.id)
+            outcome = event.get("outcome")
+            if outcome == "failed":
+                if check.status != FAIL:  # the first failure is the reason
+                    check.status, check.reason, check.details = FAIL, str(event.get("reason", "")), str(event.get("details", ""))
+                    if event.get("when") == "teardown":
+                        check.reason = "after the check, cleaning up failed: " + check.reason
+            elif outcome == "skipped" and check.status != FAIL:
+                check.status, check.reason = NOT_RUN, str(event.get("reason", ""))
+            elif outcome == "passed" and event.get("when") == "call" and check.status != FAIL:
+                check.status = PASS
+    for check_id in started - finished:
+        check = checks[check_id]
+        check.status = FAIL
+        check.reason = ("did not finish: the whole grading run hit its time limit" if limit_hit else
+                        f"the checks' Python process ended during this check (exit status "
+                        f"{exit_code}): does the app call exit() or os._exit()?")
+    for check_id in order:
+        check = checks[check_id]
+        if check.status == PASS and check_id not in finished:
+            check.status, check.reason = FAIL, "the check passed but its clean-up never ran"
+        if check_id not in started and check.status == NOT_RUN and not check.reason:
+            check.reason = ("not run: the whole grading run hit its time limit" if limit_hit else
+                            "not run: the checks' Python process ended before this check")
+    return [checks[i] for i in order]

@@ -1,0 +1,86 @@
+"""Build Gradescope's autograder zip for one stage: `make gradescope 4` -> dist/gradescope-04_forms.zip.
+
+Gradescope unzips it into /autograder/source, runs setup.sh once to build the image, then
+run_autograder for each submission: the student's files are in /autograder/submission and
+the verdict goes to /autograder/results/results.json (score, max_score, one test per check
+with its name, status and output = the reason and the hint). The zip holds the checks
+(tests/, tools/) and what installs them, not the lessons' solutions: only each stage's
+requirements.txt and stage 7's fetched Socket.IO client travel with it.
+"""
+import stat
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from grading.submission import FETCHED  # noqa: E402
+from stages import ROOT, STAGES, stage_dir, stage_number  # noqa: E402
+
+SETUP = """#!/usr/bin/env bash
+# Gradescope runs this once, as root, on its Ubuntu image, to build the autograder.
+set -euo pipefail
+cd /autograder/source
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq python3 python3-venv python3-pip make bubblewrap >/dev/null
+make setup
+# Ubuntu's chromium is a snap (no snaps in Gradescope's container): Playwright's own, with its libraries.
+.venv/bin/python -m playwright install --with-deps chromium
+make browser
+"""
+
+RUN = """#!/usr/bin/env bash
+# Gradescope runs this for each submission: /autograder/submission -> /autograder/results/results.json.
+cd /autograder/source
+mkdir -p /autograder/results
+.venv/bin/python tools/grade.py {number} --dir /autograder/submission --descend \\
+  --gradescope /autograder/results/results.json
+# 0, 1 (a check failed) and 2 (could not grade) all wrote results.json; Gradescope reads that.
+exit 0
+"""
+
+
+def members():
+    """(path in the zip, file on disk): the checks and their tools, no lesson code."""
+    tracked = subprocess.run(["git", "-C", str(ROOT), "ls-files", "tests", "tools", "pytest.ini",
+                              "requirements-dev.txt", "Makefile"],
+                             capture_output=True, text=True, check=True).stdout.split("\n")
+    files = [name for name in tracked if name]
+    files += [f"{folder}/requirements.txt" for folder in STAGES.values()]
+    for number, vendor in FETCHED.items():
+        if (stage_dir(number) / vendor).is_file():
+            files.append(f"{STAGES[number]}/{vendor.as_posix()}")
+    return [(name, ROOT / name) for name in sorted(set(files)) if (ROOT / name).is_file()]
+
+
+def build(number, out_dir=ROOT / "dist"):
+    out = Path(out_dir) / f"gradescope-{STAGES[number]}.zip"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    executable = (stat.S_IFREG | 0o755) << 16
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in (("setup.sh", SETUP), ("run_autograder", RUN.format(number=number))):
+            info = zipfile.ZipInfo(name)
+            info.external_attr = executable
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, text)
+        for name, path in members():
+            archive.write(path, name)
+    return out
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        number = stage_number(argv[0] if argv else "")
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
+    out = build(number, Path(argv[1]) if len(argv) > 1 else ROOT / "dist")
+    print(f"Gradescope autograder for stage {number} ({STAGES[number]}): {out}")
+    print("Upload it as the assignment's autograder (Configure Autograder > Zip file upload).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,262 @@
+"""Run a grading child (the checks, the import preflight) in a sandbox, always within a time limit.
+
+bubblewrap (`bwrap`, Debian's `bubblewrap`, as Flatpak uses it) gives the child:
+- a read-only view of the whole machine (the checkout, .venv, the system), with the repo's
+  own stage folders, its git data, the student's original folder and the output folders
+  hidden behind empty tmpfs mounts, so no solution can be imported and no verdict reached;
+- one writable folder, `work`, the grader's scratch: the copy of the submission, the record
+  of events, pytest's temporary files; the grader reads it after the sandbox is gone;
+- a private /tmp and /dev/shm, no network but its own loopback (--unshare-net);
+- its own PID namespace (--unshare-pid, --die-with-parent): when the run ends or is stopped,
+  every process it started dies with it, even one that left for a new session;
+- its own user namespace: nobody inside, no capabilities; limits on memory and processes
+  (a cgroup when the machine lets us make one, else setrlimit), CPU time and file size.
+
+Where bwrap cannot run, util-linux `unshare` gives the PID namespace and no network (but no
+read-only root); where neither runs (a laptop), the run is not isolated and the verdict says so.
+GRADE_SANDBOX=bwrap|unshare|none forces one.
+"""
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+UNPRIVILEGED = 65534         # nobody: the sandbox's user when the grader runs as root
+MEMORY_LIMIT = 3 << 30       # bytes for everything a grading starts (browser included)
+PROCESS_LIMIT = 1024         # processes and threads of one grading (cgroup pids.max)
+NPROC_LIMIT = 4096           # RLIMIT_NPROC, per user, where no cgroup is available
+CPU_SECONDS = 900            # RLIMIT_CPU of each process
+FILE_SIZE_LIMIT = 512 << 20  # the largest file a grading may write
+FINISHED_BUT_STUCK = -1000   # exit status of a run that finished its checks but did not exit
+
+KINDS = {
+    "bwrap": "isolated with bubblewrap: read-only checkout and .venv, a private copy of the "
+             "folder, no network, every process stopped at the end",
+    "unshare": "partly isolated with unshare: no network and every process stopped at the end, "
+               "but the checkout and .venv were NOT read-only (bubblewrap could not run)",
+    "none": "NOT isolated: no sandbox (bubblewrap or unshare) could run here, so the graded "
+            "code ran with the grader's own permissions; a verdict to trust needs Linux with "
+            "bubblewrap (`make sandbox`)",
+}
+
+
+def _works(argv):
+    try:
+        return subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, timeout=20).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def detect():
+    """The best sandbox this machine runs: "bwrap", "unshare" or "none"."""
+    forced = os.environ.get("GRADE_SANDBOX", "").strip()
+    if forced in KINDS:
+        return forced
+    root = os.name == "posix" and os.geteuid() == 0
+    if shutil.which("bwrap") and _works(
+            ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-all",
+             "--die-with-parent", "true"]):
+        return "bwrap"
+    if shutil.which("unshare") and _works(
+            ["unshare", *([] if root else ["--user", "--map-root-user"]), "--pid", "--fork",
+             "--kill-child", "--net", "--mount-proc", "true"]):
+        return "unshare"
+    return "none"
+
+
+class Cgroup:
+    """A memory and process-count cgroup for one grading, when the machine lets us make one."""
+
+    def __init__(self, name):
+        self.dirs = []
+        base = Path("/sys/fs/cgroup")
+        try:
+            if (base / "cgroup.controllers").is_file():  # cgroup v2, unified
+                path = base / f"flask-stages-{name}"
+                path.mkdir()
+                self.dirs.append(path)
+                (path / "memory.max").write_text(str(MEMORY_LIMIT))
+                (path / "pids.max").write_text(str(PROCESS_LIMIT))
+            else:  # cgroup v1: one hierarchy per controller
+                for controller, limit_file, limit in (("memory", "memory.limit_in_bytes", MEMORY_LIMIT),
+                                                      ("pids", "pids.max", PROCESS_LIMIT)):
+                    path = base / controller / f"flask-stages-{name}"
+                    path.mkdir()
+                    self.dirs.append(path)
+                    (path / limit_file).write_text(str(limit))
+        except OSError:
+            self.remove()
+            self.dirs = []
+
+    @property
+    def active(self):
+        return bool(self.dirs)
+
+    def enter(self):  # in the child, before exec
+        for path in self.dirs:
+            with open(path / "cgroup.procs", "w") as procs:
+                procs.write(str(os.getpid()))
+
+    def remove(self):
+        for path in self.dirs:
+            for _ in range(20):
+                try:
+                    pids = (path / "cgroup.procs").read_text().split()
+                except OSError:
+                    pids = []
+                for pid in pids:
+                    try:
+                        os.kill(int(pid), signal.SIGKILL)
+                    except (ProcessLookupError, PermissionError, ValueError):
+                        pass
+                try:
+                    path.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.05)
+
+
+@dataclass
+class Sandbox:
+    """Where and how grading children run. `work` is the one folder they may write."""
+    work: Path
+    kind: str = "none"
+    hide: list = field(default_factory=list)  # folders (or files) the child must not see
+    keep: list = field(default_factory=list)  # folders the child needs: never hidden
+
+    @property
+    def isolated(self):
+        return self.kind == "bwrap"
+
+    @property
+    def description(self):
+        return KINDS[self.kind]
+
+    @property
+    def root(self):
+        return os.name == "posix" and os.geteuid() == 0
+
+    def prepare(self):
+        Path(self.work).mkdir(parents=True, exist_ok=True)
+
+    def _hidden(self):
+        needed = [Path(p).resolve() for p in [self.work, *self.keep]]
+        for path in self.hide:
+            path = Path(path)
+            if not path.exists() and not path.is_symlink():
+                continue
+            path = path.resolve()
+            if path == Path("/") or any(p == path or path in p.parents for p in needed):
+                continue  # hiding it would hide what the checks need
+            yield path
+
+    def command(self, argv, env):
+        """The command line that runs argv in this sandbox."""
+        if self.kind == "bwrap":
+            # /run holds other programs' sockets: a read-only mount does not stop connect().
+            wrapped = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+                       "--tmpfs", "/tmp", "--tmpfs", "/dev/shm", "--tmpfs", "/run"]
+            for path in self._hidden():
+                wrapped += (["--tmpfs", str(path)] if path.is_dir() else ["--ro-bind", "/dev/null", str(path)])
+            wrapped += ["--bind", str(self.work), str(self.work), "--chdir", str(self.work),
+                        "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+                        "--clearenv"]
+            if self.root:  # inside: nobody, with no capabilities; outside, files stay the grader's
+                wrapped += ["--uid", str(UNPRIVILEGED), "--gid", str(UNPRIVILEGED)]
+            for key, value in env.items():
+                wrapped += ["--setenv", key, value]
+            return [*wrapped, "--", *argv]
+        if self.kind == "unshare":
+            return ["unshare", *([] if self.root else ["--user", "--map-root-user"]), "--pid",
+                    "--fork", "--kill-child", "--net", "--mount-proc", "--", *argv]
+        return list(argv)
+
+    def env(self, env):
+        """The child's environment: HOME and the caches in `work`, never in the grader's home."""
+        home = Path(self.work) / "home"
+        home.mkdir(exist_ok=True)
+        return {**env, "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache"),
+                "XDG_CONFIG_HOME": str(home / ".config"), "TMPDIR": "/tmp"}
+
+    def run(self, argv, timeout, log_path, env, finished=None, grace=10):
+        """Run argv in the sandbox; its exit status, or None when stopped at the time limit.
+
+        finished() says the work is done even if the process has not exited (a thread the app
+        started that never ends): it then gets `grace` seconds before it is stopped, and the
+        status is FINISHED_BUT_STUCK. Whatever it started is stopped with it.
+        """
+        env = self.env(env)
+        cgroup = Cgroup(f"{os.getpid()}-{time.monotonic_ns()}") if self.kind != "none" else None
+        limits = [(resource.RLIMIT_CPU, CPU_SECONDS), (resource.RLIMIT_FSIZE, FILE_SIZE_LIMIT)]
+        if self.kind != "none" and not (cgroup and cgroup.active):
+            limits.append((resource.RLIMIT_DATA, MEMORY_LIMIT))
+            if not self.root:  # RLIMIT_NPROC counts all of a user's tasks: root's are the machine's
+                limits.append((resource.RLIMIT_NPROC, NPROC_LIMIT))
+
+        def preexec():
+            if cgroup is not None and cgroup.active:
+                cgroup.enter()
+            for limit, value in limits:
+                try:
+                    resource.setrlimit(limit, (value, value))
+                except (ValueError, OSError):
+                    pass
+
+        deadline = time.monotonic() + timeout
+        done_at = None
+        with open(log_path, "ab") as log:
+            process = subprocess.Popen(
+                self.command(argv, env), cwd=self.work, env=env, stdin=subprocess.DEVNULL,
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=preexec if os.name == "posix" else None)
+            try:
+                while True:
+                    try:
+                        code = process.wait(timeout=0.1)
+                        break
+                    except subprocess.TimeoutExpired:
+                        pass
+                    now = time.monotonic()
+                    if done_at is None and finished and finished():
+                        done_at = now
+                    if now > deadline or (done_at and now > done_at + grace):
+                        stop_group(process)
+                        code = None if not done_at else FINISHED_BUT_STUCK
+                        break
+            except BaseException:  # Ctrl+C: take the checks' servers and browsers down too
+                stop_group(process)
+                raise
+            finally:
+                stop_group(process)  # anything left in its group
+                if cgroup is not None:
+                    cgroup.remove()
+        return code
+
+
+def stop_group(process):
+    if os.name != "posix":
+        process.kill()
+        process.wait(timeout=5)
+        return
+    if process.poll() is None:
+        for sig, grace in ((signal.SIGTERM, 3), (signal.SIGKILL, 5)):
+            try:
+                os.killpg(process.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                process.wait(timeout=grace)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+    try:  # the leader is gone; stop what is left of its group
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass

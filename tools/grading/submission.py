@@ -1,0 +1,124 @@
+"""Which folder is graded, whether it is laid out as the stage expects, and its private copy."""
+import fnmatch
+import os
+import shutil
+from pathlib import Path
+
+from stages import NOT_COPIED, ROOT, SOCKETIO_CLIENT, STAGES, is_package_stage, layout_name, stage_dir
+
+EXERCISES = ROOT / "exercises"
+# Fetched at setup, not committed: a submission may lack it, and gets the repo's copy.
+FETCHED = {7: SOCKETIO_CLIENT}
+
+
+class GradingError(Exception):
+    """The grader cannot grade (exit status 2): no folder, no checks, a broken suite."""
+
+
+def choose_folder(number, folder=None, exercises=EXERCISES):
+    """(folder, how it was chosen) for stage N: --dir, else the exercise copy, else the repo's."""
+    name = STAGES[number]
+    if folder is not None:
+        return Path(os.path.abspath(Path(folder).expanduser())), "the folder you gave"
+    exercise = Path(exercises) / name
+    if exercise.is_dir():
+        return exercise.resolve(), "your exercise copy (no DIR given)"
+    return stage_dir(number), f"the repo's own stage (no DIR given, and no exercises/{name} yet)"
+
+
+def layout_problem(folder, number):
+    """None when the folder has something `flask --app app run` can load; else what is expected."""
+    if (folder / "app.py").is_file() or (folder / "app" / "__init__.py").is_file():
+        return None
+    found = sorted(p.name + ("/" if p.is_dir() else "") for p in folder.iterdir()
+                   if not p.name.startswith("."))
+    lines = [f"Stage {number} expects {layout_name(number)} directly in the folder: every "
+             "stage runs with `flask --app app run`, and the checks load it the same way."]
+    if (folder / "main.py").is_file():
+        lines.append("This folder has main.py instead: its code goes into app/__init__.py "
+                     "(create_app) and app/routes.py (a Blueprint), as the lesson shows."
+                     if is_package_stage(number) else
+                     "This folder has main.py instead: rename it to app.py and keep the Flask "
+                     "object in a variable called `app`.")
+    elif (folder / "app").is_dir():
+        lines.append("This folder has an app/ folder without __init__.py: add app/__init__.py.")
+    nested = [p for p in folder.iterdir() if p.is_dir()
+              and ((p / "app.py").is_file() or (p / "app" / "__init__.py").is_file())]
+    if nested:
+        lines.append(f"The stage seems to be one level down, in {nested[0].name}/: grade that "
+                     f"folder instead (DIR={folder / nested[0].name}).")
+    lines.append("Found: " + (", ".join(found[:12]) + (" ..." if len(found) > 12 else "")
+                              if found else "an empty folder") + ".")
+    return "\n".join(lines)
+
+
+def layout_note(copy, number):
+    """A note when the folder loads but has the other layout (app.py vs app/ package)."""
+    flat, package = (copy / "app.py").is_file(), (copy / "app" / "__init__.py").is_file()
+    if is_package_stage(number) and flat and not package:
+        return (f"Stage {number} expects an app/ package (app/__init__.py with create_app()); "
+                "this folder has app.py, the layout of stages 1-4.")
+    if not is_package_stage(number) and package and not flat:
+        return f"Stage {number} expects app.py; this folder has an app/ package, the layout of stages 5-7."
+    return None
+
+
+def _ignored(name):
+    return any(fnmatch.fnmatch(name, pattern) for pattern in NOT_COPIED)
+
+
+def escaping_links(folder):
+    """Symlinks in folder that point outside it (or nowhere): a submission's code is its own."""
+    folder = Path(folder).resolve()
+    found = []
+    for parent, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not _ignored(d)]
+        for name in dirs + files:
+            path = Path(parent, name)
+            if _ignored(name) or not path.is_symlink():
+                continue
+            target = path.resolve()
+            if not (target == folder or folder in target.parents) or not target.exists():
+                found.append(str(path.relative_to(folder)))
+    return sorted(found)
+
+
+def make_copy(folder, number, work):
+    """Copy folder into work (the student's own is never touched); (copy, notes, problem).
+
+    Symlinks that leave the folder are not copied, and make `problem` (no marks): a link
+    to the repo's own solution must not grade as the student's work.
+    """
+    folder = Path(folder)
+    copy = Path(work) / STAGES[number]
+    links = escaping_links(folder)
+    problem = None
+    if links:
+        problem = ("The folder has symbolic links that point outside it, so that code is not "
+                   f"the submission's own; they were not copied: {', '.join(links[:8])}"
+                   + (" ..." if len(links) > 8 else "") + ". Submit real files.")
+    escaping = set(links)
+    root = folder.resolve()
+
+    def ignore(parent, names):
+        skipped = {n for n in names if _ignored(n)}
+        for name in names:
+            path = Path(parent, name)
+            if path.is_symlink() and str(Path(os.path.abspath(path)).relative_to(root)) in escaping:
+                skipped.add(name)
+        return skipped
+
+    shutil.copytree(root, copy, ignore=ignore, symlinks=True)
+    notes = []
+    vendor = FETCHED.get(number)
+    if vendor and (copy / "app").is_dir() and not (copy / vendor).is_file() and not (copy / vendor).is_symlink():
+        fetched = stage_dir(number) / vendor
+        if fetched.is_file():
+            (copy / vendor).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(fetched, copy / vendor)
+            notes.append(f"Your folder has no {vendor} (it is fetched at setup, not committed); "
+                         "the grader used the repo's copy.")
+        else:
+            notes.append(f"Neither your folder nor the repo has {vendor}: run `make setup` "
+                         "first, or the browser checks will fail.")
+    return copy, notes, problem
