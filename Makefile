@@ -100,7 +100,7 @@ exercise:
 progress: $(STAMP) $(NEEDS_CLIENT) browser
 	@$(PY) tools/exercise.py progress
 
-TEST_FILES = $(if $(FOLDER),$(wildcard tests/test_$(firstword $(subst _, ,$(FOLDER)))_*.py tests/*/test_$(firstword $(subst _, ,$(FOLDER)))_*.py),$(error No stage '$(N)'; the stages are 1 to 7))
+TEST_FILES = $(if $(FOLDER),$(shell $(PYTHON) tools/stages.py tests $(N)),$(error No stage '$(N)'; the stages are 1 to 7))
 PYTEST_ARGS = $(if $(DIR),--stage-dir $(N)=$(DIR))
 
 # socket.io-client 4.x speaks the protocol of python-socketio 5 (2.x does not).

@@ -5,7 +5,8 @@ import shutil
 from html.parser import HTMLParser
 
 import pytest
-from support.loader import load_app
+from loader import load_app
+from stages import not_copied
 
 STAGE = 4
 LOGIN = "/login"
@@ -74,7 +75,7 @@ def flashed(client):
 def stage_copy(stage_folder, tmp_path):
     """A copy of the stage with no .env, so only what the test sets is configured."""
     copy = tmp_path / stage_folder.name
-    shutil.copytree(stage_folder, copy, ignore=shutil.ignore_patterns(".env", "__pycache__", "instance"))
+    shutil.copytree(stage_folder, copy, ignore=not_copied())
     return copy
 
 

@@ -8,7 +8,7 @@ import logging
 import pytest
 from support import chat_pages as pages
 from support.chat_pages import EMPTY_TEXTS, ROLES, TRICKY, UNKNOWN_ROLE_PATHS, read_log, send
-from support.loader import StageLoadError, load_app
+from loader import StageLoadError, load_app
 
 STAGE = 5
 

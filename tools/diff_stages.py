@@ -8,26 +8,19 @@ libraries are left out, so the diff reads as the lesson. Coloured on a
 terminal, plain when piped.
 """
 import argparse
-import fnmatch
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from stages import STAGES, stage_dir, stage_number
-
-LEFT_OUT = ["README.md", "__pycache__", "*.pyc", ".env", "instance", "logs", "*.log", "vendor"]
-
-
-def left_out(path):
-    return any(fnmatch.fnmatch(part, pattern) for part in path.parts for pattern in LEFT_OUT)
+from stages import NOT_IN_DIFF, STAGES, left_out, stage_dir, stage_number
 
 
 def copy_lesson_files(source, target):
     for path in sorted(source.rglob("*")):
         relative = path.relative_to(source)
-        if path.is_file() and not left_out(relative):
+        if path.is_file() and not left_out(relative, NOT_IN_DIFF):
             (target / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target / relative)
 

@@ -11,12 +11,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from stages import ROOT, STAGES, stage_dir, stage_number
+from stages import ROOT, SOCKETIO_CLIENT as VENDOR, STAGES, not_copied, stage_dir, stage_number
 
 EXERCISES = ROOT / "exercises"
-VENDOR = Path("app", "static", "vendor", "socket.io.min.js")
-NOT_COPIED = shutil.ignore_patterns("__pycache__", "*.pyc", ".env", "instance", "logs", "*.log",
-                                    "README.md")
 
 
 def shown(path):
@@ -41,7 +38,7 @@ def start(number, exercises=EXERCISES):
         origin = "an empty folder (stage 1 is where the course starts)"
     else:
         before = STAGES[number - 1]
-        shutil.copytree(stage_dir(number - 1), target, ignore=NOT_COPIED)
+        shutil.copytree(stage_dir(number - 1), target, ignore=not_copied("README.md"))
         origin = f"a copy of {before}"
         fetched = stage_dir(number) / VENDOR
         if (target / "app").is_dir() and fetched.is_file() and not (target / VENDOR).exists():

@@ -209,7 +209,7 @@ def stop_group(process):
 PREFLIGHT = r"""
 import json, os, sys
 sys.path.insert(0, sys.argv[1])
-from support.loader import StageLoadError, load_app
+from loader import StageLoadError, load_app
 try:
     load_app(sys.argv[2], {"TESTING": True, "LOG_DIR": sys.argv[3]})
 except StageLoadError as error:
@@ -229,7 +229,7 @@ def preflight(copy, scratch, timeout):
     logs.mkdir(exist_ok=True)
     result_file = Path(scratch) / "preflight.json"
     env = child_env({"FLASK_SECRET_KEY": "grader-preflight-key", "FLASK_LOG_DIR": str(logs)})
-    code = run_bounded([sys.executable, "-c", PREFLIGHT, str(TESTS), str(copy), str(logs),
+    code = run_bounded([sys.executable, "-c", PREFLIGHT, str(TOOLS), str(copy), str(logs),
                         str(result_file)], timeout, Path(scratch) / "preflight.out",
                        cwd=scratch, env=env)
     if code is None:

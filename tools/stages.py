@@ -1,11 +1,18 @@
-"""The seven stages: their folders, and how to find one from what a person types.
+"""The stage facts, stated once: the seven folders, each stage's layout and test files,
+and what is never copied. The Makefile, every tool and the test suite ask this module.
 
-Used by the Makefile (``python tools/stages.py folder 3``) and by the test suite.
+    python tools/stages.py list          # the stage table
+    python tools/stages.py folder 3      # 03_params
+    python tools/stages.py tests 3       # stage 3's test files (the Makefile's `make test 3`)
 """
+import fnmatch
+import shutil
+import socket
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+TESTS = ROOT / "tests"
 
 STAGES = {
     1: "01_hello",
@@ -16,6 +23,22 @@ STAGES = {
     6: "06_sync_log",
     7: "07_realtime",
 }
+
+# Stages 1-4 keep their code in app.py; from stage 5 on, an app/ package with create_app().
+FIRST_PACKAGE_STAGE = 5
+MODULE_ENTRY = Path("app.py")
+PACKAGE_ENTRY = Path("app", "__init__.py")
+
+# Stage 7's Socket.IO browser client: fetched from npm, never committed, never part of a diff.
+SOCKETIO_CLIENT = Path("app", "static", "vendor", "socket.io.min.js")
+
+# Never copied from a stage or a student's folder: local configuration, what a running app
+# writes, caches and environments. (shutil/fnmatch patterns matched against each path part.)
+NOT_COPIED = (".git", ".venv", "venv", "env", "node_modules", "__pycache__", "*.pyc",
+              ".pytest_cache", ".ruff_cache", ".mypy_cache", ".DS_Store",
+              ".env", "instance", "logs", "*.log")
+# Not part of the lesson's code either: its note, and fetched libraries.
+NOT_IN_DIFF = NOT_COPIED + ("README.md", "vendor")
 
 
 def listing():
@@ -39,19 +62,72 @@ def stage_dir(number):
     return ROOT / STAGES[number]
 
 
+def is_package_stage(number):
+    """True for the stages whose app is an app/ package (5-7), False for app.py (1-4)."""
+    return number >= FIRST_PACKAGE_STAGE
+
+
+def entry_file(number):
+    """The file a stage's app starts in: app.py (1-4) or app/__init__.py (5-7)."""
+    return PACKAGE_ENTRY if is_package_stage(number) else MODULE_ENTRY
+
+
+def layout_name(number):
+    """Stage N's layout in words, for messages."""
+    if is_package_stage(number):
+        return "an app/ package (app/__init__.py with create_app())"
+    return "app.py"
+
+
+def has_app(folder):
+    """Whether folder holds a Flask app in either layout."""
+    folder = Path(folder)
+    return (folder / MODULE_ENTRY).is_file() or (folder / PACKAGE_ENTRY).is_file()
+
+
+def test_files(number, browser=True):
+    """Stage N's test files: tests/test_0N_*.py, and tests/*/test_0N_*.py (the browser ones)."""
+    prefix = f"test_{number:02d}_"
+    files = sorted(TESTS.glob(f"{prefix}*.py"))
+    if browser:
+        files += sorted(TESTS.glob(f"*/{prefix}*.py"))
+    return files
+
+
+def not_copied(*extra):
+    """An ``ignore=`` for shutil.copytree that leaves out NOT_COPIED (and extra patterns)."""
+    return shutil.ignore_patterns(*NOT_COPIED, *extra)
+
+
+def left_out(relative, patterns=NOT_COPIED):
+    """Whether a path (relative to its stage folder) matches one of patterns in any part."""
+    return any(fnmatch.fnmatch(part, pattern) for part in Path(relative).parts for pattern in patterns)
+
+
+def free_port(host="127.0.0.1"):
+    """A port nothing listens on now (the system picks it)."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
 def main(argv):
-    """``folder N`` prints stage N's folder; ``list`` prints the table."""
+    """``folder N`` prints stage N's folder; ``tests N`` its test files; ``list`` the table."""
     if argv[:1] == ["list"]:
         print(listing())
         return 0
-    if len(argv) == 2 and argv[0] == "folder":
+    if len(argv) == 2 and argv[0] in ("folder", "tests"):
         try:
-            print(STAGES[stage_number(argv[1])])
+            number = stage_number(argv[1])
         except ValueError as error:
             print(error, file=sys.stderr)
             return 2
+        if argv[0] == "folder":
+            print(STAGES[number])
+        else:
+            print(" ".join(str(path.relative_to(ROOT)) for path in test_files(number)))
         return 0
-    print("usage: stages.py list | folder N", file=sys.stderr)
+    print("usage: stages.py list | folder N | tests N", file=sys.stderr)
     return 2
 
 
