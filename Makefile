@@ -1,6 +1,6 @@
 # flask-stages: run, test and compare the lessons. `make help` lists the commands.
 #
-#   make stage 3      serve stage 3 on http://127.0.0.1:5000 (PORT=... to change)
+#   make stage 3      serve stage 3 on http://127.0.0.1:5000, reloading on edits (PORT=..., DEBUG=0)
 #   make test         run the whole test suite; `make test 3` runs stage 3's tests
 #   make diff 4       show what stage 4 adds to stage 3
 #
@@ -41,7 +41,8 @@ BENCH_STAMP := $(VENV)/.bench-installed
 help:
 	@echo "flask-stages: seven Flask lessons, from hello world to a realtime chat."
 	@echo
-	@echo "  make stage N       serve stage N on http://127.0.0.1:5000 (PORT=8000 to change)"
+	@echo "  make stage N       serve stage N on http://127.0.0.1:5000, restarting when you save a file"
+	@echo "                     (PORT=8000 to change the port, DEBUG=0 for no reloader)"
 	@echo "  make test          run every test (browser tests included)"
 	@echo "  make test N        run stage N's tests; DIR=path tests a copy of stage N there"
 	@echo "  make test-fast     every test but the browser ones"

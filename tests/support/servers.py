@@ -32,6 +32,7 @@ class ChildServer:
 
     def __init__(self, env=None):
         self.lines = []
+        self._new_line = threading.Condition()
         self._env = {**os.environ, **(env or {})}
         self._process = None
         self._reader = None
@@ -68,13 +69,28 @@ class ChildServer:
         told = False
         with self._process.stdout as stream:  # closed at the end: no ResourceWarning
             for line in stream:
-                self.lines.append(line)
+                with self._new_line:
+                    self.lines.append(line)
+                    self._new_line.notify_all()
                 if not told and self.ready in line:
                     self.on_ready(line)
                     is_ready.put(True)
                     told = True
         if not told:
             is_ready.put(False)
+
+    def wait_for(self, text, timeout=START_TIMEOUT, after=0):
+        """The first output line from index ``after`` on that contains text; None on timeout."""
+        def found():
+            return next((line for line in self.lines[after:] if text in line), None)
+
+        with self._new_line:
+            self._new_line.wait_for(lambda: found() or self._process.poll() is not None, timeout)
+            return found()
+
+    @property
+    def exit_code(self):
+        return self._process.poll()
 
     def on_ready(self, line):
         """Called with the line that says the server is ready."""
