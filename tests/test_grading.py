@@ -32,6 +32,7 @@ import pytest
 
 from mutate import Mutation, StaleMutation, load, make_mutant
 from stages import ROOT, STAGES, stage_dir
+from stages import test_files as stage_tests
 
 GRADE = ROOT / "tools" / "grade.py"
 EXERCISE = ROOT / "tools" / "exercise.py"
@@ -43,12 +44,6 @@ APP_LOADS = "the_app_loads"
 # A test waits for its grading, which may queue behind others on a busy machine; each
 # grading is bounded by GRADING_BOUND itself, so the wait is bounded too.
 pytestmark = pytest.mark.timeout(GRADING_BOUND + 60)
-
-
-def stage_tests(number, browser=True):
-    prefix = f"test_{number:02d}_"
-    files = sorted((ROOT / "tests").glob(f"{prefix}*.py"))
-    return files + (sorted((ROOT / "tests").glob(f"*/{prefix}*.py")) if browser else [])
 
 
 def check_names(number):

@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from stages import NOT_IN_DIFF, STAGES, left_out, stage_dir, stage_number
+from stages import NOT_IN_DIFF, STAGES, left_out, stage_argument, stage_dir
 
 
 def copy_lesson_files(source, target):
@@ -27,20 +27,17 @@ def copy_lesson_files(source, target):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stage")
+    parser.add_argument("stage", type=stage_argument)
     parser.add_argument("--stat", action="store_true", help="list the changed files only")
     args = parser.parse_args(argv)
-    try:
-        number = stage_number(args.stage)
-    except ValueError as error:
-        parser.exit(2, f"{error}\n")
+    number = args.stage
     if number == 1:
         parser.exit(2, "Stage 1 is where the course starts: there is nothing before it to compare.\n")
     before, after = STAGES[number - 1], STAGES[number]
     with tempfile.TemporaryDirectory() as scratch:
-        for name in (before, after):
-            (Path(scratch) / name).mkdir()
-            copy_lesson_files(stage_dir(stage_number(name)), Path(scratch) / name)
+        for stage in (number - 1, number):
+            (Path(scratch) / STAGES[stage]).mkdir()
+            copy_lesson_files(stage_dir(stage), Path(scratch) / STAGES[stage])
         command = ["git", "-c", "core.quotepath=off", "diff", "--no-index", "--color=auto",
                    "--stat" if args.stat else "--patch", before, after]
         result = subprocess.run(command, cwd=scratch)

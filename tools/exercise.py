@@ -11,7 +11,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from stages import ROOT, SOCKETIO_CLIENT as VENDOR, STAGES, not_copied, stage_dir, stage_number
+from stages import ROOT, SOCKETIO_CLIENT as VENDOR, STAGES, not_copied, stage_argument, stage_dir
 
 EXERCISES = ROOT / "exercises"
 
@@ -88,17 +88,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--exercises", type=Path, default=EXERCISES, help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("start", help="start stage N's exercise").add_argument("stage")
+    commands.add_parser("start", help="start stage N's exercise").add_argument("stage", type=stage_argument)
     commands.add_parser("progress", help="which exercises pass").add_argument(
         "--no-browser", action="store_true", help="leave the browser checks out (faster)")
     args = parser.parse_args(argv)
     if args.command == "progress":
         return progress(args.exercises, browser=not args.no_browser)
-    try:
-        number = stage_number(args.stage)
-    except ValueError as error:
-        parser.exit(2, f"{error}\n")
-    return start(number, args.exercises)
+    return start(args.stage, args.exercises)
 
 
 if __name__ == "__main__":

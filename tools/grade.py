@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from stages import ROOT, STAGES, stage_dir, stage_number
+from stages import not_copied
+from stages import test_files as check_files
 
 TOOLS = ROOT / "tools"
 TESTS = ROOT / "tests"
@@ -33,8 +35,7 @@ VENDOR = Path("app", "static", "vendor", "socket.io.min.js")
 REALTIME_STAGE = 7
 DEFAULT_TIME_LIMIT = 600     # seconds for the whole run
 DEFAULT_IMPORT_TIMEOUT = 20  # seconds for the app to import and build
-NOT_COPIED = shutil.ignore_patterns(".git", ".venv", "venv", "env", "node_modules", "__pycache__",
-                                    "*.pyc", ".pytest_cache", ".mypy_cache", ".DS_Store")
+NOT_COPIED = not_copied()
 APP_LOADS = "the_app_loads"
 FINISH_GRACE = 10          # seconds a finished run gets to exit before it is stopped
 FINISHED_BUT_STUCK = -1000  # exit status of a run that finished its checks but did not exit
@@ -66,15 +67,6 @@ class Check:
 
 
 # --- where the checks and the folder come from -------------------------------------------
-
-def check_files(number, browser=True):
-    """Stage N's test files: tests/test_0N_*.py and tests/*/test_0N_*.py."""
-    prefix = f"test_{number:02d}_"
-    files = sorted(TESTS.glob(f"{prefix}*.py"))
-    if browser:
-        files += sorted(TESTS.glob(f"*/{prefix}*.py"))
-    return files
-
 
 def choose_folder(number, folder=None, exercises=EXERCISES):
     """(folder, how it was chosen) for stage N: --dir, else the exercise copy, else the repo's."""

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from stages import free_port, has_app, stage_dir, stage_number
+from stages import free_port, has_app, stage_argument, stage_dir
 
 DEFAULT_PORT = 5000
 
@@ -56,17 +56,14 @@ def debug_wanted(value):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stage", help="stage number, e.g. 3 or 03")
+    parser.add_argument("stage", type=stage_argument, help="stage number, e.g. 3 or 03")
     parser.add_argument("--dir", type=Path, help="serve this folder instead of the repo's stage")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
     parser.add_argument("--no-debug", dest="debug", action="store_false",
                         default=debug_wanted(os.environ.get("DEBUG")),
                         help="no reloader and no debugger (as DEBUG=0)")
     args = parser.parse_args(argv)
-    try:
-        number = stage_number(args.stage)
-    except ValueError as error:
-        parser.exit(2, f"{error}\n")
+    number = args.stage
     folder = (args.dir or stage_dir(number)).resolve()
     if not has_app(folder):
         parser.exit(2, f"{folder} has no app.py or app/ package to serve.\n")

@@ -5,6 +5,7 @@ and what is never copied. The Makefile, every tool and the test suite ask this m
     python tools/stages.py folder 3      # 03_params
     python tools/stages.py tests 3       # stage 3's test files (the Makefile's `make test 3`)
 """
+import argparse
 import fnmatch
 import shutil
 import socket
@@ -56,6 +57,14 @@ def stage_number(text):
         if "_" not in text or text == STAGES[int(head)]:
             return int(head)
     raise ValueError(f"There is no stage {text!r}. The stages are:\n{listing()}")
+
+
+def stage_argument(text):
+    """For argparse: ``add_argument("stage", type=stage_argument)`` exits 2 with the stage table."""
+    try:
+        return stage_number(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def stage_dir(number):
