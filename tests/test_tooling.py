@@ -3,12 +3,16 @@
 These start real servers on 127.0.0.1, as a student's `make stage 1` does.
 """
 import http.client
+import shutil
 import signal
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from stages import stage_dir
+from stages import ROOT, STAGES, stage_dir
 from support.servers import LiveServer
 
 STAGE = 1
@@ -105,3 +109,13 @@ def test_make_stage_reloads_on_an_edit_and_ctrl_c_stops_the_reloader_and_its_ser
     assert server.exit_code is not None, "Ctrl+C should end `make stage N`"
     assert refused(server.port), (
         "After Ctrl+C something still listens on the port: the reloader's server outlived it")
+
+
+def test_ruff_finds_nothing_in_the_tools_the_tests_the_bench_and_the_lessons():
+    """pyproject.toml's [tool.ruff] rules hold everywhere, so each `# noqa` names a real exception."""
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    assert ruff, "ruff is not installed: `make setup` installs it from requirements-dev.txt"
+    folders = ["tests", "tools", "bench", *STAGES.values()]
+    result = subprocess.run([ruff, "check", "--no-cache", "--output-format", "concise", *folders],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, f"ruff found problems (fix them, or say why with # noqa):\n{result.stdout}{result.stderr}"
