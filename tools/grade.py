@@ -258,7 +258,7 @@ def run_checks(number, copy, scratch, options):
     record = Path(scratch) / "record.jsonl"
     output = Path(scratch) / "pytest.out"
     command = [sys.executable, "-m", "pytest", *map(str, options.files),
-               "-c", str(ROOT / "pytest.ini"), "--rootdir", str(ROOT),
+               "-c", str(ROOT / "pyproject.toml"), "--rootdir", str(ROOT),
                "--stage-dir", f"{number}={copy}", "-p", "grade_plugin",
                "--grade-record", str(record), "--basetemp", str(Path(scratch) / "tmp"),
                "-q", "--no-header", "-p", "no:cacheprovider"]
@@ -574,7 +574,7 @@ def main(argv=None):
                         help="run only this check (a test function name; repeatable)")
     parser.add_argument("--no-browser", action="store_true", help="leave the browser checks out")
     parser.add_argument("--check-timeout", type=float, default=0, metavar="S",
-                        help="time limit of one check (default: pytest.ini's)")
+                        help="time limit of one check (default: pyproject.toml's)")
     parser.add_argument("--import-timeout", type=float, default=DEFAULT_IMPORT_TIMEOUT, metavar="S",
                         help=f"time for the app to import (default {DEFAULT_IMPORT_TIMEOUT})")
     parser.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT, metavar="S",
