@@ -3,6 +3,7 @@
 These start real servers on 127.0.0.1, as a student's `make stage 1` does.
 """
 import http.client
+import re
 import shutil
 import signal
 import socket
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from diff_stages import stage_diff
 from stages import ROOT, STAGES, stage_dir
 from support.servers import LiveServer
 
@@ -119,3 +121,86 @@ def test_ruff_finds_nothing_in_the_tools_the_tests_the_bench_and_the_lessons():
     result = subprocess.run([ruff, "check", "--no-cache", "--output-format", "concise", *folders],
                             cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, f"ruff found problems (fix them, or say why with # noqa):\n{result.stdout}{result.stderr}"
+
+
+# --- each stage's stylesheet and `make diff` ------------------------------------------------
+
+# The <input> type each WTForms field renders (a stage's forms make inputs no template names).
+FIELD_INPUTS = {"StringField": "text", "PasswordField": "password", "BooleanField": "checkbox",
+                "SubmitField": "submit"}
+
+
+def stylesheet(number):
+    found = sorted(stage_dir(number).glob("**/static/style.css"))
+    return found[0].read_text(encoding="utf-8") if found else None
+
+
+def selectors(css):
+    """Every selector of a stylesheet, e.g. 'ul#messages li.user', 'input[type="text"]:focus'."""
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    return {part.strip() for block in re.findall(r"([^{}]+)\{", css) for part in block.split(",")}
+
+
+def what_a_stage_uses(number):
+    """(tags, classes, ids, input types) the stage's templates, scripts and forms produce."""
+    folder = stage_dir(number)
+    sources = [p.read_text(encoding="utf-8") for pattern in ("**/*.html", "**/*.js", "**/*.py")
+               for p in folder.glob(pattern) if "vendor" not in p.parts]
+    text = "\n".join(sources)
+    tags = set(re.findall(r"<([a-z][a-z0-9]*)\b", text)) | {"html", "body"}
+    inputs = set(re.findall(r'type="([a-z]+)"', text))
+    for field, kind in FIELD_INPUTS.items():
+        if field in text:
+            tags |= {"input", "label"}
+            inputs.add(kind)
+    words = set(re.findall(r"[\w-]+", text))  # class names may come from data: class="{{ message.role }}"
+    return tags, words, words, inputs
+
+
+def unused_selectors(number):
+    """The selectors stage N adds to the stylesheet that none of its pages can match."""
+    tags, classes, ids, inputs = what_a_stage_uses(number)
+    added = selectors(stylesheet(number)) - selectors(stylesheet(number - 1) or "")
+    unused = []
+    for selector in sorted(added):
+        if selector in (":root", "*"):
+            continue
+        bare = re.sub(r"::?[a-z-]+(\([^)]*\))?", "", selector)  # :hover, :focus, :disabled
+        needs = [(tag, tags) for tag in re.findall(r"(?:^|[\s>+~])([a-z][a-z0-9]*)", bare)]
+        needs += [(name, classes) for name in re.findall(r"\.([\w-]+)", bare)]
+        needs += [(name, ids) for name in re.findall(r"#([\w-]+)", bare)]
+        needs += [(kind, inputs) for kind in re.findall(r'\[type="([a-z]+)"\]', bare)]
+        if any(name not in used for name, used in needs):
+            unused.append(selector)
+    return unused
+
+
+STYLED = [n for n in STAGES if stylesheet(n)]
+
+
+@pytest.mark.parametrize("number", STYLED)
+def test_each_stage_adds_css_only_for_what_its_own_pages_use(number):
+    unused = unused_selectors(number)
+    assert not unused, (
+        f"Stage {number} adds CSS for what none of its pages show: {', '.join(unused)}. "
+        f"Each stage adds the CSS its own concept needs, so `make diff {number}` reads as the lesson; "
+        f"move these rules to the stage whose pages use them.")
+
+
+@pytest.mark.parametrize("number", [n for n in STYLED if n - 1 in STYLED])
+def test_each_stage_keeps_the_stylesheet_before_it_and_adds_at_the_end(number):
+    before, after = stylesheet(number - 1), stylesheet(number)
+    assert after.startswith(before), (
+        f"Stage {number}'s style.css should begin with stage {number - 1}'s, byte for byte, and add its "
+        f"own section at the end: otherwise `make diff {number}` shows CSS the lesson does not touch.")
+
+
+def test_make_diff_5_shows_the_move_to_a_factory_as_a_change_of_app_py():
+    shown = stage_diff(5)
+    assert "diff --git a/04_forms/app.py b/05_file_log_chat/app/__init__.py" in shown, (
+        "`make diff 5` should compare app.py with app/__init__.py, so the move to create_app() reads line by line")
+    assert "+def create_app(" in shown and "-app = Flask(__name__)" in shown
+    assert "diff --git a/04_forms/static/style.css b/05_file_log_chat/app/static/style.css" in shown
+    assert "deleted file mode" not in shown, "Pages stage 5 drops should be named in one line, not shown in full"
+    dropped = [line for line in shown.splitlines() if line.startswith("Stage 5 no longer has")]
+    assert len(dropped) == 1 and "templates/about.html" in dropped[0], shown[-500:]
