@@ -111,6 +111,14 @@ def test_a_post_without_the_csrf_token_is_refused_and_flashes_nothing(client):
     assert FormParts(client.get("/").text).flashes == [], "After a refused POST no message should be shown"
 
 
+def test_a_refused_form_gets_a_400_page_that_says_what_happened(client):
+    response = client.post(LOGIN, data={"username": "ana", "password": "secret"})
+    assert response.status_code == 400, f"A POST without the CSRF token should answer 400, not {response.status_code}"
+    assert "<nav" in response.text and "CSRF token" in response.text, (
+        "The refusal should be a page of the site (400.html, extending base.html) that gives Flask-WTF's reason: "
+        "@app.errorhandler(CSRFError) renders it with error.description")
+
+
 def test_a_post_with_a_wrong_csrf_token_is_refused(client):
     response = client.post(LOGIN, data={"username": "ana", "password": "secret", "csrf_token": "made-up"})
     assert response.status_code == 400, (

@@ -2,6 +2,7 @@
 import os
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_wtf.csrf import CSRFError
 
 from . import chat_log
 from .forms import MessageForm
@@ -33,3 +34,15 @@ def chat(role):
         return redirect(url_for("main.chat", role=role))
     messages = chat_log.read(log_path())
     return render_template("chat.html", role=role, form=form, messages=messages)
+
+
+# Error pages in the site's layout, for every URL of the app (not only this Blueprint's).
+@bp.app_errorhandler(404)
+def page_not_found(error):
+    return render_template("404.html"), 404
+
+
+# A POST without a valid CSRF token (a form left open while the secret key changed, say).
+@bp.app_errorhandler(CSRFError)
+def form_not_sent(error):
+    return render_template("400.html", reason=error.description), 400

@@ -96,6 +96,9 @@ def client_shows_a_message_form_in_the_shared_layout(client, role):
 def unknown_role_is_not_found(client, path):
     response = client.get(path)
     assert response.status_code == 404, f"GET {path} should be 404 Not Found, but answered {response.status_code}"
+    assert "<nav" in response.text, (
+        f"GET {path} should show the 404 page in the site's layout: @bp.app_errorhandler(404) in routes.py "
+        "(bp.errorhandler only sees the Blueprint's own routes, and this URL matches none)")
 
 
 def sending_appends_one_line_and_redirects(client, log):
