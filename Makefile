@@ -27,7 +27,7 @@ ifneq ($(filter $(firstword $(MAKECMDGOALS)),$(COMMANDS)),)
   endif
 endif
 # The stage's folder, e.g. 03_params; empty when N is not a stage.
-FOLDER = $(if $(N),$(shell $(PYTHON) tools/stages.py folder $(N) 2>/dev/null))
+FOLDER := $(if $(N),$(shell $(PYTHON) tools/stages.py folder $(N) 2>/dev/null))
 # `make stage 7`, `make test 7` and a whole `make test` need that client; other stages do not.
 NEEDS_CLIENT = $(if $(if $(N),$(filter 07_realtime,$(FOLDER)),all),$(SOCKETIO_CLIENT))
 # Stage 7's scale-out test starts a real redis-server; same rule: 7 or everything.

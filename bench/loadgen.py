@@ -53,7 +53,7 @@ import psutil
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT / "tools"))  # bench uses the tools' helpers, as the tests do
-from stages import free_port  # noqa: E402
+from stages import free_port, parse_log_line  # noqa: E402
 
 NODE_DIR = BENCH / "node"
 RESULTS = BENCH / "results"
@@ -242,8 +242,8 @@ class Sessions:
         counts, last = {}, {}
         with open(self.log_dir / f"chat_{chat_id}.log", encoding="utf-8", newline="\n") as log:
             for line in log:
-                _time, _role, text = line.split(" ", 2)
-                sender, seq, _sent = json.loads(text).split(" ")
+                _time, _role, text = parse_log_line(line.rstrip("\n"))
+                sender, seq, _sent = text.split(" ")
                 counts[(sender, int(seq))] = counts.get((sender, int(seq)), 0) + 1
                 if int(seq) < last.get(sender, 0):
                     self.log_reordered += 1

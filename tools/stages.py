@@ -7,6 +7,8 @@ and what is never copied. The Makefile, every tool and the test suite ask this m
 """
 import argparse
 import fnmatch
+import json
+import re
 import shutil
 import socket
 import sys
@@ -40,6 +42,18 @@ NOT_COPIED = (".git", ".venv", "venv", "env", "node_modules", "__pycache__", "*.
               ".env", "instance", "logs", "*.log")
 # Not part of the lesson's code either: its note, and fetched libraries.
 NOT_IN_DIFF = NOT_COPIED + ("README.md", "vendor")
+
+
+# Stages 5-7 write a chat message as one log line: <ISO time to the second> <role> <text as JSON>.
+LOG_LINE = re.compile(r'(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d) (user|attendant) (".*")')
+
+
+def parse_log_line(line):
+    """(time, role, text) of one chat log line (its newline left off); ValueError if it is not one."""
+    found = LOG_LINE.fullmatch(line)
+    if not found:
+        raise ValueError(f"not a chat log line ('<time> <role> <JSON text>'): {line!r}")
+    return found.group(1), found.group(2), json.loads(found.group(3))
 
 
 def listing():

@@ -8,7 +8,6 @@ in stage 6 both write chat.log. So each stage's test file keeps its own test fun
 stage writes: every message a student reads then names the file of the stage at hand.
 """
 import http.cookiejar
-import json
 import re
 import threading
 import urllib.error
@@ -18,11 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from markupsafe import escape
 
+from stages import parse_log_line
+
 ROLES = ("user", "attendant")
 LIMIT = 500  # characters in one message
 
-# The contract's log line: <ISO time to the second> <role> <text as a JSON string>
-LOG_LINE = re.compile(r'(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d) (user|attendant) (".*")')
 TOKEN = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"|<input[^>]*value="([^"]+)"[^>]*name="csrf_token"')
 
 # Messages that try to break out of their line or pass for another role's line.
@@ -67,9 +66,11 @@ def read_log(path):
     assert content.endswith("\n"), f"Every line of {path.name} should end with a newline"
     messages = []
     for line in content.split("\n")[:-1]:
-        match = LOG_LINE.fullmatch(line)
-        assert match, f"This line of {path.name} is not '<time> <role> <JSON string>': {line!r}"
-        messages.append((match.group(2), json.loads(match.group(3))))
+        try:
+            _time, role, text = parse_log_line(line)
+        except ValueError:
+            raise AssertionError(f"This line of {path.name} is not '<time> <role> <JSON string>': {line!r}") from None
+        messages.append((role, text))
     return messages
 
 
