@@ -36,7 +36,6 @@ import os
 import platform
 import resource
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -53,6 +52,7 @@ import psutil
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT / "tools"))  # bench uses the tools' helpers, as the tests do
+from processes import stop_group  # noqa: E402
 from stages import free_port, parse_log_line  # noqa: E402
 
 NODE_DIR = BENCH / "node"
@@ -166,13 +166,7 @@ class Server:
         return process_tree(self.process.pid)
 
     def stop(self):
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop_group(self.process, grace=10)
 
 
 class Workers:

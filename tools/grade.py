@@ -15,7 +15,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from stages import ROOT, STAGES, stage_dir, stage_number
+from processes import stop_group
 from stages import not_copied
 from stages import test_files as check_files
 
@@ -170,32 +170,6 @@ def run_bounded(command, timeout, log_path, cwd=ROOT, env=None, finished=None, g
             raise
     stop_group(process)  # anything the run left behind in its group
     return code
-
-
-def stop_group(process):
-    if os.name == "posix":
-        if process.poll() is not None:  # the leader is gone; stop what is left of its group
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            return
-        for sig, grace in ((signal.SIGTERM, 5), (signal.SIGKILL, 5)):
-            try:
-                os.killpg(process.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                process.wait(timeout=grace)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-    else:
-        process.kill()
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        pass
 
 
 PREFLIGHT = r"""

@@ -8,6 +8,7 @@ import sys
 import threading
 from pathlib import Path
 
+from processes import stop_group
 from stages import ROOT, free_port
 
 SERVE = ROOT / "tools" / "serve.py"
@@ -95,24 +96,11 @@ class ChildServer:
     def on_ready(self, line):
         """Called with the line that says the server is ready."""
 
-    def _signal_group(self, number):
-        try:
-            os.killpg(self._process.pid, number)
-        except ProcessLookupError:
-            pass  # every process of the group has ended already
-
     def stop(self, how=signal.SIGTERM):
         """Stop the server and every process in its group (``how=signal.SIGINT``: as Ctrl+C)."""
         if self._process is None:
             return
-        if self._process.poll() is None:
-            self._signal_group(how)
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-        self._signal_group(signal.SIGKILL)  # a child that outlived the server must not linger
+        stop_group(self._process, how)
         self._reader.join(timeout=5)  # it ends when the pipe does
 
     def __enter__(self):
