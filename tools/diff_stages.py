@@ -87,15 +87,18 @@ def stage_diff(number, stat=False, colour="never"):
     before, after = lesson_files(before_dir), lesson_files(after_dir)
     paired = moves(number, before, after)
     dropped = sorted(before - after - set(paired))
-    parts = []
+    parts, unchanged = [], []
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         # Moved files first, one diff each: the move reads as the change it makes.
         for old, new in paired.items():
             copy([old], before_dir, scratch / before_name)
             copy([new], after_dir, scratch / after_name)
-            parts.append(git_diff(f"{before_name}/{old}", f"{after_name}/{new}",
-                                  cwd=scratch, colour=colour, stat=stat))
+            shown = git_diff(f"{before_name}/{old}", f"{after_name}/{new}", cwd=scratch, colour=colour, stat=stat)
+            if shown:
+                parts.append(shown)
+            else:
+                unchanged.append(f"{old} -> {new}")
         rest = scratch / "rest"
         copy(before & after, before_dir, rest / before_name)
         copy((before & after) | (after - before - set(paired.values())), after_dir, rest / after_name)
@@ -104,6 +107,8 @@ def stage_diff(number, stat=False, colour="never"):
         parts.append(git_diff(before_name, after_name, cwd=rest, colour=colour, stat=stat))
     if stat:
         parts = [one_summary(parts)]
+    if unchanged:
+        parts.append(f"Moved as they are: {', '.join(unchanged)}\n")
     if dropped:
         names = ", ".join(str(path) for path in dropped)
         parts.append(f"Stage {number} no longer has these files of {before_name} (not shown): {names}\n")
