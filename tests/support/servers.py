@@ -93,6 +93,14 @@ class ChildServer:
     def exit_code(self):
         return self._process.poll()
 
+    def interrupt(self, timeout=10):
+        """Press Ctrl+C: SIGINT to the whole process group, as a terminal sends it. The exit code, or None."""
+        os.killpg(self._process.pid, signal.SIGINT)
+        try:
+            return self._process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
     def on_ready(self, line):
         """Called with the line that says the server is ready."""
 
