@@ -103,10 +103,11 @@ progress: $(STAMP) $(NEEDS_CLIENT) browser
 
 TEST_FILES = $(if $(FOLDER),$(shell $(PYTHON) tools/stages.py tests $(N)),$(error No stage '$(N)'; the stages are 1 to 7))
 PYTEST_ARGS = $(if $(DIR),--stage-dir $(N)=$(DIR))
-# Every core (pytest-xdist); the gradings share one worker (their fixture starts them all).
-# JOBS=1 runs in one process. (Not in pyproject.toml: the grader's own pytest runs stay serial.)
+# Every core (pytest-xdist), each test file on one worker: test_grading.py's module fixture
+# starts all its gradings at once, so its tests must share a worker. JOBS=1 runs in one
+# process. (Not in pyproject.toml: the grader's own pytest runs stay serial.)
 JOBS ?= auto
-PYTEST = $(PY) -m pytest $(if $(filter 1,$(JOBS)),,-n $(JOBS) --dist loadgroup)
+PYTEST = $(PY) -m pytest $(if $(filter 1,$(JOBS)),,-n $(JOBS) --dist loadfile)
 
 # socket.io-client 4.x speaks the protocol of python-socketio 5 (2.x does not).
 $(SOCKETIO_CLIENT):

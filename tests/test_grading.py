@@ -43,8 +43,7 @@ APP_LOADS = "the_app_loads"
 
 # A test waits for its grading, which may queue behind others on a busy machine; each
 # grading is bounded by GRADING_BOUND itself, so the wait is bounded too.
-# Under pytest-xdist the gradings stay on one worker: `gradings` starts every selected job.
-pytestmark = [pytest.mark.timeout(GRADING_BOUND + 60), pytest.mark.xdist_group("gradings")]
+pytestmark = pytest.mark.timeout(GRADING_BOUND + 60)
 
 
 def check_names(number):
