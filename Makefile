@@ -104,7 +104,8 @@ progress: $(STAMP) $(NEEDS_CLIENT) browser
 TEST_FILES = $(if $(FOLDER),$(shell $(PYTHON) tools/stages.py tests $(N)),$(error No stage '$(N)'; the stages are 1 to 7))
 PYTEST_ARGS = $(if $(DIR),--stage-dir $(N)=$(DIR))
 # Every core (pytest-xdist), each test file on one worker: test_grading.py's module fixture
-# starts all its gradings at once, so its tests must share a worker. JOBS=1 runs in one
+# starts all its gradings at once, so its tests must share a worker (--dist loadfile, not
+# loadgroup: xdist_group marks are ignored with pytest 9.2, pytest-xdist#1386). JOBS=1 runs in one
 # process. (Not in pyproject.toml: the grader's own pytest runs stay serial.)
 JOBS ?= auto
 PYTEST = $(PY) -m pytest $(if $(filter 1,$(JOBS)),,-n $(JOBS) --dist loadfile)
