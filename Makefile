@@ -1,6 +1,6 @@
 # flask-stages: run, test and compare the lessons. `make help` lists the commands.
 #
-#   make stage 3      serve stage 3 on http://127.0.0.1:5000 (PORT=... to change)
+#   make stage 3      serve stage 3 on http://127.0.0.1:5000, reloading on edits (PORT=..., DEBUG=0)
 #   make test         run the whole test suite; `make test 3` runs stage 3's tests
 #   make diff 4       show what stage 4 adds to stage 3
 #
@@ -41,7 +41,8 @@ BENCH_STAMP := $(VENV)/.bench-installed
 help:
 	@echo "flask-stages: seven Flask lessons, from hello world to a realtime chat."
 	@echo
-	@echo "  make stage N       serve stage N on http://127.0.0.1:5000 (PORT=8000 to change)"
+	@echo "  make stage N       serve stage N on http://127.0.0.1:5000, restarting when you save a file"
+	@echo "                     (PORT=8000 to change the port, DEBUG=0 for no reloader)"
 	@echo "  make test          run every test (browser tests included)"
 	@echo "  make test N        run stage N's tests; DIR=path tests a copy of stage N there"
 	@echo "  make test-fast     every test but the browser ones"
@@ -76,10 +77,10 @@ stage: $(STAMP) $(NEEDS_CLIENT)
 	@$(PY) tools/serve.py $(N)
 
 test: $(STAMP) $(NEEDS_CLIENT) $(NEEDS_REDIS) browser sandbox
-	$(PY) -m pytest $(PYTEST_ARGS) $(if $(N),$(TEST_FILES))
+	$(PYTEST) $(PYTEST_ARGS) $(if $(N),$(TEST_FILES))
 
 test-fast: $(STAMP) $(NEEDS_CLIENT) $(NEEDS_REDIS) sandbox
-	$(PY) -m pytest -m "not browser" $(PYTEST_ARGS) $(if $(N),$(TEST_FILES))
+	$(PYTEST) -m "not browser" $(PYTEST_ARGS) $(if $(N),$(TEST_FILES))
 
 # A system Chromium if there is one; else, as root with apt-get (a fresh CI machine),
 # Debian's chromium; else Playwright's own (a laptop with internet). Quick once done.
@@ -132,8 +133,14 @@ exercise:
 progress: $(STAMP) $(NEEDS_CLIENT) browser
 	@$(PY) tools/exercise.py progress
 
-TEST_FILES = $(if $(FOLDER),$(wildcard tests/test_$(firstword $(subst _, ,$(FOLDER)))_*.py tests/*/test_$(firstword $(subst _, ,$(FOLDER)))_*.py),$(error No stage '$(N)'; the stages are 1 to 7))
+TEST_FILES = $(if $(FOLDER),$(shell $(PYTHON) tools/stages.py tests $(N)),$(error No stage '$(N)'; the stages are 1 to 7))
 PYTEST_ARGS = $(if $(DIR),--stage-dir $(N)=$(DIR))
+# Every core (pytest-xdist), each test file on one worker: test_grading.py's module fixture
+# starts all its gradings at once, so its tests must share a worker (--dist loadfile, not
+# loadgroup: xdist_group marks are ignored with pytest 9.2, pytest-xdist#1386). JOBS=1 runs in one
+# process. (Not in pyproject.toml: the grader's own pytest runs stay serial.)
+JOBS ?= auto
+PYTEST = $(PY) -m pytest $(if $(filter 1,$(JOBS)),,-n $(JOBS) --dist loadfile)
 
 # socket.io-client 4.x speaks the protocol of python-socketio 5 (2.x does not).
 $(SOCKETIO_CLIENT):

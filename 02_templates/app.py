@@ -25,3 +25,9 @@ def index():
 @app.route("/about")
 def about():
     return render_template("about.html", now=datetime.now())
+
+
+# Any URL no route matches: a page in the site's own layout, still with the status 404.
+@app.errorhandler(404)
+def page_not_found(error):
+    return render_template("404.html"), 404

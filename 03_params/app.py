@@ -28,6 +28,12 @@ def about():
     return render_template("about.html", now=datetime.now())
 
 
+# Any URL no route matches: a page in the site's own layout, still with the status 404.
+@app.errorhandler(404)
+def page_not_found(error):
+    return render_template("404.html"), 404
+
+
 # Query string: /hello?name=Ana&times=3. Both are optional, so each gets a default.
 @app.route("/hello")
 def hello():

@@ -4,8 +4,8 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 from flask import Flask, flash, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.routing import IntegerConverter
-from flask_wtf.csrf import CSRFProtect
 
 from forms import LoginForm
 
@@ -64,6 +64,18 @@ def index():
 @app.route("/about")
 def about():
     return render_template("about.html", now=datetime.now())
+
+
+# Any URL no route matches: a page in the site's own layout, still with the status 404.
+@app.errorhandler(404)
+def page_not_found(error):
+    return render_template("404.html"), 404
+
+
+# A POST without a valid CSRF token (a form left open while the secret key changed, say).
+@app.errorhandler(CSRFError)
+def form_not_sent(error):
+    return render_template("400.html", reason=error.description), 400
 
 
 # Query string: /hello?name=Ana&times=3. Both are optional, so each gets a default.

@@ -34,10 +34,8 @@ import argparse
 import json
 import os
 import platform
-import re
 import resource
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -46,14 +44,20 @@ import threading
 import time
 import urllib.request
 from datetime import datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+
+import psutil
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
+sys.path.insert(0, str(ROOT / "tools"))  # bench uses the tools' helpers, as the tests do
+from processes import stop_group  # noqa: E402
+from stages import free_port, parse_log_line  # noqa: E402
+
 NODE_DIR = BENCH / "node"
 RESULTS = BENCH / "results"
 STAGE_07 = ROOT / "07_realtime"  # --stage-dir to measure a copy
-TICK = os.sysconf("SC_CLK_TCK")
 
 TARGETS = {
     "threading": "Flask-SocketIO, threading (the lesson: flask run)",
@@ -66,58 +70,39 @@ TARGETS = {
 
 def cpu_seconds(pids):
     """User + system CPU time of these processes, in seconds (gone ones count 0)."""
-    total = 0
+    total = 0.0
     for pid in pids:
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):
+            times = psutil.Process(pid).cpu_times()
+        except psutil.NoSuchProcess:
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / TICK
+        total += times.user + times.system
+    return total
 
 
 def process_tree(pid):
     """pid and all its descendants."""
-    children = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    tree, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        tree.append(current)
-        todo.extend(children.get(current, []))
-    return tree
+    try:
+        return [pid] + [child.pid for child in psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return [pid]
 
 
 def machine_busy_seconds():
-    """CPU time every process on the machine spent so far (all cores), from /proc/stat."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-    return (sum(fields[:8]) - idle) / TICK
+    """CPU time every process on the machine spent so far (all cores), idle and iowait not counted."""
+    times = psutil.cpu_times()
+    busy = ("user", "nice", "system", "irq", "softirq", "steal")  # guest time is inside user
+    return sum(getattr(times, name, 0.0) for name in busy)
 
 
 def rss_mb(pids):
-    total_kb = 0
+    total = 0
     for pid in pids:
         try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total_kb += int(line.split()[1])
-        except (FileNotFoundError, ProcessLookupError):
+            total += psutil.Process(pid).memory_info().rss
+        except psutil.NoSuchProcess:
             continue
-    return total_kb / 1024
-
-
-def free_port():
-    import socket
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    return total / 2**20
 
 
 class Server:
@@ -136,7 +121,7 @@ class Server:
         if target == "threading":
             env["FLASK_SOCKETIO_ASYNC_MODE"] = "threading"
             command = [sys.executable, str(ROOT / "tools" / "serve.py"), "7", "--dir", str(stage_dir),
-                       "--port", str(self.port)]
+                       "--port", str(self.port), "--no-debug"]
             cwd = stage_dir
         elif target == "gevent":
             env["FLASK_SOCKETIO_ASYNC_MODE"] = "gevent"
@@ -183,13 +168,7 @@ class Server:
         return process_tree(self.process.pid)
 
     def stop(self):
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop_group(self.process, grace=10)
 
 
 class Workers:
@@ -259,8 +238,8 @@ class Sessions:
         counts, last = {}, {}
         with open(self.log_dir / f"chat_{chat_id}.log", encoding="utf-8", newline="\n") as log:
             for line in log:
-                _time, _role, text = line.split(" ", 2)
-                sender, seq, _sent = json.loads(text).split(" ")
+                _time, _role, text = parse_log_line(line.rstrip("\n"))
+                sender, seq, _sent = text.split(" ")
                 counts[(sender, int(seq))] = counts.get((sender, int(seq)), 0) + 1
                 if int(seq) < last.get(sender, 0):
                     self.log_reordered += 1
@@ -274,11 +253,12 @@ def spread(items, parts):
     return [items[i::parts] for i in range(parts)]
 
 
-def percentile(values, fraction):
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+def latency_ms(latencies_us):
+    """Median and 99th percentile of latencies in microseconds, in milliseconds."""
+    if len(latencies_us) < 2:
+        return {"p50_ms": float("nan"), "p99_ms": float("nan")}
+    cuts = statistics.quantiles(latencies_us, n=100, method="inclusive")
+    return {"p50_ms": cuts[49] / 1000, "p99_ms": cuts[98] / 1000}
 
 
 class Run:
@@ -382,7 +362,7 @@ class Run:
         log_ok = all(logged.get((k.split(":")[0], int(k.split(":")[1])), 0) == 1 for k in expected) \
             and len(logged) == len(expected)
         return {
-            "p50_ms": percentile(latency, 0.50) / 1000, "p99_ms": percentile(latency, 0.99) / 1000,
+            **latency_ms(latency),
             "deliveries_per_s": counted / ((end - start) / 1e6),
             "server_cpu": server_cpu, "loadgen_cpu": loadgen_cpu,
             "lost": lost, "disconnected": disconnected, "log_complete": log_ok,
@@ -416,7 +396,7 @@ class Run:
                     for seq in range(sent[key][0], sent[key][1] + 1)}
             complete += set(logged) == want and all(v == 1 for v in logged.values())
         return {
-            "p50_ms": percentile(latency, 0.50) / 1000, "p99_ms": percentile(latency, 0.99) / 1000,
+            **latency_ms(latency),
             "messages": len(expected), "lost": lost, "disconnected": disconnected,
             "logs_complete": complete, "sessions": len(chat_ids),
             "server_cpu": server_cpu, "loadgen_cpu": loadgen_cpu,
@@ -635,9 +615,8 @@ def describe_machine():
     for package in ("flask", "flask-socketio", "python-socketio", "python-engineio", "simple-websocket",
                     "gevent", "gevent-websocket", "gunicorn"):
         try:
-            from importlib.metadata import version
             versions[package] = version(package)
-        except Exception:
+        except PackageNotFoundError:
             versions[package] = "-"
     socketio_version = "-"
     try:

@@ -9,16 +9,15 @@ Each test module names its stage with ``STAGE = N``. The fixtures then give it:
 - ``live_server``: the stage running as a real server on 127.0.0.1.
 """
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-from support.loader import StageLoadError, load_app
+# tools/ is on the import path (pyproject.toml's pythonpath): the tests use the tools, never
+# the other way round.
+from loader import StageLoadError, load_app
+from stages import STAGES, stage_dir, stage_number
 from support.servers import LiveServer, ServerFailed
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
-from stages import STAGES, stage_dir, stage_number  # noqa: E402
 
 # The checks stages 5 and 6 share: a failed assert there reports its values, as in a test file.
 pytest.register_assert_rewrite("support.chat_pages")

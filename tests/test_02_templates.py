@@ -125,3 +125,13 @@ def test_about_page_shows_the_time_it_was_made_and_greets_for_that_hour(client):
     hour = shown.hour
     expected = "good morning" if hour < 12 else "good afternoon" if hour < 18 else "good evening"
     assert expected in html.lower(), f"At {match[0]} the about page should say {expected!r} (an if in the template)"
+
+
+def test_a_page_that_does_not_exist_gets_a_404_page_in_the_sites_layout(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404, (
+        f"A URL no route matches should answer 404 Not Found, but answered {response.status_code}: "
+        "the error handler returns the status with the page: return render_template(...), 404")
+    assert "<nav" in response.text and "style.css" in response.text, (
+        "The 404 page should be a template that extends base.html (nav and stylesheet), rendered by "
+        "@app.errorhandler(404), not Flask's plain default page")

@@ -6,8 +6,9 @@ import urllib.request
 from html.parser import HTMLParser
 
 import pytest
+from loader import load_app
+from stages import not_copied
 from support import hostile
-from support.loader import load_app
 from support.servers import LiveServer
 
 STAGE = 4
@@ -77,7 +78,7 @@ def flashed(client):
 def stage_copy(stage_folder, tmp_path):
     """A copy of the stage with no .env, so only what the test sets is configured."""
     copy = tmp_path / stage_folder.name
-    shutil.copytree(stage_folder, copy, ignore=shutil.ignore_patterns(".env", "__pycache__", "instance"))
+    shutil.copytree(stage_folder, copy, ignore=not_copied())
     return copy
 
 
@@ -111,6 +112,14 @@ def test_a_post_without_the_csrf_token_is_refused_and_flashes_nothing(client):
     )
     assert flashed(client) == [], "A refused POST should flash nothing"
     assert FormParts(client.get("/").text).flashes == [], "After a refused POST no message should be shown"
+
+
+def test_a_refused_form_gets_a_400_page_that_says_what_happened(client):
+    response = client.post(LOGIN, data={"username": "ana", "password": "secret"})
+    assert response.status_code == 400, f"A POST without the CSRF token should answer 400, not {response.status_code}"
+    assert "<nav" in response.text and "CSRF token" in response.text, (
+        "The refusal should be a page of the site (400.html, extending base.html) that gives Flask-WTF's reason: "
+        "@app.errorhandler(CSRFError) renders it with error.description")
 
 
 def test_a_post_with_a_wrong_csrf_token_is_refused(client):

@@ -10,7 +10,7 @@ from support import chat_pages as pages
 from support import hostile
 from support.chat_pages import disk  # noqa: F401 (a fixture)
 from support.chat_pages import EMPTY_TEXTS, ROLES, TRICKY, UNKNOWN_ROLE_PATHS, read_log, send
-from support.loader import StageLoadError, load_app
+from loader import StageLoadError, load_app
 
 STAGE = 5
 
@@ -175,7 +175,7 @@ def test_a_log_folder_that_cannot_be_written_gives_a_clear_error(client, log_dir
     pages.a_log_folder_that_cannot_be_written_gives_a_clear_error(client, log_dir / "user.log")
 
 
-def test_a_full_disk_never_corrupts_the_log(disk, live_server, log_dir):
+def test_a_full_disk_never_corrupts_the_log(disk, live_server, log_dir):  # noqa: F811 (a fixture)
     """On a 64 kB tmpfs where the machine lets the tests mount one, and with an injected full disk
     (the server's file size limit) everywhere."""
     pages.a_full_disk_never_corrupts_the_log(live_server, disk, log_dir / "user.log", "user")

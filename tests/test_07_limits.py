@@ -12,7 +12,7 @@ import socketio
 
 from support.chat_pages import NOT_WRITTEN_BY_THE_APP, UNFINISHED_LAST_LINE, disk  # noqa: F401 (a fixture)
 from support import hostile
-from support.loader import load_app
+from loader import load_app
 from support.servers import LiveServer
 from support.sockets import ATTENDANT_ENV, Browser, ChatWindow, start_chat
 

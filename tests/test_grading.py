@@ -32,6 +32,7 @@ import pytest
 
 from mutate import Mutation, StaleMutation, load, make_mutant
 from stages import ROOT, STAGES, stage_dir
+from stages import test_files as stage_tests
 
 GRADE = ROOT / "tools" / "grade.py"
 EXERCISE = ROOT / "tools" / "exercise.py"
@@ -43,12 +44,6 @@ APP_LOADS = "the_app_loads"
 # A test waits for its grading, which may queue behind others on a busy machine; each
 # grading is bounded by GRADING_BOUND itself, so the wait is bounded too.
 pytestmark = pytest.mark.timeout(GRADING_BOUND + 60)
-
-
-def stage_tests(number, browser=True):
-    prefix = f"test_{number:02d}_"
-    files = sorted((ROOT / "tests").glob(f"{prefix}*.py"))
-    return files + (sorted((ROOT / "tests").glob(f"*/{prefix}*.py")) if browser else [])
 
 
 def check_names(number):
@@ -454,7 +449,7 @@ def test_the_grader_says_plainly_when_it_cannot_grade(gradings, job):
     ("test_times_is_kept[10]", "times is kept (10)"),
 ])
 def test_a_check_is_described_by_its_name_in_words(name, expected):
-    from grade import describe
+    from grade import describe  # noqa: PLC0415 (only this test needs the grader's internals)
     assert describe(name, "") == expected
     assert describe(name, "\n    A page that says so.\n\n    More.").startswith("A page that says so")
 
@@ -469,7 +464,7 @@ def test_a_check_is_described_by_its_name_in_words(name, expected):
     ("test_home_page_says_hello", "GET / answered 500", "traceback", "No route"),
 ])
 def test_a_hint_names_the_failure_first_then_the_checks_own_advice(function, reason, says, never):
-    from grade import Check, hint_for
+    from grade import Check, hint_for  # noqa: PLC0415 (the grader is imported only where a test needs it)
     check = Check(id=f"x::{function}", name=function, function=function, description=function, reason=reason)
     hint = hint_for(check, 4)
     assert says in hint and never not in hint, hint

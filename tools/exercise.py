@@ -11,12 +11,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from stages import ROOT, STAGES, stage_dir, stage_number
+from stages import ROOT, SOCKETIO_CLIENT as VENDOR, STAGES, not_copied, stage_argument, stage_dir
 
 EXERCISES = ROOT / "exercises"
-VENDOR = Path("app", "static", "vendor", "socket.io.min.js")
-NOT_COPIED = shutil.ignore_patterns("__pycache__", "*.pyc", ".env", "instance", "logs", "*.log",
-                                    "README.md")
 
 
 def shown(path):
@@ -41,7 +38,7 @@ def start(number, exercises=EXERCISES):
         origin = "an empty folder (stage 1 is where the course starts)"
     else:
         before = STAGES[number - 1]
-        shutil.copytree(stage_dir(number - 1), target, ignore=NOT_COPIED)
+        shutil.copytree(stage_dir(number - 1), target, ignore=not_copied("README.md"))
         origin = f"a copy of {before}"
         fetched = stage_dir(number) / VENDOR
         if (target / "app").is_dir() and fetched.is_file() and not (target / VENDOR).exists():
@@ -91,17 +88,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--exercises", type=Path, default=EXERCISES, help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("start", help="start stage N's exercise").add_argument("stage")
+    commands.add_parser("start", help="start stage N's exercise").add_argument("stage", type=stage_argument)
     commands.add_parser("progress", help="which exercises pass").add_argument(
         "--no-browser", action="store_true", help="leave the browser checks out (faster)")
     args = parser.parse_args(argv)
     if args.command == "progress":
         return progress(args.exercises, browser=not args.no_browser)
-    try:
-        number = stage_number(args.stage)
-    except ValueError as error:
-        parser.exit(2, f"{error}\n")
-    return start(number, args.exercises)
+    return start(args.stage, args.exercises)
 
 
 if __name__ == "__main__":

@@ -100,7 +100,7 @@ def grade(number, folder, source="", options=None, outputs=()):
         work.mkdir()
         sandbox = sandboxes.Sandbox(work=work, kind=kind,
                                     hide=hidden_paths(folder, options, outputs),
-                                    keep=[ROOT / "tests", ROOT / "tools", ROOT / "pytest.ini",
+                                    keep=[ROOT / "tests", ROOT / "tools", ROOT / "pyproject.toml",
                                           Path(sys.prefix), Path(sys.base_prefix),
                                           Path(sys.executable).resolve().parent])
         try:  # a pristine copy the sandbox never sees; each run gets a fresh copy of it
@@ -213,7 +213,7 @@ def main(argv=None):
                         help="run only this check (a test function name; repeatable)")
     parser.add_argument("--no-browser", action="store_true", help="leave the browser checks out")
     parser.add_argument("--check-timeout", type=float, default=0, metavar="S",
-                        help="time limit of one check (default: pytest.ini's)")
+                        help="time limit of one check (default: pyproject.toml's)")
     parser.add_argument("--import-timeout", type=float, default=DEFAULT_IMPORT_TIMEOUT, metavar="S",
                         help=f"time for the app to import (default {DEFAULT_IMPORT_TIMEOUT})")
     parser.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT, metavar="S",

@@ -40,7 +40,7 @@ def find_system_chromium():
 
 def managed_chromium_is_installed():
     """True when ``playwright install chromium`` has already put its browser in place."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415 (slow; only when no system Chromium)
 
     with sync_playwright() as playwright:
         return Path(playwright.chromium.executable_path).exists()

@@ -21,10 +21,10 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from stages import ROOT, STAGES, stage_dir, stage_number
+from stages import ROOT, STAGES, not_copied, stage_dir, stage_number
 
 DATA = ROOT / "tests" / "mutations"
-NOT_COPIED = shutil.ignore_patterns("__pycache__", "*.pyc", ".env", "instance", "*.log")
+NOT_COPIED = not_copied()
 
 
 class StaleMutation(Exception):

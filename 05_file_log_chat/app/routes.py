@@ -2,6 +2,7 @@
 import os
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
 
 from . import chat_log
 from .forms import MessageForm
@@ -45,3 +46,15 @@ def save(path, role, form):
         current_app.logger.exception("The chat log %s could not be written", path)
         form.text.errors.append("The message could not be saved (is the server's disk full?). Please try again.")
         return False
+
+
+# Error pages in the site's layout, for every URL of the app (not only this Blueprint's).
+@bp.app_errorhandler(404)
+def page_not_found(error):
+    return render_template("404.html"), 404
+
+
+# A POST without a valid CSRF token (a form left open while the secret key changed, say).
+@bp.app_errorhandler(CSRFError)
+def form_not_sent(error):
+    return render_template("400.html", reason=error.description), 400

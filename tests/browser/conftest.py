@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
-from install_browser import find_system_chromium  # tools/ is on sys.path (tests/conftest.py)
+from install_browser import find_system_chromium  # tools/ is on the path (pyproject.toml)
 
 # The flags a headless Chromium needs in a container and to stay off the network.
 CHROMIUM_ARGS = [

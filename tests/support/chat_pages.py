@@ -25,11 +25,11 @@ from pathlib import Path
 import pytest
 from markupsafe import escape
 
+from stages import parse_log_line
+
 ROLES = ("user", "attendant")
 LIMIT = 500  # characters in one message
 
-# The contract's log line: <ISO time to the second> <role> <text as a JSON string>
-LOG_LINE = re.compile(r'(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d) (user|attendant) (".*")')
 TOKEN = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"|<input[^>]*value="([^"]+)"[^>]*name="csrf_token"')
 
 # Messages that try to break out of their line or pass for another role's line.
@@ -74,9 +74,11 @@ def read_log(path):
     assert content.endswith("\n"), f"Every line of {path.name} should end with a newline"
     messages = []
     for line in content.split("\n")[:-1]:
-        match = LOG_LINE.fullmatch(line)
-        assert match, f"This line of {path.name} is not '<time> <role> <JSON string>': {line!r}"
-        messages.append((match.group(2), json.loads(match.group(3))))
+        try:
+            _time, role, text = parse_log_line(line)
+        except ValueError:
+            raise AssertionError(f"This line of {path.name} is not '<time> <role> <JSON string>': {line!r}") from None
+        messages.append((role, text))
     return messages
 
 
@@ -103,6 +105,9 @@ def client_shows_a_message_form_in_the_shared_layout(client, role):
 def unknown_role_is_not_found(client, path):
     response = client.get(path)
     assert response.status_code == 404, f"GET {path} should be 404 Not Found, but answered {response.status_code}"
+    assert "<nav" in response.text, (
+        f"GET {path} should show the 404 page in the site's layout: @bp.app_errorhandler(404) in routes.py "
+        "(bp.errorhandler only sees the Blueprint's own routes, and this URL matches none)")
 
 
 def sending_appends_one_line_and_redirects(client, log):

@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from support.loader import StageLoadError, load_app
+from loader import StageLoadError, load_app
 
 # Each would be a number, a boolean, a list or None if the app let Flask guess with json.loads.
 SECRET_KEYS_THAT_LOOK_LIKE_JSON = ["123456", "true", "1e3", "[1,2]", "0", "null", "false"]

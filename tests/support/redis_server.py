@@ -7,7 +7,9 @@ and is stopped by its process ID afterwards. ``make test`` installs Debian's
 import shutil
 import tempfile
 
-from .servers import ChildServer, free_port
+from stages import free_port
+
+from .servers import ChildServer
 
 CANDIDATES = ("redis-server", "/usr/bin/redis-server", "/usr/sbin/redis-server",
               "/usr/local/bin/redis-server", "/opt/homebrew/bin/redis-server")

@@ -1,13 +1,16 @@
 """Run a stage as a real server on 127.0.0.1, started the way ``make stage N`` starts it."""
 import os
 import queue
-import socket
+import re
+import signal
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from processes import stop_group
+from stages import ROOT, free_port
+
 SERVE = ROOT / "tools" / "serve.py"
 START_TIMEOUT = 30  # seconds for the server to say it is listening
 
@@ -16,17 +19,13 @@ class ServerFailed(Exception):
     """The stage's server exited or never started listening."""
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class ChildServer:
     """A server in a child process: ``start()`` returns once its output says it is ready.
 
     Subclasses give ``command()``, ``ready`` (the text of the line that says so) and
     ``name`` (for the failure message). ``output`` is its last lines, for diagnostics.
+    The server runs in its own session: ``stop()`` signals its whole process group, so a
+    reloader's child (or any process the server started) ends with it.
     """
 
     ready = ""
@@ -34,6 +33,7 @@ class ChildServer:
 
     def __init__(self, env=None):
         self.lines = []
+        self._new_line = threading.Condition()
         self._env = {**os.environ, **(env or {})}
         self._process = None
         self._reader = None
@@ -53,6 +53,7 @@ class ChildServer:
         self._process = subprocess.Popen(
             self.command(), env=self._env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace",
+            start_new_session=True,
         )
         is_ready = queue.Queue()
         self._reader = threading.Thread(target=self._read_output, args=(is_ready,), daemon=True)
@@ -73,23 +74,46 @@ class ChildServer:
         told = False
         with self._process.stdout as stream:  # closed at the end: no ResourceWarning
             for line in stream:
-                self.lines.append(line)
+                with self._new_line:
+                    self.lines.append(line)
+                    self._new_line.notify_all()
                 if not told and self.ready in line:
+                    self.on_ready(line)
                     is_ready.put(True)
                     told = True
         if not told:
             is_ready.put(False)
 
-    def stop(self):
-        if self._process and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-        if self._process:
-            self._reader.join(timeout=5)  # it ends when the pipe does
+    def wait_for(self, text, timeout=START_TIMEOUT, after=0):
+        """The first output line from index ``after`` on that contains text; None on timeout."""
+        def found():
+            return next((line for line in self.lines[after:] if text in line), None)
+
+        with self._new_line:
+            self._new_line.wait_for(lambda: found() or self._process.poll() is not None, timeout)
+            return found()
+
+    @property
+    def exit_code(self):
+        return self._process.poll()
+
+    def interrupt(self, timeout=10):
+        """Press Ctrl+C: SIGINT to the whole process group, as a terminal sends it. The exit code, or None."""
+        os.killpg(self._process.pid, signal.SIGINT)
+        try:
+            return self._process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def on_ready(self, line):
+        """Called with the line that says the server is ready."""
+
+    def stop(self, how=signal.SIGTERM):
+        """Stop the server and every process in its group (``how=signal.SIGINT``: as Ctrl+C)."""
+        if self._process is None:
+            return
+        stop_group(self._process, how)
+        self._reader.join(timeout=5)  # it ends when the pipe does
 
     def __enter__(self):
         return self.start()
@@ -99,17 +123,27 @@ class ChildServer:
 
 
 class LiveServer(ChildServer):
-    """``tools/serve.py`` in a child process; ``url`` once it listens."""
+    """``tools/serve.py`` in a child process; ``url`` and ``port`` are where it listens.
+
+    Without debug (the tests' default), as ``DEBUG=0 make stage N``; ``debug=True`` is
+    ``make stage N`` itself, with Flask's reloader.
+    """
 
     ready = "Running on http://"
 
-    def __init__(self, stage, folder, env):
+    def __init__(self, stage, folder, env, port=None, debug=False):
         super().__init__({"PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", **env})
-        self.stage, self.folder = stage, Path(folder)
+        self.stage, self.folder, self.debug = stage, Path(folder), debug
         self.name = f"The stage {stage} server ({self.folder})"
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
 
     def command(self):
         return [sys.executable, str(SERVE), str(self.stage), "--dir", str(self.folder),
-                "--port", str(self.port)]
+                "--port", str(self.port), *([] if self.debug else ["--no-debug"])]
+
+    def on_ready(self, line):
+        # serve.py moves to another port when the one asked for is held: believe the server.
+        found = re.search(r"Running on (http://127\.0\.0\.1:(\d+))", line)
+        if found:
+            self.url, self.port = found.group(1), int(found.group(2))

@@ -116,7 +116,7 @@ def run_checks(sandbox, number, copy, scratch, options, files):
     record, junit = work / "record.jsonl", work / "junit.xml"
     output = Path(scratch) / "pytest.out"
     command = [sys.executable, "-m", "pytest", *map(str, files),
-               "-c", str(ROOT / "pytest.ini"), "--rootdir", str(ROOT),
+               "-c", str(ROOT / "pyproject.toml"), "--rootdir", str(ROOT),
                "--stage-dir", f"{number}={copy}", "-p", "grade_plugin",
                "--grade-record", str(record), "--basetemp", str(work / "tmp"),
                "--junitxml", str(junit), "-o", "junit_family=xunit1",

@@ -43,7 +43,7 @@ exit 0
 
 def members():
     """(path in the zip, file on disk): the checks and their tools, no lesson code."""
-    tracked = subprocess.run(["git", "-C", str(ROOT), "ls-files", "tests", "tools", "pytest.ini",
+    tracked = subprocess.run(["git", "-C", str(ROOT), "ls-files", "tests", "tools", "pyproject.toml",
                               "requirements-dev.txt", "Makefile"],
                              capture_output=True, text=True, check=True).stdout.split("\n")
     files = [name for name in tracked if name]

@@ -1,6 +1,7 @@
 """What to try next, for a failed check."""
 import re
 
+from grade_hints import HINTS
 from stages import STAGES, is_package_stage
 
 NO_ROUTE = ("No route answered that URL (404): check the @route path, its converter, its methods"
@@ -34,10 +35,6 @@ def hint_for(check, number):
     if status == "500" or "raised at" in text:
         return ("The app raised an error while answering. Run it with `flask --app app run "
                 "--debug`, repeat the step in the browser and read the traceback in the terminal.")
-    try:
-        from grade_hints import HINTS
-    except ImportError:
-        HINTS = {}
     specific = own_hint(check) or HINTS.get(check.function, "")
     expects_404 = "not_found" in check.function or "not found" in check.description.lower()
     if status == "404" and not expects_404:

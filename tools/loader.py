@@ -13,6 +13,8 @@ import traceback
 from contextlib import contextmanager
 from pathlib import Path
 
+from stages import FIRST_PACKAGE_STAGE, STAGES, has_app
+
 
 class StageLoadError(Exception):
     """The stage's code could not be imported or its app could not be built."""
@@ -71,10 +73,11 @@ def load_app(folder, test_config=None):
     early stage's module-level ``app`` gets ``test_config`` applied to it.
     """
     folder = Path(folder)
-    if not (folder / "app.py").is_file() and not (folder / "app" / "__init__.py").is_file():
+    if not has_app(folder):
         found = ", ".join(sorted(p.name for p in folder.iterdir())) if folder.is_dir() else "nothing"
         raise StageLoadError(
-            f"{folder} should contain app.py (stages 1-4) or an app/ package (stages 5-7); found: {found}"
+            f"{folder} should contain app.py (stages 1-{FIRST_PACKAGE_STAGE - 1}) or an app/ package "
+            f"(stages {FIRST_PACKAGE_STAGE}-{max(STAGES)}); found: {found}"
         )
     with isolated_imports(folder):
         try:

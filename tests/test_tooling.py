@@ -1,0 +1,205 @@
+"""The student's loop around the lessons: `make stage N` (tools/serve.py) and its port.
+
+These start real servers on 127.0.0.1, as a student's `make stage 1` does.
+"""
+import http.client
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from diff_stages import stage_diff
+from stages import ROOT, STAGES, stage_dir
+from support.servers import LiveServer
+
+STAGE = 1
+
+
+def get_home(port):
+    """(status, body) of GET / on 127.0.0.1:port."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", "/")
+        response = connection.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        connection.close()
+
+
+def refused(port):
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def visit_and_let_the_server_close(port):
+    """A page load that leaves the server's end of its connection in TIME_WAIT.
+
+    Flask's development server closes each connection after its response, so the server
+    closes first; the port then keeps that connection in TIME_WAIT for about a minute.
+    """
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as tab:
+        tab.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        answer = b""
+        while chunk := tab.recv(65536):  # b"" once the server has closed its end
+            answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["DEBUG=0", "reloader"])
+def test_a_restart_keeps_the_port_while_a_tab_left_connections_behind(stage_env, debug):
+    first = LiveServer(STAGE, stage_dir(STAGE), stage_env, debug=debug).start()
+    port = first.port
+    try:
+        answer = visit_and_let_the_server_close(port)
+        assert answer.startswith(b"HTTP/1.1 200"), f"The stage {STAGE} server did not answer GET /:\n{first.output}"
+    finally:
+        first.stop()
+
+    second = LiveServer(STAGE, stage_dir(STAGE), stage_env, port=port, debug=debug).start()
+    try:
+        assert second.port == port, (
+            f"After a restart `make stage {STAGE}` moved from port {port} to {second.port}, so the "
+            f"student's open tab lost its server. Connections in TIME_WAIT do not hold a port for "
+            f"Flask (it binds with SO_REUSEADDR), so serve.py must not count them either. "
+            f"Its output:\n{second.output}")
+        assert get_home(port)[0] == 200, f"The restarted server did not answer GET /:\n{second.output}"
+    finally:
+        second.stop()
+
+
+def test_a_port_another_program_holds_makes_serve_move_and_say_so(stage_env):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        held = holder.getsockname()[1]
+        server = LiveServer(STAGE, stage_dir(STAGE), stage_env, port=held).start()
+        try:
+            assert server.port != held, "serve.py should not claim a port another program listens on"
+            assert f"Port {held} is held by another program" in server.output, (
+                f"serve.py should say why it moved to port {server.port}:\n{server.output}")
+            assert get_home(server.port)[0] == 200, f"The server did not answer on its new port:\n{server.output}"
+        finally:
+            server.stop()
+
+
+def test_make_stage_reloads_on_an_edit_and_ctrl_c_stops_the_reloader_and_its_server(stage_env, tmp_path):
+    folder = tmp_path / "01_hello"
+    folder.mkdir()
+    app_file = folder / "app.py"
+    lesson = (stage_dir(STAGE) / "app.py").read_text(encoding="utf-8")
+    app_file.write_text(lesson, encoding="utf-8")
+    server = LiveServer(STAGE, folder, stage_env, debug=True).start()
+    try:
+        assert "restarts when you save a file" in server.output, (
+            f"`make stage N` should say that it reloads on every edit:\n{server.output}")
+        # The reloader's server answers only once the reloader has noted every file's time.
+        assert "Hello, Flask!" in get_home(server.port)[1], f"The server did not serve app.py:\n{server.output}"
+        seen = len(server.lines)
+        app_file.write_text(lesson.replace("Hello, Flask!", "Hello, edited!"), encoding="utf-8")
+        assert server.wait_for("Detected change", after=seen), (
+            f"Saving app.py should restart the server (Flask's reloader):\n{server.output}")
+        assert server.wait_for("Debugger is active", after=seen), f"The server did not come back:\n{server.output}"
+        status, page = get_home(server.port)
+        assert "Hello, edited!" in page, f"After the reload the server should serve the edited app.py ({status})"
+        assert server.interrupt() is not None, f"Ctrl+C should end `make stage N`:\n{server.output}"
+        assert refused(server.port), (
+            "After Ctrl+C something still listens on the port: the reloader's server outlived it")
+    finally:
+        server.stop()
+
+
+def test_ruff_finds_nothing_in_the_tools_the_tests_the_bench_and_the_lessons():
+    """pyproject.toml's [tool.ruff] rules hold everywhere, so each `# noqa` names a real exception."""
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    assert ruff, "ruff is not installed: `make setup` installs it from requirements-dev.txt"
+    folders = ["tests", "tools", "bench", *STAGES.values()]
+    result = subprocess.run([ruff, "check", "--no-cache", "--output-format", "concise", *folders],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, f"ruff found problems (fix them, or say why with # noqa):\n{result.stdout}{result.stderr}"
+
+
+# --- each stage's stylesheet and `make diff` ------------------------------------------------
+
+# The <input> type each WTForms field renders (a stage's forms make inputs no template names).
+FIELD_INPUTS = {"StringField": "text", "PasswordField": "password", "BooleanField": "checkbox",
+                "SubmitField": "submit"}
+
+
+def stylesheet(number):
+    found = sorted(stage_dir(number).glob("**/static/style.css"))
+    return found[0].read_text(encoding="utf-8") if found else None
+
+
+def selectors(css):
+    """Every selector of a stylesheet, e.g. 'ul#messages li.user', 'input[type="text"]:focus'."""
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    return {part.strip() for block in re.findall(r"([^{}]+)\{", css) for part in block.split(",")}
+
+
+def what_a_stage_uses(number):
+    """(tags, classes, ids, input types) the stage's templates, scripts and forms produce."""
+    folder = stage_dir(number)
+    sources = [p.read_text(encoding="utf-8") for pattern in ("**/*.html", "**/*.js", "**/*.py")
+               for p in folder.glob(pattern) if "vendor" not in p.parts]
+    text = "\n".join(sources)
+    tags = set(re.findall(r"<([a-z][a-z0-9]*)\b", text)) | {"html", "body"}
+    inputs = set(re.findall(r'type="([a-z]+)"', text))
+    for field, kind in FIELD_INPUTS.items():
+        if field in text:
+            tags |= {"input", "label"}
+            inputs.add(kind)
+    words = set(re.findall(r"[\w-]+", text))  # class names may come from data: class="{{ message.role }}"
+    return tags, words, words, inputs
+
+
+def unused_selectors(number):
+    """The selectors stage N adds to the stylesheet that none of its pages can match."""
+    tags, classes, ids, inputs = what_a_stage_uses(number)
+    added = selectors(stylesheet(number)) - selectors(stylesheet(number - 1) or "")
+    unused = []
+    for selector in sorted(added):
+        if selector in (":root", "*"):
+            continue
+        bare = re.sub(r"::?[a-z-]+(\([^)]*\))?", "", selector)  # :hover, :focus, :disabled
+        needs = [(tag, tags) for tag in re.findall(r"(?:^|[\s>+~])([a-z][a-z0-9]*)", bare)]
+        needs += [(name, classes) for name in re.findall(r"\.([\w-]+)", bare)]
+        needs += [(name, ids) for name in re.findall(r"#([\w-]+)", bare)]
+        needs += [(kind, inputs) for kind in re.findall(r'\[type="([a-z]+)"\]', bare)]
+        if any(name not in used for name, used in needs):
+            unused.append(selector)
+    return unused
+
+
+STYLED = [n for n in STAGES if stylesheet(n)]
+
+
+@pytest.mark.parametrize("number", STYLED)
+def test_each_stage_adds_css_only_for_what_its_own_pages_use(number):
+    unused = unused_selectors(number)
+    assert not unused, (
+        f"Stage {number} adds CSS for what none of its pages show: {', '.join(unused)}. "
+        f"Each stage adds the CSS its own concept needs, so `make diff {number}` reads as the lesson; "
+        f"move these rules to the stage whose pages use them.")
+
+
+@pytest.mark.parametrize("number", [n for n in STYLED if n - 1 in STYLED])
+def test_each_stage_keeps_the_stylesheet_before_it_and_adds_at_the_end(number):
+    before, after = stylesheet(number - 1), stylesheet(number)
+    assert after.startswith(before), (
+        f"Stage {number}'s style.css should begin with stage {number - 1}'s, byte for byte, and add its "
+        f"own section at the end: otherwise `make diff {number}` shows CSS the lesson does not touch.")
+
+
+def test_make_diff_5_shows_the_move_to_a_factory_as_a_change_of_app_py():
+    shown = stage_diff(5)
+    assert "diff --git a/04_forms/app.py b/05_file_log_chat/app/__init__.py" in shown, (
+        "`make diff 5` should compare app.py with app/__init__.py, so the move to create_app() reads line by line")
+    assert "+def create_app(" in shown and "-app = Flask(__name__)" in shown
+    assert "diff --git a/04_forms/static/style.css b/05_file_log_chat/app/static/style.css" in shown
+    assert "deleted file mode" not in shown, "Pages stage 5 drops should be named in one line, not shown in full"
+    dropped = [line for line in shown.splitlines() if line.startswith("Stage 5 no longer has")]
+    assert len(dropped) == 1 and "templates/about.html" in dropped[0], shown[-500:]

@@ -1,0 +1,34 @@
+"""Stopping a child process and everything it started, the one way the harness does it.
+
+A child started with ``start_new_session=True`` leads its own process group: a server's
+reloader child, a browser, a thread-started helper all belong to it, so signalling the group
+stops them all, and nothing outlives a test, a grading or a benchmark run.
+"""
+import os
+import signal
+import subprocess
+
+
+def _signal_group(process, number):
+    try:
+        os.killpg(process.pid, number)
+    except (ProcessLookupError, PermissionError):
+        pass  # every process of the group has ended already
+
+
+def stop_group(process, how=signal.SIGTERM, grace=5):
+    """Send ``how`` (SIGINT is what Ctrl+C sends) to the group; SIGKILL what is left after grace s."""
+    if os.name != "posix":
+        process.kill()
+    elif process.poll() is None:
+        _signal_group(process, how)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+    if os.name == "posix":
+        _signal_group(process, signal.SIGKILL)  # the leader is gone: stop what is left of its group
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        pass
