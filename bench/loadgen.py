@@ -31,10 +31,13 @@ CPU is printed too: if one of its processes nears a full core, it (not the
 server) may be the limit, and the table says so.
 """
 import argparse
+import http.cookiejar
 import json
 import os
 import platform
+import re
 import resource
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -42,12 +45,14 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import psutil
+from werkzeug.security import generate_password_hash
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -105,19 +110,44 @@ def rss_mb(pids):
     return total / 2**20
 
 
+def sign_in(url, name, password):
+    """Sign in as the attendant the way a browser does (the form, its CSRF token); return
+    the Cookie header that carries the signed-in Flask session."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    with opener.open(f"{url}/signin", timeout=10) as reply:
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', reply.read().decode("utf-8"))
+    if not token:
+        raise RuntimeError(f"{url}/signin has no form with a csrf_token: is the attendant configured?")
+    form = urllib.parse.urlencode({"csrf_token": token.group(1), "name": name, "password": password})
+    with opener.open(f"{url}/signin", data=form.encode(), timeout=10) as reply:
+        if not reply.geturl().endswith("/attendant"):
+            raise RuntimeError(f"Signing in as the bench's attendant ended at {reply.geturl()}, not /attendant")
+    return "; ".join(f"{cookie.name}={cookie.value}" for cookie in jar)
+
+
 class Server:
-    """One target server in a child process with its own log folder."""
+    """One target server in a child process with its own log folder.
+
+    Stage 07 lets a connection join only the chats its browser started, or any chat
+    if it is a signed-in attendant. The bench makes its sessions as log files, so
+    every client of a Flask target comes in as a bench-only attendant, made up for
+    this run: the bench signs in once (self.cookie) and every client sends that cookie."""
 
     def __init__(self, target, log_dir, stage_dir=STAGE_07, profile=False):
         self.target, self.log_dir = target, Path(log_dir)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.output = []
+        self.cookie = None  # the signed-in attendant's Cookie header (Flask targets)
+        attendant = ("bench-attendant", secrets.token_urlsafe())
         env = {**os.environ, "FLASK_LOG_DIR": str(log_dir), "PYTHONUNBUFFERED": "1",
                "FLASK_SECRET_KEY": "bench-only-secret-key",
                # every bench client is one address, and a throughput sender is far over a person's rate
                "FLASK_MAX_CONNECTIONS_PER_CLIENT": "100000", "FLASK_MESSAGES_PER_SECOND": "100000"}
         env.pop("FLASK_SOCKETIO_MESSAGE_QUEUE", None)
+        env["FLASK_ATTENDANT_NAME"] = attendant[0]
+        env["FLASK_ATTENDANT_PASSWORD_HASH"] = generate_password_hash(attendant[1])
         if target == "threading":
             env["FLASK_SOCKETIO_ASYNC_MODE"] = "threading"
             command = [sys.executable, str(ROOT / "tools" / "serve.py"), "7", "--dir", str(stage_dir),
@@ -141,6 +171,12 @@ class Server:
             stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True)
         threading.Thread(target=self._drain, daemon=True).start()
         self._wait_ready()
+        if target != "node":  # the Node reference server has no sign-in (and ignores the cookie)
+            try:
+                self.cookie = sign_in(self.url, *attendant)
+            except (OSError, RuntimeError):
+                self.stop()
+                raise
 
     def _drain(self):
         for line in self.process.stdout:
@@ -174,9 +210,10 @@ class Server:
 class Workers:
     """Load-generator processes (bench/node/clients.js), driven in lockstep."""
 
-    def __init__(self, url, count):
+    def __init__(self, url, count, cookie=None):
+        env = {**os.environ, "BENCH_COOKIE": cookie or ""}  # not in argv: ps would show it
         self.processes = [
-            subprocess.Popen(["node", str(NODE_DIR / "clients.js"), url], cwd=NODE_DIR,
+            subprocess.Popen(["node", str(NODE_DIR / "clients.js"), url], cwd=NODE_DIR, env=env,
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
             for _ in range(count)]
 
@@ -238,6 +275,8 @@ class Sessions:
         counts, last = {}, {}
         with open(self.log_dir / f"chat_{chat_id}.log", encoding="utf-8", newline="\n") as log:
             for line in log:
+                # The role is not compared: a Flask target logs every bench client as
+                # "attendant" (see Server), whatever role the client names in its join.
                 _time, _role, text = parse_log_line(line.rstrip("\n"))
                 sender, seq, _sent = text.split(" ")
                 counts[(sender, int(seq))] = counts.get((sender, int(seq)), 0) + 1
@@ -273,7 +312,7 @@ class Run:
 
     def _workers(self, clients, concurrency=25, count=None):
         count = count or min(self.options.workers, len(clients))
-        workers = Workers(self.server.url, count)
+        workers = Workers(self.server.url, count, self.server.cookie)
         answers = workers.ask([{"cmd": "connect", "clients": part, "concurrency": concurrency}
                                for part in spread(clients, count)])
         failed = [f for a in answers for f in a["failed"]]
@@ -317,6 +356,7 @@ class Run:
     def one_session(self, n):
         o = self.options
         chat_id = self.sessions.new()
+        # "role" is for the Node server; a Flask target ignores it (all are attendants, see Server)
         clients = [{"key": f"c{i}", "chat_id": chat_id, "role": "user" if i == 0 else "attendant"}
                    for i in range(n)]
         # even for N = 2 the clients are in two processes: one would be near a full core

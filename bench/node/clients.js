@@ -1,7 +1,10 @@
 // One load-generator process: many real Socket.IO clients (socket.io-client@4 over
 // WebSocket) driven by bench/loadgen.py through stdin/stdout, one JSON object a line.
 //
-//   node clients.js <server url>
+//   BENCH_COOKIE=<Cookie header> node clients.js <server url>
+//
+// Every connection sends BENCH_COOKIE, if set: stage 07 lets in only a browser
+// whose Flask session may see the chat (bench/loadgen.py signs in an attendant).
 //
 // Commands (stdin)                                    Answers (stdout)
 //   {"cmd": "connect", "clients": [{key, chat_id, role}], "concurrency": n}
@@ -25,6 +28,7 @@ const readline = require("readline");
 const { io } = require("socket.io-client");
 
 const url = process.argv[2];
+const cookie = process.env.BENCH_COOKIE;
 const clients = new Map(); // key -> {socket, chat_id, role, joined}
 let received = newTally();
 let lastArrival = nowUs();
@@ -48,6 +52,7 @@ function connectOne(spec) {
   return new Promise((resolve) => {
     const socket = io(url, {
       transports: ["websocket"], reconnection: false, forceNew: true, timeout: 20000,
+      extraHeaders: cookie ? { Cookie: cookie } : {},
     });
     const client = { socket, spec, joined: false, onOwn: null, lastSeq: {} };
     clients.set(spec.key, client);
