@@ -191,6 +191,18 @@ def test_start_without_csrf_token_is_refused_and_creates_nothing(client, log_dir
     assert not list(log_dir.glob("chat_*.log")), "A refused POST should create no session log"
 
 
+def test_error_pages_are_pages_of_the_site(client):
+    """An unknown address and a refused form get the site's own 404 and 400 pages, not bare defaults."""
+    response = client.get("/no-such-page")
+    assert response.status_code == 404 and "<nav" in response.text, (
+        "An unknown address should get the 404 page in the site's layout (404.html extends base.html), "
+        f"answered {response.status_code}: @bp.app_errorhandler(404) covers every URL, not only the Blueprint's")
+    response = client.post("/user", data={})
+    assert response.status_code == 400 and "<nav" in response.text and "CSRF token" in response.text, (
+        "A POST without the CSRF token should get the 400 page of the site with Flask-WTF's reason, "
+        f"answered {response.status_code}: @bp.app_errorhandler(CSRFError) renders 400.html with error.description")
+
+
 def test_two_sessions_in_the_same_second_get_distinct_ids_and_files(client, log_dir):
     for _attempt in range(5):  # two requests take milliseconds; retry if a second ticked between
         first, second = start_session(client), start_session(client)

@@ -7,6 +7,7 @@ serve the chat page, whose script (static/chat.js) connects to its session.
 import time
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_wtf.csrf import CSRFError
 
 from . import access, chat_log, chat_sessions
 from .events import MAX_LENGTH, tell_desk
@@ -97,3 +98,15 @@ def chat(role, chat_id):
         "chat.html", role=role, chat_id=chat_id, messages=messages, max_length=MAX_LENGTH,
         ended=chat_sessions.has_ended(log_dir(), chat_id),
     )
+
+
+# Error pages in the site's layout, for every URL of the app (not only this Blueprint's).
+@bp.app_errorhandler(404)
+def page_not_found(error):
+    return render_template("404.html"), 404
+
+
+# A POST without a valid CSRF token (a form left open while the secret key changed, say).
+@bp.app_errorhandler(CSRFError)
+def form_not_sent(error):
+    return render_template("400.html", reason=error.description), 400
