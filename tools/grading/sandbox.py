@@ -21,6 +21,7 @@ import resource
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,12 +158,21 @@ class Sandbox:
                 continue  # hiding it would hide what the checks need
             yield path
 
+    def _under_private_folders(self):
+        """The checkout and the Python running the checks, where they live in a folder the sandbox
+        replaces with an empty one (/tmp, /dev/shm, /run): shown again, read-only."""
+        private = [Path(p) for p in ("/tmp", "/dev/shm", "/run")]
+        wanted = {Path(__file__).resolve().parents[2], Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}
+        return sorted(path for path in wanted if any(folder in path.parents for folder in private))
+
     def command(self, argv, env):
         """The command line that runs argv in this sandbox."""
         if self.kind == "bwrap":
             # /run holds other programs' sockets: a read-only mount does not stop connect().
             wrapped = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
                        "--tmpfs", "/tmp", "--tmpfs", "/dev/shm", "--tmpfs", "/run"]
+            for path in self._under_private_folders():  # a checkout cloned into /tmp, say
+                wrapped += ["--ro-bind", str(path), str(path)]
             for path in self._hidden():
                 wrapped += (["--tmpfs", str(path)] if path.is_dir() else ["--ro-bind", "/dev/null", str(path)])
             wrapped += ["--bind", str(self.work), str(self.work), "--chdir", str(self.work),
