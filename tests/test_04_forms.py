@@ -6,7 +6,6 @@ from html.parser import HTMLParser
 from stages import not_copied
 from support import hostile
 from support.hostile import session_contents, signed_with
-from support.hostile import start_app  # noqa: F401 TEMPORARY fallback fixture, until conftest's lands
 
 STAGE = 4
 LOGIN = "/login"

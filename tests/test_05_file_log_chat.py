@@ -11,7 +11,6 @@ from support import hostile
 from support.chat_pages import disk  # noqa: F401 (a fixture)
 from support.chat_pages import EMPTY_TEXTS, ROLES, TRICKY, UNKNOWN_ROLE_PATHS, read_log, send
 from support.hostile import signed_with, started_or_fail
-from support.hostile import start_app  # noqa: F401 TEMPORARY fallback fixture, until conftest's lands
 
 STAGE = 5
 

@@ -10,7 +10,6 @@ from support import chat_pages as pages
 from support import hostile
 from support.chat_pages import disk  # noqa: F401 (a fixture)
 from support.chat_pages import EMPTY_TEXTS, ROLES, TRICKY, UNKNOWN_ROLE_PATHS, csrf_token, read_log, send
-from support.hostile import start_app  # noqa: F401 TEMPORARY fallback fixture, until conftest's lands
 
 STAGE = 6
 

@@ -18,15 +18,7 @@ from flask.sessions import SecureCookieSessionInterface
 
 from loader import StageLoadError, load_app  # only the legacy checks below, which test_07_limits still calls
 
-try:
-    from support.remote import session_data
-except ImportError:  # TEMPORARY, until the lead's support/remote.py lands on main: the same, written here
-    def session_data(cookie_value, secret_key):
-        """The session a cookie holds if it is signed with secret_key (Flask's own serializer), else None."""
-        serializer = SecureCookieSessionInterface().get_signing_serializer(
-            SimpleNamespace(secret_key=secret_key, config={"SECRET_KEY_FALLBACKS": None}))
-        valid, data = serializer.loads_unsafe(cookie_value)
-        return data if valid else None
+from support.remote import session_data
 
 # Each would be a number, a boolean, a list or None if the app let Flask guess with json.loads.
 SECRET_KEYS_THAT_LOOK_LIKE_JSON = ["123456", "true", "1e3", "[1,2]", "0", "null", "false"]
@@ -44,11 +36,8 @@ def stage_copy(stage_folder, tmp_path):
 
 def cookies(client):
     """The cookies a client holds, {name: value}: what its browser would send the app."""
-    if hasattr(client, "cookie_header"):
-        header = client.cookie_header().get("Cookie", "")
-        return dict(part.split("=", 1) for part in header.split("; ") if "=" in part)
-    # TEMPORARY, until conftest gives Flask's test client cookie_header() too.
-    return {cookie.key: cookie.value for cookie in client._cookies.values()}
+    header = client.cookie_header()["Cookie"]
+    return dict(part.split("=", 1) for part in header.split("; ") if "=" in part)
 
 
 def session_contents(client):
@@ -121,10 +110,13 @@ def settings_read_as_text(start_app, stage_env, form_page):
 
 
 def a_bad_setting_stops_the_start(start_app, stage_env):
-    started = start_app(env={**stage_env, "FLASK_MAX_CONTENT_LENGTH": "a lot"})
-    assert started.error is not None and "FLASK_MAX_CONTENT_LENGTH" in started.error, (
+    try:
+        error = start_app(env={**stage_env, "FLASK_MAX_CONTENT_LENGTH": "a lot"}).error
+    except SystemExit as stopped:  # local mode lets the app's exit through (remote mode reports it as .error)
+        error = f"SystemExit: {stopped}"
+    assert error is not None and "FLASK_MAX_CONTENT_LENGTH" in error, (
         "FLASK_MAX_CONTENT_LENGTH='a lot' should stop the app at start with a message naming "
-        f"FLASK_MAX_CONTENT_LENGTH, not {started.error or 'start as if nothing were wrong'}"
+        f"FLASK_MAX_CONTENT_LENGTH, not {error or 'start as if nothing were wrong'}"
     )
 
 
@@ -226,58 +218,3 @@ def only_the_stages_own_dotenv_is_read(stage_folder, tmp_path, log_dir, monkeypa
     app, _ = load_app(copy, {"TESTING": True, "LOG_DIR": str(log_dir)})
     assert app.config["SECRET_KEY"] == "from-the-stage-folder", "The .env in the stage's own folder should be read"
 
-
-# --- TEMPORARY: a local-mode start_app, until conftest's lands on main (then delete it, and its
-# imports in test_04..06). Contract: env is the app's complete FLASK_* environment, folder the
-# stage folder to load, config create_app's test_config, cwd where it starts. -------------------
-
-_DEFAULT = object()
-
-
-class _Started:
-    def __init__(self, app, error, records):
-        self.app, self.error, self._records, self.url = app, error, records, None
-
-    def output(self):
-        return "".join(f"{r.levelname}:{r.name}:{r.getMessage()}\n" for r in self._records)
-
-    def client(self):
-        return self.app.test_client()
-
-
-@pytest.fixture
-def start_app(stage_folder, stage_env, log_dir):
-    import logging  # noqa: PLC0415 (temporary code, deleted with this fixture)
-    import os  # noqa: PLC0415
-    from pathlib import Path  # noqa: PLC0415
-
-    handlers = []
-
-    def start(env=None, folder=None, config=_DEFAULT, cwd=None, prefix="", clock=None):
-        env = stage_env if env is None else env
-        folder = Path(folder or stage_folder)
-        config = {"TESTING": True, "LOG_DIR": str(log_dir)} if config is _DEFAULT else config
-        records = []
-        handler = logging.Handler()
-        handler.emit = records.append
-        logging.getLogger().addHandler(handler)
-        handlers.append(handler)
-        saved, here = os.environ.copy(), os.getcwd()
-        for name in [name for name in os.environ if name.startswith("FLASK_")]:
-            del os.environ[name]
-        os.environ.update(env)
-        os.chdir(cwd or folder)
-        try:
-            app, _ = load_app(folder, config)
-            error = None
-        except (StageLoadError, SystemExit) as stopped:
-            app, error = None, f"{type(stopped).__name__}: {stopped}"
-        finally:
-            os.chdir(here)
-            os.environ.clear()
-            os.environ.update(saved)
-        return _Started(app, error, records)
-
-    yield start
-    for handler in handlers:
-        logging.getLogger().removeHandler(handler)
