@@ -252,7 +252,7 @@ def test_a_request_body_over_the_limit_is_refused_with_413(client):
     hostile.a_request_body_over_the_limit_is_refused_with_413(client, LOGIN)
 
 
-def test_a_dotenv_in_a_parent_folder_cannot_turn_on_the_debugger(start_app, stage_env, stage_folder, tmp_path):
+def test_a_dotenv_in_a_parent_folder_cannot_turn_on_the_debugger(start_app, stage_folder, tmp_path):
     copy = hostile.stage_copy(stage_folder, tmp_path)
     (copy.parent / ".env").write_text("FLASK_DEBUG=1\n", "utf-8")
     started = hostile.started_or_fail(start_app(folder=copy, config=None), "from a folder whose parent has a .env")
@@ -261,8 +261,8 @@ def test_a_dotenv_in_a_parent_folder_cannot_turn_on_the_debugger(start_app, stag
     # The debugger serves its own files at any URL; without it this URL is not found.
     debugger = client.get("/no-such-page?__debugger__=yes&cmd=resource&f=debugger.js").status_code
     assert debugger == 404 and "Debug mode: on" not in started.output() and "Debugger" not in started.output(), (
-        "FLASK_DEBUG=1 in a .env of a parent folder turned on the debugger: `make stage 4` must read only "
-        "the stage's own .env"
+        "FLASK_DEBUG=1 in a .env of a parent folder turned on the debugger: the stage must read only "
+        "its own .env (give load_dotenv() its path)"
     )
 
 
