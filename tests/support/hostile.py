@@ -17,7 +17,6 @@ import pytest
 from flask.sessions import SecureCookieSessionInterface
 
 from loader import StageLoadError, load_app  # only the legacy checks below, which test_07_limits still calls
-
 from support.remote import session_data
 
 # Each would be a number, a boolean, a list or None if the app let Flask guess with json.loads.
@@ -89,6 +88,7 @@ def warnings_in(output):
 
 
 def started_or_fail(started, how):
+    """The app start_app built, failing the check with the reason when it could not start."""
     assert started.error is None, f"The app should start {how}, but it could not:\n  {started.error}"
     return started
 
@@ -122,7 +122,7 @@ def a_bad_setting_stops_the_start(start_app, stage_env):
 
 def only_the_own_dotenv_is_read(start_app, stage_env, stage_folder, tmp_path, form_page):
     copy = stage_copy(stage_folder, tmp_path)
-    (copy.parent / ".env").write_text("FLASK_SECRET_KEY=from-a-parent-folder\nFLASK_FROM_A_PARENT=yes\n", "utf-8")
+    (copy.parent / ".env").write_text("FLASK_SECRET_KEY=from-a-parent-folder\n", "utf-8")
     no_key = {name: value for name, value in stage_env.items() if name != "FLASK_SECRET_KEY"}
     client = started_or_fail(start_app(env=no_key, folder=copy), "from a folder whose parent has a .env").client()
     status = client.get(form_page).status_code
