@@ -6,9 +6,11 @@
 
 ``make grade 4 DIR=path`` runs this. The checks are the suite's own tests for the
 stage (tests/test_04_*.py and tests/browser/test_04_*.py), run by pytest in a sandbox
-(tools/grading/sandbox.py) against a private copy of the folder: the student's folder,
-the checkout, .venv and the output files are never writable by the graded code. The
-verdict files are written by this process after the sandbox is gone.
+(tools/grading/sandbox.py) in remote mode: the student's app, a private copy of the
+folder, never runs in that pytest process but as servers of tools/grading/app_host.py in a
+sandbox of its own, which the checks reach over HTTP, Socket.IO and a browser. The
+student's folder, the checkout, .venv and the output files are never writable by the graded
+code. The verdict files are written by this process after the sandboxes are gone.
 
 Exit status: 0 when every check passed, 1 when a check failed or did not run, 2 when
 the grader could not do its job (no such folder, no checks).
