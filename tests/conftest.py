@@ -99,22 +99,33 @@ def stage_env(log_dir):
     os.environ.update(saved)
 
 
-@pytest.fixture(scope="session")
-def app_host(request):
-    """The app host of remote mode (None locally): started once, serving every check's app."""
-    mode = request.config.getoption("--app-host")
+def _launch_app_host(config):
+    mode = config.getoption("--app-host")
     if not mode:
-        yield None
-        return
-    basetemp = request.config._tmp_path_factory.getbasetemp()
+        return None
+    basetemp = config._tmp_path_factory.getbasetemp()
     # The folder holding pytest's temporary folders also holds the grader's record of the
     # checks: hidden from the app, but for the temporary folders (log folders, copies) and the
     # graded copy itself.
-    writable = [basetemp, *(folder for n, folder in request.config.stage_folders.items()
-                            if folder != stage_dir(n))]
-    host = launch_host(mode, hide=[basetemp.parent], writable=writable)
-    yield host
-    host.close()
+    writable = [basetemp, *(folder for n, folder in config.stage_folders.items() if folder != stage_dir(n))]
+    return launch_host(mode, hide=[basetemp.parent], writable=writable)
+
+
+def pytest_sessionstart(session):
+    # Remote mode: the app host starts now, and imports Flask while pytest collects the checks.
+    session.config.app_host = _launch_app_host(session.config)
+
+
+def pytest_unconfigure(config):
+    host = getattr(config, "app_host", None)
+    if host is not None:
+        host.close()
+
+
+@pytest.fixture(scope="session")
+def app_host(request):
+    """The app host of remote mode (None locally): started once, serving every check's app."""
+    return request.config.app_host
 
 
 @pytest.fixture
