@@ -51,6 +51,8 @@ def pytest_addoption(parser):
         help="remote mode: never import the app here; serve it from tools/grading/app_host.py "
              "(sandbox: in a bubblewrap sandbox of its own, as the grader does)",
     )
+    parser.addoption("--app-start-timeout", type=float, default=20, metavar="S",
+                     help="remote mode: seconds an app has to import and start serving (default 20)")
 
 
 def pytest_configure(config):
@@ -135,7 +137,8 @@ def remote(app_host):
 
 
 def _start_remote(request, app_host, folder, env, config, output, **options):
-    server = app_host.start(folder, env, config, output, **options)
+    timeout = request.config.getoption("--app-start-timeout")
+    server = app_host.start(folder, env, config, output, timeout=timeout, **options)
     request.addfinalizer(server.stop)
     # tools/grade_plugin.py reads it when the check fails: the app's own error is the reason.
     request.node.user_properties.append(("server_output", str(output)))
@@ -152,6 +155,7 @@ def server(request, app_host, stage, stage_folder, stage_env, log_dir, tmp_path)
                             {"TESTING": True, "LOG_DIR": str(log_dir)}, tmp_path / "server-output.txt")
     if started.error:
         _load_failures[key] = started.error
+        request.node.user_properties.append(("app_error", started.error))  # the grader's "the app loads"
         pytest.fail(f"The stage {stage} app in {stage_folder} could not be started:\n  {started.error}",
                     pytrace=False)
     return started
