@@ -111,16 +111,10 @@ def settings_read_as_text(start_app, stage_env, form_page):
 
 def why_it_did_not_start(start_app, **how):
     """The reason start_app gives when the app built as asked does not start (None: it started)."""
-    for _attempt in range(3):
-        try:
-            error = start_app(**how).error
-        except SystemExit as stopped:  # local mode lets the app's exit through (remote mode reports it as .error)
-            return f"SystemExit: {stopped}"
-        # WORKAROUND until support/remote.py keeps the first answer for a server: the app host's
-        # "exited" report can replace the reason the app's exit() gave just before. Start again.
-        if not (error or "").startswith("Importing the app ended its Python process"):
-            return error
-    return error
+    try:
+        return start_app(**how).error
+    except SystemExit as stopped:  # local mode lets the app's exit through (remote mode reports it as .error)
+        return f"SystemExit: {stopped}"
 
 
 def a_bad_setting_stops_the_start(start_app, stage_env):
