@@ -1,0 +1,46 @@
+"""Stage 3: the mistakes its lesson note warns about: text from the URL shown as text on every page."""
+from support.mistakes import (HOSTILE, NON_ASCII, debugger_switches, path_segment, shown_as_text,
+                              templates_not_extending_the_layout)
+
+STAGE = 3
+
+DEBUGGER = ("The debugger runs any Python a visitor types into an error page: it is for your own machine only, "
+            "turned on when you start the server (flask run --debug, make stage N), never in the code or a "
+            "committed settings file, and the development server never listens on 0.0.0.0. Found:\n  ")
+
+
+def pages_showing(text):
+    """Every URL of the stage that shows a visitor's text, with that text in it."""
+    yield f"/hello?name={path_segment(text)}&times=2"
+    yield f"/files/notes/{path_segment(text).replace('%2F', '/')}/plan.txt"
+    if "/" not in text:  # a slash would end the string converter's segment (a 404, by design)
+        yield f"/user/{path_segment(text)}"
+
+
+def page(client, path):
+    response = client.get(path)
+    assert response.status_code == 200, f"GET {path} should answer 200 OK, but answered {response.status_code}"
+    return response.text
+
+
+def test_the_code_never_switches_the_debugger_on(stage_folder):
+    found = debugger_switches(stage_folder)
+    assert not found, DEBUGGER + "\n  ".join(found)
+
+
+def test_every_page_template_extends_the_layout(stage_folder):
+    missing = templates_not_extending_the_layout(stage_folder)
+    assert not missing, f'These page templates do not extend the layout: {", ".join(missing)}: start each with {{% extends "base.html" %}}'
+
+
+def test_text_from_the_url_is_shown_as_text_on_every_page(client):
+    for text in HOSTILE:
+        for path in pages_showing(text):
+            shown_as_text(page(client, path), text, f"The page {path}")
+
+
+def test_accents_cjk_and_emoji_in_the_url_come_back_as_typed(client):
+    for text in NON_ASCII:
+        for path in pages_showing(text):
+            html = page(client, path)
+            assert text in html, f"The page {path} should show {text!r} exactly as typed (UTF-8 all the way)"

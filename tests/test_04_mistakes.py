@@ -1,0 +1,88 @@
+"""Stage 4: the mistakes its lesson note warns about: text a visitor sends shown as text, no secret in
+the code, no password in the server's output, a redirect that stays on the site."""
+import re
+import urllib.parse
+
+from support.mistakes import (HOSTILE, NON_ASCII, Visitor, debugger_switches, output_after_a_barrier,
+                              password_not_in_output, path_segment, secrets_in_code, shown_as_text,
+                              stays_on_this_site, templates_not_extending_the_layout)
+
+STAGE = 4
+LOGIN = "/login"
+DEBUGGER = ("The debugger runs any Python a visitor types into an error page: it is for your own machine only, "
+            "turned on when you start the server (flask run --debug, make stage N), never in the code or a "
+            "committed settings file, and the development server never listens on 0.0.0.0. Found:\n  ")
+SECRETS = ("A secret in the code or in a committed settings file is in every copy of the code: anyone who "
+           "reads it can sign session cookies (or sign in). Read it from the environment or .env "
+           "(FLASK_SECRET_KEY), and leave it empty in .env.example. Found:\n  ")
+
+
+def log_in(client, username, password="pw", path=LOGIN):
+    page = client.get(LOGIN).text
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    assert token, f"{LOGIN} should show a form with a hidden csrf_token field"
+    return client.post(path, data={"csrf_token": token.group(1), "username": username, "password": password})
+
+
+def welcome_page(client, username):
+    response = log_in(client, username)
+    assert response.status_code == 302, (
+        f"Logging in as {username!r} (a valid username: 3 to 30 characters) should redirect, "
+        f"but answered {response.status_code}")
+    page = client.get(response.location)
+    assert page.status_code == 200, f"The page after logging in should answer 200, not {page.status_code}"
+    return page.text
+
+
+def url_pages(text):
+    yield f"/hello?name={path_segment(text)}"
+    if "/" not in text:
+        yield f"/user/{path_segment(text)}"
+
+
+def test_the_code_never_switches_the_debugger_on(stage_folder):
+    found = debugger_switches(stage_folder)
+    assert not found, DEBUGGER + "\n  ".join(found)
+
+
+def test_every_page_template_extends_the_layout(stage_folder):
+    missing = templates_not_extending_the_layout(stage_folder)
+    assert not missing, f'These page templates do not extend the layout: {", ".join(missing)}: start each with {{% extends "base.html" %}}'
+
+
+def test_no_secret_is_written_in_the_code(stage_folder):
+    found = secrets_in_code(stage_folder)
+    assert not found, SECRETS + "\n  ".join(found)
+
+
+def test_text_a_visitor_sends_is_shown_as_text_on_every_page(client):
+    for text in HOSTILE:
+        shown_as_text(welcome_page(client, text), text, f"The welcome message after logging in as {text!r}")
+        for path in url_pages(text):
+            response = client.get(path)
+            assert response.status_code == 200, f"GET {path} should answer 200, not {response.status_code}"
+            shown_as_text(response.text, text, f"The page {urllib.parse.unquote(path)}")
+    too_long = HOSTILE[2] + "x" * 10  # refused (over 30 characters): the form shows it again, in the box
+    response = log_in(client, too_long)
+    assert response.status_code == 200, f"A username over 30 characters should get the form again, not {response.status_code}"
+    shown_as_text(response.text, too_long, "The login form shown again with the typed username")
+
+
+def test_accents_cjk_and_emoji_come_back_as_typed(client):
+    for text in NON_ASCII:
+        html = welcome_page(client, text)
+        assert text in html, f"After logging in as {text!r} the welcome message should show the name exactly as typed"
+
+
+def test_after_logging_in_the_redirect_stays_on_this_site(client):
+    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
+        response = log_in(client, "ana", path=f"{LOGIN}?next={urllib.parse.quote(target, safe='')}")
+        stays_on_this_site(response, f"Logging in from {LOGIN}?next={target}")
+
+
+def test_the_password_never_reaches_the_servers_output(live_server):
+    visitor, password = Visitor(live_server.url), "Tr0ub4dor&3-never-logged"
+    status, _ = visitor.post_form(LOGIN, {"username": "ana", "password": password})
+    assert status == 200, f"Logging in (then following the redirect) should end on a page that answers 200, not {status}"
+    visitor.post_form(LOGIN, {"username": "al", "password": password})  # refused: too short a name
+    password_not_in_output(output_after_a_barrier(live_server, visitor), password, "the login form")
