@@ -120,7 +120,10 @@ def run_checks(sandbox, number, copy, scratch, options, files):
                "--stage-dir", f"{number}={copy}", "-p", "grade_plugin",
                "--grade-record", str(record), "--basetemp", str(work / "tmp"),
                "--junitxml", str(junit), "-o", "junit_family=xunit1",
-               "-q", "--no-header", "-p", "no:cacheprovider"]
+               "-q", "--no-header", "-p", "no:cacheprovider",
+               # Remote mode: the app runs as servers of tools/grading/app_host.py, never in
+               # this pytest process (with bubblewrap, in a sandbox of its own inside this one).
+               "--app-host", "sandbox" if sandbox.kind == "bwrap" else "plain"]
     if options.check_timeout:
         command += ["--timeout", f"{options.check_timeout:g}"]
     for name in options.only:

@@ -270,3 +270,22 @@ def stop_group(process):
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def app_sandbox(argv, hide, writable):
+    """argv in a bubblewrap sandbox of its own, inside the checks' sandbox: the student's app.
+
+    It shares the checks' network (their private loopback, so the checks reach its servers),
+    but nothing else of theirs: its own user and PID namespaces (it can neither see nor signal
+    the checks' processes; /proc is an empty folder), the folders in `hide` (the checks' record,
+    their JUnit file) behind an empty tmpfs, and only the folders in `writable` (the
+    submission's copy, the tests' temporary folders with the log folders) writable.
+    """
+    command = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--tmpfs", "/proc", "--tmpfs", "/tmp"]
+    for path in hide:
+        command += ["--tmpfs", str(path)]
+    for path in writable:
+        command += ["--bind", str(path), str(path)]
+    command += ["--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+                "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--"]
+    return [*command, *argv]
