@@ -1,5 +1,7 @@
 """Stage 3: the mistakes its lesson note warns about: text from the URL shown as text on every page."""
-from support.mistakes import (HOSTILE, NON_ASCII, debugger_switches, path_segment, shown_as_text,
+import urllib.parse
+
+from support.mistakes import (every_link_stays_under, HOSTILE, NON_ASCII, debugger_switches, path_segment, shown_as_text,
                               templates_not_extending_the_layout)
 
 STAGE = 3
@@ -36,11 +38,22 @@ def test_every_page_template_extends_the_layout(stage_folder):
 def test_text_from_the_url_is_shown_as_text_on_every_page(client):
     for text in HOSTILE:
         for path in pages_showing(text):
-            shown_as_text(page(client, path), text, f"The page {path}")
+            shown_as_text(page(client, path), text, f"The page {urllib.parse.unquote(path)}")
 
 
 def test_accents_cjk_and_emoji_in_the_url_come_back_as_typed(client):
     for text in NON_ASCII:
         for path in pages_showing(text):
             html = page(client, path)
-            assert text in html, f"The page {path} should show {text!r} exactly as typed (UTF-8 all the way)"
+            assert text in html, f"The page {urllib.parse.unquote(path)} should show {text!r} exactly as typed (UTF-8 all the way)"
+
+
+def test_every_link_works_when_the_site_is_served_under_a_prefix(start_app):
+    started = start_app(prefix="/course")
+    assert not started.error, started.error
+    seen, problems = every_link_stays_under(started.client(), "/course", ["/"])
+    assert len(seen) >= 3, f"The home page under /course/ should link to the site's other pages; visited {sorted(seen)}"
+    assert not problems, (
+        "Served under /course (as a school's server might), every link, stylesheet and form should lead "
+        "under /course/ and answer: build them with url_for(...), never write a URL by hand. Wrong:\n  "
+        + "\n  ".join(problems))

@@ -3,7 +3,7 @@ the code, no password in the server's output, a redirect that stays on the site.
 import re
 import urllib.parse
 
-from support.mistakes import (HOSTILE, NON_ASCII, Visitor, debugger_switches, output_after_a_barrier,
+from support.mistakes import (every_link_stays_under, HOSTILE, NON_ASCII, Visitor, debugger_switches, output_after_a_barrier,
                               password_not_in_output, path_segment, secrets_in_code, shown_as_text,
                               stays_on_this_site, templates_not_extending_the_layout)
 
@@ -86,3 +86,14 @@ def test_the_password_never_reaches_the_servers_output(live_server):
     assert status == 200, f"Logging in (then following the redirect) should end on a page that answers 200, not {status}"
     visitor.post_form(LOGIN, {"username": "al", "password": password})  # refused: too short a name
     password_not_in_output(output_after_a_barrier(live_server, visitor), password, "the login form")
+
+
+def test_every_link_works_when_the_site_is_served_under_a_prefix(start_app):
+    started = start_app(prefix="/course")
+    assert not started.error, started.error
+    seen, problems = every_link_stays_under(started.client(), "/course", ["/"])
+    assert len(seen) >= 3, f"The home page under /course/ should link to the site's other pages; visited {sorted(seen)}"
+    assert not problems, (
+        "Served under /course (as a school's server might), every link, stylesheet and form should lead "
+        "under /course/ and answer: build them with url_for(...), never write a URL by hand. Wrong:\n  "
+        + "\n  ".join(problems))

@@ -12,6 +12,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from datetime import datetime
+from html.parser import HTMLParser
+from zoneinfo import ZoneInfo
 from pathlib import Path
 
 from markupsafe import escape
@@ -288,3 +291,85 @@ def password_not_in_output(output, password, where):
         f"The server's output holds the password typed into {where}: never print or log a password (not even a "
         "wrong one, which is often someone's real password for another site); log the name, if anything"
     )
+
+
+# --- the clock and the time zone ---------------------------------------------------------------
+
+# The server's clock and time zone for a check that involves the time: around midnight, noon and evening
+# (UTC), in zones from -03:00 to +14:00, so a check meets morning, afternoon and evening, 12:xx and 18:xx,
+# and a local date that is not UTC's. No local time is within 10 minutes of an hour's end. (Each is one
+# more server in remote mode, so these five, not every clock in every zone.)
+MIDNIGHT, NOON, EVENING = "2026-03-01T23:50:10+00:00", "2026-03-01T12:20:10+00:00", "2026-03-01T18:20:10+00:00"
+CLOCKS_AND_ZONES = [
+    (NOON, "UTC"),                          # 12:20: afternoon from 12:00 on
+    (EVENING, "UTC"),                       # 18:20: evening from 18:00 on
+    (MIDNIGHT, "America/Sao_Paulo"),        # 20:50, three hours behind UTC
+    (MIDNIGHT, "Asia/Kolkata"),             # 05:20 the next day, a half-hour zone
+    (MIDNIGHT, "Pacific/Kiritimati"),       # 13:50 the next day, fourteen hours ahead
+]
+TICK = 120  # seconds a check may take between starting the app and reading the time it shows
+
+
+def local_time(clock, zone):
+    """The wall-clock time (naive) in zone at the instant clock."""
+    return datetime.fromisoformat(clock).astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+
+
+def at_any_hour(start_app, stage_env, check):
+    """Run check(started_app, expected local time, description) at each of CLOCKS_AND_ZONES."""
+    for clock, zone in CLOCKS_AND_ZONES:
+        started = start_app(clock=clock, env={**stage_env, "TZ": zone})
+        assert not started.error, f"The app should start with TZ={zone}: {started.error}"
+        check(started, local_time(clock, zone), f"when the server's clock says {clock} and its zone is {zone}")
+
+
+def close_after(shown, expected):
+    """Whether the time shown is the expected one, or up to TICK seconds later."""
+    return 0 <= (shown - expected).total_seconds() <= TICK
+
+
+# --- links under a URL prefix -------------------------------------------------------------------
+
+class Links(HTMLParser):
+    """Where a page leads: every href, src and form action."""
+
+    def __init__(self, html):
+        super().__init__()
+        self.found = []  # (tag, attribute, value)
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in ("href", "src", "action") and value is not None:
+                self.found.append((tag, name, value))
+
+
+def every_link_stays_under(client, prefix, start_pages, limit=40):
+    """Visit start_pages and every page of the site they lead to (up to limit): every link, script,
+    stylesheet and form action must lead under prefix, and answer."""
+    to_visit, seen, problems = [prefix + p for p in start_pages], set(), []
+    while to_visit and len(seen) < limit:
+        path = to_visit.pop(0)
+        if path in seen:
+            continue
+        seen.add(path)
+        with client.get(path) as response:  # a static file's answer holds the file open until closed
+            status, html = response.status_code, response.text if response.mimetype == "text/html" else ""
+        if status != 200:
+            problems.append(f"{path} answered {status}")
+            continue
+        for tag, attribute, value in Links(html).found:
+            target = urllib.parse.urljoin(path, value.replace("&amp;", "&"))
+            parts = urllib.parse.urlsplit(target)
+            if parts.scheme or parts.netloc or value.startswith("#"):
+                continue  # another site, or a place in the same page
+            if not (parts.path + "/").startswith(prefix + "/"):
+                problems.append(f'{path}: <{tag} {attribute}="{value}"> leads to {parts.path}, outside {prefix}/')
+            elif attribute == "action":
+                with client.get(target) as response:
+                    status = response.status_code
+                if status == 404:
+                    problems.append(f'{path}: <form action="{value}"> leads to no page (404)')
+            elif attribute == "href":
+                to_visit.append(target)
+    return seen, problems
