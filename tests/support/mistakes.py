@@ -195,6 +195,28 @@ def secrets_in_code(folder):
     return found
 
 
+def files_opened_without_an_encoding(folder):
+    """Where the code opens a file as text without saying its encoding, as "file:line: what" strings.
+    Without encoding=..., Python uses the machine's locale: UTF-8 here, cp1252 on many Windows PCs,
+    where the first emoji in a chat log is an error (PYTHONWARNDEFAULTENCODING=1 warns of each)."""
+    found = []
+    for path, tree in parsed(folder):
+        for line, name, call in _calls(tree):
+            keywords = {k.arg for k in call.keywords}
+            if "encoding" in keywords or None in keywords:  # encoding=..., or **options
+                continue
+            if name == "open" and not (isinstance(call.func, ast.Attribute) and _target_name(call.func.value) == "os"):
+                mode = call.args[1] if len(call.args) > 1 else next(
+                    (k.value for k in call.keywords if k.arg == "mode"), None)
+                if len(call.args) > 3:  # open(path, mode, buffering, encoding)
+                    continue
+                if mode is None or "b" not in (_text(mode) or ""):
+                    found.append(f"{path}:{line}: open(...) in text mode without encoding=\"utf-8\"")
+            elif name in ("read_text", "write_text") and len(call.args) < (1 if name == "read_text" else 2):
+                found.append(f"{path}:{line}: {name}(...) without encoding=\"utf-8\"")
+    return found
+
+
 def templates_folder(folder):
     folder = Path(folder)
     return folder / "app" / "templates" if (folder / "app" / "templates").is_dir() else folder / "templates"
@@ -373,3 +395,27 @@ def every_link_stays_under(client, prefix, start_pages, limit=40):
             elif attribute == "href":
                 to_visit.append(target)
     return seen, problems
+
+
+# --- the chat pages of stages 5 and 6 -----------------------------------------------------------
+
+def csrf_token(html, where):
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert token, f"{where} should show a form with a hidden csrf_token field"
+    return token.group(1)
+
+
+def send(client, path, text):
+    """Open the chat page at path and send text with its form, as a browser does; the POST's answer."""
+    token = csrf_token(client.get(path).text, path)
+    return client.post(path, data={"csrf_token": token, "text": text})
+
+
+def last_line(log):
+    """(time, role, text) of the last line of a chat log."""
+    from stages import parse_log_line
+
+    assert log.is_file(), f"Sending a message should write it to {log.name} in the log folder"
+    lines = log.read_bytes().decode("utf-8").splitlines()
+    assert lines, f"Sending a message should write a line to {log.name}"
+    return parse_log_line(lines[-1])

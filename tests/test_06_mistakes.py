@@ -1,0 +1,79 @@
+"""Stage 6: the mistakes its lesson note warns about: messages shown as text, the log's times the
+server's own at any hour in any zone, files read and written as UTF-8, links under a URL prefix, no
+secret in the code and no debugger."""
+from datetime import datetime
+
+from support.mistakes import (HOSTILE, at_any_hour, close_after, debugger_switches, every_link_stays_under,
+                              files_opened_without_an_encoding, last_line, secrets_in_code, send, shown_as_text,
+                              templates_not_extending_the_layout)
+
+STAGE = 6
+ROLES = ("user", "attendant")
+DEBUGGER = ("The debugger runs any Python a visitor types into an error page: it is for your own machine only, "
+            "turned on when you start the server (flask run --debug, make stage N), never in the code or a "
+            "committed settings file, and the development server never listens on 0.0.0.0. Found:\n  ")
+SECRETS = ("A secret in the code or in a committed settings file is in every copy of the code: anyone who "
+           "reads it can sign session cookies. Read it from the environment or .env (FLASK_SECRET_KEY), and "
+           "leave it empty in .env.example. Found:\n  ")
+
+
+def test_the_code_never_switches_the_debugger_on(stage_folder):
+    found = debugger_switches(stage_folder)
+    assert not found, DEBUGGER + "\n  ".join(found)
+
+
+def test_no_secret_is_written_in_the_code(stage_folder):
+    found = secrets_in_code(stage_folder)
+    assert not found, SECRETS + "\n  ".join(found)
+
+
+def test_every_page_template_extends_the_layout(stage_folder):
+    missing = templates_not_extending_the_layout(stage_folder)
+    assert not missing, f'These page templates do not extend the layout: {", ".join(missing)}: start each with {{% extends "base.html" %}}'
+
+
+def test_every_file_is_opened_with_an_explicit_encoding(stage_folder):
+    found = files_opened_without_an_encoding(stage_folder)
+    assert not found, (
+        "A chat log holds any language and emoji: open it with encoding=\"utf-8\" (or in binary), or it is "
+        "read and written in the machine's own encoding (cp1252 on many Windows PCs, where an emoji is an "
+        "error). Found:\n  " + "\n  ".join(found))
+
+
+def test_text_a_visitor_sends_is_shown_as_text_on_every_page(client):
+    for text in HOSTILE:
+        response = send(client, "/user", text)
+        assert response.status_code == 302, f"Sending {text!r} as the user should redirect, not {response.status_code}"
+    for role in ROLES:  # both pages show the whole conversation
+        page = client.get(f"/{role}").text
+        for text in HOSTILE:
+            shown_as_text(page, text, f"The {role}'s page, after the user sent it,")
+
+
+def test_each_message_is_logged_at_the_servers_local_time_at_any_hour_in_any_zone(start_app, stage_env, log_dir):
+    def check(started, expected, when):
+        client = started.client()
+        assert send(client, "/user", "What time is it?").status_code == 302, f"Sending should redirect {when}"
+        logged, _role, _text = last_line(log_dir / "chat.log")
+        assert close_after(datetime.fromisoformat(logged), expected), (
+            f"The message was logged at {logged} {when}, but the server's local time was {expected:%Y-%m-%dT%H:%M:%S}: "
+            "log datetime.now() (the server's own time zone, a 24-hour clock), not UTC or %I")
+        assert f">{logged}</time>" in client.get("/user").text, f"The page should show the time {logged} as logged"
+
+    at_any_hour(start_app, stage_env, check)
+
+
+def test_every_link_works_when_the_site_is_served_under_a_prefix(start_app):
+    started = start_app(prefix="/course")
+    assert not started.error, started.error
+    client = started.client()
+    seen, problems = every_link_stays_under(client, "/course", ["/"])
+    assert {"/course/user", "/course/attendant"} <= seen, (
+        f"The home page under /course/ should link to both clients under /course/; visited {sorted(seen)}")
+    response = send(client, "/course/user", "Hello from under a prefix")
+    if response.status_code in (301, 302, 303, 307, 308) and response.location.split("?")[0] != "/course/user":
+        problems.append(f"sending from /course/user redirects to {response.location}, not back to /course/user")
+    assert not problems, (
+        "Served under /course (as a school's server might), every link, stylesheet, form and redirect should "
+        "lead under /course/ and answer: build them with url_for(...), never write a URL by hand. Wrong:\n  "
+        + "\n  ".join(problems))
