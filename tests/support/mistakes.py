@@ -377,6 +377,14 @@ def every_link_stays_under(client, prefix, start_pages, limit=40):
         seen.add(path)
         with client.get(path) as response:  # a static file's answer holds the file open until closed
             status, html = response.status_code, response.text if response.mimetype == "text/html" else ""
+            location = response.location
+        if status in (301, 302, 303, 307, 308) and location:  # e.g. a page that asks to sign in first
+            target = urllib.parse.urljoin(path, location)
+            if not urllib.parse.urlsplit(target).path.startswith(prefix + "/"):
+                problems.append(f"{path} redirects to {location}, outside {prefix}/")
+            else:
+                to_visit.append(target)
+            continue
         if status != 200:
             problems.append(f"{path} answered {status}")
             continue

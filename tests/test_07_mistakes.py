@@ -1,0 +1,127 @@
+"""Stage 7: the mistakes its lesson note warns about: messages shown as text on both sides' pages, the
+attendant's password never printed nor in the code, sign-in that stays on the site, session IDs at the
+server's local time at any hour in any zone, files opened as UTF-8, links under a URL prefix."""
+import os
+import re
+import urllib.parse
+from datetime import datetime
+
+import pytest
+
+from support.mistakes import (HOSTILE, Visitor, at_any_hour, close_after, csrf_token, debugger_switches,
+                              every_link_stays_under, files_opened_without_an_encoding, output_after_a_barrier,
+                              password_not_in_output, secrets_in_code, shown_as_text, stays_on_this_site,
+                              templates_not_extending_the_layout)
+from support.sockets import ATTENDANT_ENV, ATTENDANT_NAME, ATTENDANT_PASSWORD, Browser
+
+STAGE = 7
+DEBUGGER = ("The debugger runs any Python a visitor types into an error page: it is for your own machine only, "
+            "turned on when you start the server (flask run --debug, make stage N), never in the code or a "
+            "committed settings file, and the development server never listens on 0.0.0.0. Found:\n  ")
+SECRETS = ("A secret in the code or in a committed settings file is in every copy of the code: anyone who reads "
+           "it can sign session cookies or sign in as the attendant. Read the key and the password's hash from "
+           "the environment or .env, and leave them empty in .env.example. Found:\n  ")
+
+
+@pytest.fixture
+def stage_env(stage_env):
+    """The shared test environment, plus an attendant (name and password hash, as in .env)."""
+    os.environ.update(ATTENDANT_ENV)  # the shared fixture restores the environment afterwards
+    return {**stage_env, **ATTENDANT_ENV}
+
+
+def start_chat(client, prefix=""):
+    """Press "Start a chat" on the user page; the redirect's answer."""
+    token = csrf_token(client.get(f"{prefix}/user").text, f"{prefix}/user")
+    return client.post(f"{prefix}/user", data={"csrf_token": token})
+
+
+def test_the_code_never_switches_the_debugger_on(stage_folder):
+    found = debugger_switches(stage_folder)
+    assert not found, DEBUGGER + "\n  ".join(found)
+
+
+def test_no_secret_is_written_in_the_code(stage_folder):
+    found = secrets_in_code(stage_folder)
+    assert not found, SECRETS + "\n  ".join(found)
+
+
+def test_every_page_template_extends_the_layout(stage_folder):
+    missing = templates_not_extending_the_layout(stage_folder)
+    assert not missing, f'These page templates do not extend the layout: {", ".join(missing)}: start each with {{% extends "base.html" %}}'
+
+
+def test_every_file_is_opened_with_an_explicit_encoding(stage_folder):
+    found = files_opened_without_an_encoding(stage_folder)
+    assert not found, (
+        "A chat log holds any language and emoji: open it with encoding=\"utf-8\" (or in binary), or it is "
+        "read and written in the machine's own encoding (cp1252 on many Windows PCs, where an emoji is an "
+        "error). Found:\n  " + "\n  ".join(found))
+
+
+def test_text_a_visitor_sends_is_shown_as_text_on_both_sides_pages(live_server):
+    user = Browser(live_server.url)
+    chat_id = user.start_chat()
+    attendant = Browser(live_server.url).sign_in()
+    with user.window() as window:
+        window.join(chat_id, "user")
+        for text in HOSTILE:
+            window.send(text)
+            echo = window.expect("message", f"after sending {text!r}")
+            assert echo["text"] == text, f"The message should travel as the exact text sent, {text!r}; got {echo}"
+    for browser, role in ((user, "user"), (attendant, "attendant")):
+        with browser.opener.open(f"{live_server.url}/{role}/{chat_id}", timeout=10) as response:
+            page = response.read().decode("utf-8")
+        for text in HOSTILE:
+            shown_as_text(page, text, f"The {role}'s chat page (its history)")
+
+
+def test_after_signing_in_the_redirect_stays_on_this_site(client):
+    for target in ("https://evil.example/", "//evil.example/"):
+        token = csrf_token(client.get("/signin").text, "/signin")
+        response = client.post(f"/signin?next={urllib.parse.quote(target, safe='')}",
+                               data={"csrf_token": token, "name": ATTENDANT_NAME, "password": ATTENDANT_PASSWORD})
+        stays_on_this_site(response, f"Signing in from /signin?next={target}")
+
+
+def test_the_attendants_password_never_reaches_the_servers_output(live_server):
+    visitor, wrong = Visitor(live_server.url), "Tr0ub4dor&3-a-wrong-guess"
+    visitor.post_form("/signin", {"name": ATTENDANT_NAME, "password": wrong})
+    status, path = visitor.post_form("/signin", {"name": ATTENDANT_NAME, "password": ATTENDANT_PASSWORD})
+    assert (status, path) == (200, "/attendant"), f"Signing in should lead to /attendant; it ended at {path} ({status})"
+    output = output_after_a_barrier(live_server, visitor)
+    password_not_in_output(output, wrong, "the sign-in form (a wrong one)")
+    password_not_in_output(output, ATTENDANT_PASSWORD, "the sign-in form")
+
+
+def test_a_chat_is_named_by_the_servers_local_time_at_any_hour_in_any_zone(start_app, stage_env):
+    def check(started, expected, when):
+        response = start_chat(started.client())
+        found = re.fullmatch(r"/user/([0-9]{8}-[0-9]{6})(-[0-9]+)?", response.location or "")
+        assert response.status_code == 302 and found, (
+            f"Starting a chat should redirect to /user/<YYYYMMDD-hhmmss> {when}; got {response.status_code} {response.location}")
+        named = datetime.strptime(found.group(1), "%Y%m%d-%H%M%S")
+        assert close_after(named, expected), (
+            f"The chat started {when} is named {found.group(1)}, but the server's local time was "
+            f"{expected:%Y%m%d-%H%M%S}: use datetime.now() (the server's own zone, a 24-hour clock), not UTC or %I")
+
+    at_any_hour(start_app, stage_env, check)
+
+
+def test_every_link_works_when_the_site_is_served_under_a_prefix(start_app):
+    started = start_app(prefix="/course")
+    assert not started.error, started.error
+    client = started.client()
+    response = start_chat(client, "/course")
+    problems = []
+    if not (response.location or "").startswith("/course/user/"):
+        problems.append(f"starting a chat from /course/user redirects to {response.location}, not under /course/user/")
+        pages = ["/", "/user", "/signin"]
+    else:
+        pages = ["/", "/user", "/signin", response.location.removeprefix("/course")]
+    seen, found = every_link_stays_under(client, "/course", pages)
+    problems += found
+    assert not problems, (
+        "Served under /course (as a school's server might), every link, script, stylesheet, form and redirect "
+        "should lead under /course/ and answer: build them with url_for(...), never write a URL by hand. Wrong:\n  "
+        + "\n  ".join(problems))
