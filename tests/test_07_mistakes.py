@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from support.mistakes import (HOSTILE, Visitor, at_any_hour, close_after, csrf_token, debugger_switches,
+from support.mistakes import (HOSTILE, NON_ASCII, Visitor, at_any_hour, close_after, csrf_token, debugger_switches,
                               every_link_stays_under, files_opened_without_an_encoding, output_after_a_barrier,
                               password_not_in_output, secrets_in_code, shown_as_text, stays_on_this_site,
                               templates_not_extending_the_layout)
@@ -65,14 +65,14 @@ def test_text_a_visitor_sends_is_shown_as_text_on_both_sides_pages(live_server):
     attendant = Browser(live_server.url).sign_in()
     with user.window() as window:
         window.join(chat_id, "user")
-        for text in HOSTILE:
+        for text in HOSTILE + NON_ASCII:
             window.send(text)
             echo = window.expect("message", f"after sending {text!r}")
             assert echo["text"] == text, f"The message should travel as the exact text sent, {text!r}; got {echo}"
     for browser, role in ((user, "user"), (attendant, "attendant")):
         with browser.opener.open(f"{live_server.url}/{role}/{chat_id}", timeout=10) as response:
             page = response.read().decode("utf-8")
-        for text in HOSTILE:
+        for text in HOSTILE + NON_ASCII:
             shown_as_text(page, text, f"The {role}'s chat page (its history)")
 
 
