@@ -51,6 +51,8 @@ def pytest_addoption(parser):
         help="remote mode: never import the app here; serve it from tools/grading/app_host.py "
              "(sandbox: in a bubblewrap sandbox of its own, as the grader does)",
     )
+    parser.addoption("--app-start-timeout", type=float, default=20, metavar="S",
+                     help="remote mode: seconds an app has to import and start serving (default 20)")
 
 
 def pytest_configure(config):
@@ -99,22 +101,33 @@ def stage_env(log_dir):
     os.environ.update(saved)
 
 
-@pytest.fixture(scope="session")
-def app_host(request):
-    """The app host of remote mode (None locally): started once, serving every check's app."""
-    mode = request.config.getoption("--app-host")
+def _launch_app_host(config):
+    mode = config.getoption("--app-host")
     if not mode:
-        yield None
-        return
-    basetemp = request.config._tmp_path_factory.getbasetemp()
+        return None
+    basetemp = config._tmp_path_factory.getbasetemp()
     # The folder holding pytest's temporary folders also holds the grader's record of the
     # checks: hidden from the app, but for the temporary folders (log folders, copies) and the
     # graded copy itself.
-    writable = [basetemp, *(folder for n, folder in request.config.stage_folders.items()
-                            if folder != stage_dir(n))]
-    host = launch_host(mode, hide=[basetemp.parent], writable=writable)
-    yield host
-    host.close()
+    writable = [basetemp, *(folder for n, folder in config.stage_folders.items() if folder != stage_dir(n))]
+    return launch_host(mode, hide=[basetemp.parent], writable=writable)
+
+
+def pytest_sessionstart(session):
+    # Remote mode: the app host starts now, and imports Flask while pytest collects the checks.
+    session.config.app_host = _launch_app_host(session.config)
+
+
+def pytest_unconfigure(config):
+    host = getattr(config, "app_host", None)
+    if host is not None:
+        host.close()
+
+
+@pytest.fixture(scope="session")
+def app_host(request):
+    """The app host of remote mode (None locally): started once, serving every check's app."""
+    return request.config.app_host
 
 
 @pytest.fixture
@@ -124,7 +137,8 @@ def remote(app_host):
 
 
 def _start_remote(request, app_host, folder, env, config, output, **options):
-    server = app_host.start(folder, env, config, output, **options)
+    timeout = request.config.getoption("--app-start-timeout")
+    server = app_host.start(folder, env, config, output, timeout=timeout, **options)
     request.addfinalizer(server.stop)
     # tools/grade_plugin.py reads it when the check fails: the app's own error is the reason.
     request.node.user_properties.append(("server_output", str(output)))
@@ -141,6 +155,7 @@ def server(request, app_host, stage, stage_folder, stage_env, log_dir, tmp_path)
                             {"TESTING": True, "LOG_DIR": str(log_dir)}, tmp_path / "server-output.txt")
     if started.error:
         _load_failures[key] = started.error
+        request.node.user_properties.append(("app_error", started.error))  # the grader's "the app loads"
         pytest.fail(f"The stage {stage} app in {stage_folder} could not be started:\n  {started.error}",
                     pytrace=False)
     return started

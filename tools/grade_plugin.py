@@ -11,6 +11,8 @@ of what was collected, what started and how each phase ended:
      "outcome": "passed"|"failed"|"skipped", "reason": ..., "details": ..., "duration": ...}
     {"event": "collect_error", "file": ..., "details": ...}
 
+A report of a check whose app could not be started (remote mode) carries "app_error": why.
+
 ``--grade-only NAME`` (repeatable) keeps only the checks whose test function is
 called NAME (exact names, unlike ``-k``, which matches substrings).
 """
@@ -170,8 +172,10 @@ class Recorder:
             if logged:
                 reason += f"; the app's server logged {logged}"
                 details += f"\nThe app's server logged: {logged}"
+        app_error = next((value for name, value in item.user_properties if name == "app_error"), None)
         self.write(event="report", id=item.nodeid, when=report.when, outcome=report.outcome,
-                   reason=reason, details=details[:4000], duration=round(report.duration, 3))
+                   reason=reason, details=details[:4000], duration=round(report.duration, 3),
+                   **({"app_error": str(app_error)} if app_error and report.when == "setup" else {}))
         return report
 
     def pytest_sessionfinish(self, session, exitstatus):

@@ -179,7 +179,7 @@ class AppHost:
             self.changed.wait_for(lambda: fields["id"] in self.answers or self.process.poll() is not None, timeout)
             return self.answers.pop(fields["id"], None)
 
-    def start(self, folder, env, config, output, cwd=None, prefix="", clock=None):
+    def start(self, folder, env, config, output, cwd=None, prefix="", clock=None, timeout=START_TIMEOUT):
         """A new server of the app in folder; its .error says why when it did not start."""
         with self.lock:
             self.count += 1
@@ -188,15 +188,18 @@ class AppHost:
         Path(output).touch()
         answer = self.request(op="start", id=ident, folder=str(folder), cwd=str(cwd or folder),
                               env={**base_env(), **env}, config=config, output=str(output),
-                              prefix=prefix, clock=clock)
+                              prefix=prefix, clock=clock, timeout=timeout)
         if answer is None:
             self.request(op="stop", id=ident, timeout=5)
-            server.error = (f"The app did not finish importing and start serving within {START_TIMEOUT} s. "
+            server.error = (f"The app did not finish importing within {timeout:g} s. "
                             "Is app.run() or socketio.run() called at import time? Put it under "
                             "`if __name__ == \"__main__\":`. Otherwise look for an endless loop or a "
                             "wait at module level.")
         elif isinstance(answer.get("port"), int):
             server.port = answer["port"]
+        elif "exited" in answer:
+            server.error = (f"Importing the app ended its Python process (exit status {answer['exited']}) "
+                            "before it was serving: does the app call exit() or os._exit()?")
         else:
             server.error = str(answer.get("error") or "The server did not start")
         return server

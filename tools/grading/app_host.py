@@ -11,7 +11,8 @@ grading with bubblewrap) and ask it, one JSON line on stdin per request, for ser
 
 For each start it forks: the child becomes the server (imports and builds the app, binds a
 free port on 127.0.0.1, and serves it with threads, as `flask run` does), and answers on
-stdout with one JSON line, {"id", "port"} or {"id", "error"}. Everything the app prints or
+stdout with one JSON line, {"id", "port"} or {"id", "error"}; a child that dies (os._exit,
+a crash) is reported as {"id", "exited": status}. Everything the app prints or
 logs goes to the output file, which the checks read. Forking from a process that has already
 imported Flask and its friends makes a fresh server for every check cheap (about 0.1 s), so
 no check sees another's state.
@@ -22,6 +23,7 @@ only ever see this program's answers and the server's behaviour.
 import json
 import os
 import resource
+import selectors
 import signal
 import sys
 import time
@@ -91,11 +93,15 @@ def serve(request, channel):
     os._exit(0)
 
 
-def start(request, channel, children):
+def start(request, channel, children, wakeup):
     pid = os.fork()
     if pid == 0:
         code = 0
         try:
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            for fd in wakeup:
+                os.close(fd)
             os.setsid()  # the group `stop` signals: the server and whatever it starts
             devnull = os.open(os.devnull, os.O_RDONLY)
             os.dup2(devnull, 0)  # the requests are the host's, not the app's
@@ -108,13 +114,14 @@ def start(request, channel, children):
             code = 1
         finally:
             os._exit(code)
-    children[request["id"]] = pid
+    children[pid] = request["id"]
 
 
 def stop(request, children):
-    pid = children.pop(request["id"], None)
+    pid = next((pid for pid, ident in children.items() if ident == request["id"]), None)
     if pid is None:
         return
+    children.pop(pid)
     try:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
@@ -123,7 +130,7 @@ def stop(request, children):
 
 def limit(request, children):
     """A full disk for one server: writes past file_size bytes fail (RLIMIT_FSIZE, soft limit)."""
-    pid = children.get(request["id"])
+    pid = next((pid for pid, ident in children.items() if ident == request["id"]), None)
     if pid is None:
         return False
     try:
@@ -134,35 +141,60 @@ def limit(request, children):
     return True
 
 
-def reap():
+def reap(channel, children):
+    """Say which servers died on their own (not stopped): their exit status."""
     while True:
         try:
-            pid, _status = os.waitpid(-1, os.WNOHANG)
+            pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
             return
+        ident = children.pop(pid, None)
+        if ident is not None:
+            answer(channel, id=ident, exited=os.waitstatus_to_exitcode(status))
+
+
+def handle(line, channel, children, wakeup):
+    try:
+        request = json.loads(line)
+    except ValueError:
+        return
+    if request.get("op") == "start":
+        start(request, channel, children, wakeup)
+    elif request.get("op") == "stop":
+        stop(request, children)
+        answer(channel, id=request["id"], stopped=True)
+    elif request.get("op") == "limit":
+        answer(channel, id=request["id"], limited=limit(request, children))
 
 
 def main():
     channel = os.dup(1)  # the answers; the children's own stdout goes to their output files
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
-    children = {}
-    for line in sys.stdin:
-        reap()
-        try:
-            request = json.loads(line)
-        except ValueError:
-            continue
-        if request.get("op") == "start":
-            start(request, channel, children)
-        elif request.get("op") == "stop":
-            stop(request, children)
-            answer(channel, id=request["id"], stopped=True)
-        elif request.get("op") == "limit":
-            answer(channel, id=request["id"], limited=limit(request, children))
-    for pid in children.values():
+    # A child's death wakes the loop (SIGCHLD through a pipe), as a request on stdin does.
+    wakeup = os.pipe()
+    os.set_blocking(wakeup[1], False)
+    signal.set_wakeup_fd(wakeup[1])
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    selector = selectors.DefaultSelector()
+    selector.register(0, selectors.EVENT_READ)
+    selector.register(wakeup[0], selectors.EVENT_READ)
+    children, pending, done = {}, b"", False
+    while not done:
+        for key, _ in selector.select():
+            if key.fd == wakeup[0]:
+                os.read(wakeup[0], 4096)
+                reap(channel, children)
+                continue
+            data = os.read(0, 65536)
+            done = not data
+            pending += data
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                handle(line, channel, children, wakeup)
+    for pid in children:
         try:
             os.killpg(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):

@@ -1,5 +1,8 @@
 """Run a grading child (the checks, the import preflight) in a sandbox, always within a time limit.
 
+The checks' pytest runs in `Sandbox`; the student's app runs apart, in `app_sandbox` inside it
+(see tools/grading/app_host.py), so no code of the student's ever shares a process with the checks.
+
 bubblewrap (`bwrap`, Debian's `bubblewrap`, as Flatpak uses it) gives the child:
 - a read-only view of the whole machine (the checkout, .venv, the system), with the repo's
   own stage folders, its git data, the student's original folder and the output folders
@@ -35,8 +38,9 @@ FILE_SIZE_LIMIT = 512 << 20  # the largest file a grading may write
 FINISHED_BUT_STUCK = -1000   # exit status of a run that finished its checks but did not exit
 
 KINDS = {
-    "bwrap": "isolated with bubblewrap: read-only checkout and .venv, a private copy of the "
-             "folder, no network, every process stopped at the end",
+    "bwrap": "isolated with bubblewrap: the app ran as its own servers in a sandbox apart from the "
+             "checks, read-only checkout and .venv, a private copy of the folder, no network, "
+             "every process stopped at the end",
     "unshare": "partly isolated with unshare: no network and every process stopped at the end, "
                "but the checkout and .venv were NOT read-only (bubblewrap could not run)",
     "none": "NOT isolated: no sandbox (bubblewrap or unshare) could run here, so the graded "
