@@ -36,6 +36,7 @@ def welcome_page(client, username):
 
 def url_pages(text):
     yield f"/hello?name={path_segment(text)}"
+    yield f"/files/notes/{path_segment(text).replace('%2F', '/')}/plan.txt"
     if "/" not in text:
         yield f"/user/{path_segment(text)}"
 
