@@ -2,32 +2,18 @@
 import re
 from datetime import timedelta
 
-from support.mistakes import (at_any_hour, close_after, debugger_switches, every_link_stays_under, templates_folder,
-                              templates_not_extending_the_layout)
+from support.mistakes import (at_any_hour, close_after, every_link_stays_under,
+                              every_page_template_extends_the_layout, no_debugger_switched_on)
 
 STAGE = 2
 
-DEBUGGER = ("The debugger runs any Python a visitor types into an error page: it is for your own machine only, "
-            "turned on when you start the server (flask run --debug, make stage N), never in the code or a "
-            "committed settings file, and the development server never listens on 0.0.0.0. Found:\n  ")
-
 
 def test_the_code_never_switches_the_debugger_on(stage_folder):
-    found = debugger_switches(stage_folder)
-    assert not found, DEBUGGER + "\n  ".join(found)
+    no_debugger_switched_on(stage_folder)
 
 
 def test_every_page_template_extends_the_layout(stage_folder):
-    templates = templates_folder(stage_folder)
-    assert (templates / "base.html").is_file(), f"The layout should be a template of its own: {templates}/base.html"
-    pages = [p for p in templates.glob("*.html") if p.name != "base.html"]
-    assert pages, f"The pages should be templates in {templates}, next to base.html"
-    missing = templates_not_extending_the_layout(stage_folder)
-    assert not missing, (
-        f"These page templates do not extend the layout: {', '.join(missing)}. Each page starts with "
-        '{% extends "base.html" %} and fills in its blocks; a copy of the layout in each page means every '
-        "change to it must be made in every file"
-    )
+    every_page_template_extends_the_layout(stage_folder)
 
 
 def test_about_page_shows_the_servers_local_time_and_greets_for_it_at_any_hour_in_any_zone(start_app, stage_env):

@@ -1,14 +1,10 @@
 """Stage 3: the mistakes its lesson note warns about: text from the URL shown as text on every page."""
 import urllib.parse
 
-from support.mistakes import (every_link_stays_under, HOSTILE, NON_ASCII, debugger_switches, path_segment, shown_as_text,
-                              templates_not_extending_the_layout)
+from support.mistakes import (HOSTILE, NON_ASCII, every_link_stays_under, every_page_template_extends_the_layout,
+                              no_debugger_switched_on, path_segment, shown_as_text)
 
 STAGE = 3
-
-DEBUGGER = ("The debugger runs any Python a visitor types into an error page: it is for your own machine only, "
-            "turned on when you start the server (flask run --debug, make stage N), never in the code or a "
-            "committed settings file, and the development server never listens on 0.0.0.0. Found:\n  ")
 
 
 def pages_showing(text):
@@ -26,13 +22,11 @@ def page(client, path):
 
 
 def test_the_code_never_switches_the_debugger_on(stage_folder):
-    found = debugger_switches(stage_folder)
-    assert not found, DEBUGGER + "\n  ".join(found)
+    no_debugger_switched_on(stage_folder)
 
 
 def test_every_page_template_extends_the_layout(stage_folder):
-    missing = templates_not_extending_the_layout(stage_folder)
-    assert not missing, f'These page templates do not extend the layout: {", ".join(missing)}: start each with {{% extends "base.html" %}}'
+    every_page_template_extends_the_layout(stage_folder)
 
 
 def test_text_from_the_url_is_shown_as_text_on_every_page(client):

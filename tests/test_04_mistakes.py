@@ -3,18 +3,13 @@ the code, no password in the server's output, a redirect that stays on the site.
 import re
 import urllib.parse
 
-from support.mistakes import (every_link_stays_under, HOSTILE, NON_ASCII, Visitor, debugger_switches, output_after_a_barrier,
-                              password_not_in_output, path_segment, secrets_in_code, shown_as_text,
-                              stays_on_this_site, templates_not_extending_the_layout)
+from support.mistakes import (HOSTILE, NON_ASCII, Visitor, every_link_stays_under,
+                              every_page_template_extends_the_layout, no_debugger_switched_on, no_secret_in_the_code,
+                              output_after_a_barrier, password_not_in_output, path_segment, shown_as_text,
+                              stays_on_this_site)
 
 STAGE = 4
 LOGIN = "/login"
-DEBUGGER = ("The debugger runs any Python a visitor types into an error page: it is for your own machine only, "
-            "turned on when you start the server (flask run --debug, make stage N), never in the code or a "
-            "committed settings file, and the development server never listens on 0.0.0.0. Found:\n  ")
-SECRETS = ("A secret in the code or in a committed settings file is in every copy of the code: anyone who "
-           "reads it can sign session cookies (or sign in). Read it from the environment or .env "
-           "(FLASK_SECRET_KEY), and leave it empty in .env.example. Found:\n  ")
 
 
 def log_in(client, username, password="pw", path=LOGIN):
@@ -42,18 +37,15 @@ def url_pages(text):
 
 
 def test_the_code_never_switches_the_debugger_on(stage_folder):
-    found = debugger_switches(stage_folder)
-    assert not found, DEBUGGER + "\n  ".join(found)
+    no_debugger_switched_on(stage_folder)
 
 
 def test_every_page_template_extends_the_layout(stage_folder):
-    missing = templates_not_extending_the_layout(stage_folder)
-    assert not missing, f'These page templates do not extend the layout: {", ".join(missing)}: start each with {{% extends "base.html" %}}'
+    every_page_template_extends_the_layout(stage_folder)
 
 
 def test_no_secret_is_written_in_the_code(stage_folder):
-    found = secrets_in_code(stage_folder)
-    assert not found, SECRETS + "\n  ".join(found)
+    no_secret_in_the_code(stage_folder)
 
 
 def test_text_a_visitor_sends_is_shown_as_text_on_every_page(client):

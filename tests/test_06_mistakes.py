@@ -3,41 +3,28 @@ server's own at any hour in any zone, files read and written as UTF-8, links und
 secret in the code and no debugger."""
 from datetime import datetime
 
-from support.mistakes import (HOSTILE, at_any_hour, close_after, debugger_switches, every_link_stays_under,
-                              files_opened_without_an_encoding, last_line, secrets_in_code, send, shown_as_text,
-                              templates_not_extending_the_layout)
+from support.mistakes import (HOSTILE, at_any_hour, close_after, every_file_opened_with_an_encoding,
+                              every_link_stays_under, every_page_template_extends_the_layout, last_line,
+                              no_debugger_switched_on, no_secret_in_the_code, send, shown_as_text)
 
 STAGE = 6
 ROLES = ("user", "attendant")
-DEBUGGER = ("The debugger runs any Python a visitor types into an error page: it is for your own machine only, "
-            "turned on when you start the server (flask run --debug, make stage N), never in the code or a "
-            "committed settings file, and the development server never listens on 0.0.0.0. Found:\n  ")
-SECRETS = ("A secret in the code or in a committed settings file is in every copy of the code: anyone who "
-           "reads it can sign session cookies. Read it from the environment or .env (FLASK_SECRET_KEY), and "
-           "leave it empty in .env.example. Found:\n  ")
 
 
 def test_the_code_never_switches_the_debugger_on(stage_folder):
-    found = debugger_switches(stage_folder)
-    assert not found, DEBUGGER + "\n  ".join(found)
+    no_debugger_switched_on(stage_folder)
 
 
 def test_no_secret_is_written_in_the_code(stage_folder):
-    found = secrets_in_code(stage_folder)
-    assert not found, SECRETS + "\n  ".join(found)
+    no_secret_in_the_code(stage_folder)
 
 
 def test_every_page_template_extends_the_layout(stage_folder):
-    missing = templates_not_extending_the_layout(stage_folder)
-    assert not missing, f'These page templates do not extend the layout: {", ".join(missing)}: start each with {{% extends "base.html" %}}'
+    every_page_template_extends_the_layout(stage_folder)
 
 
 def test_every_file_is_opened_with_an_explicit_encoding(stage_folder):
-    found = files_opened_without_an_encoding(stage_folder)
-    assert not found, (
-        "A chat log holds any language and emoji: open it with encoding=\"utf-8\" (or in binary), or it is "
-        "read and written in the machine's own encoding (cp1252 on many Windows PCs, where an emoji is an "
-        "error). Found:\n  " + "\n  ".join(found))
+    every_file_opened_with_an_encoding(stage_folder)
 
 
 def test_text_a_visitor_sends_is_shown_as_text_on_every_page(client):

@@ -8,19 +8,13 @@ from datetime import datetime
 
 import pytest
 
-from support.mistakes import (HOSTILE, NON_ASCII, Visitor, at_any_hour, close_after, csrf_token, debugger_switches,
-                              every_link_stays_under, files_opened_without_an_encoding, output_after_a_barrier,
-                              password_not_in_output, secrets_in_code, shown_as_text, stays_on_this_site,
-                              templates_not_extending_the_layout)
+from support.mistakes import (HOSTILE, NON_ASCII, Visitor, at_any_hour, close_after, csrf_token,
+                              every_file_opened_with_an_encoding, every_link_stays_under,
+                              every_page_template_extends_the_layout, no_debugger_switched_on, no_secret_in_the_code,
+                              output_after_a_barrier, password_not_in_output, shown_as_text, stays_on_this_site)
 from support.sockets import ATTENDANT_ENV, ATTENDANT_NAME, ATTENDANT_PASSWORD, Browser
 
 STAGE = 7
-DEBUGGER = ("The debugger runs any Python a visitor types into an error page: it is for your own machine only, "
-            "turned on when you start the server (flask run --debug, make stage N), never in the code or a "
-            "committed settings file, and the development server never listens on 0.0.0.0. Found:\n  ")
-SECRETS = ("A secret in the code or in a committed settings file is in every copy of the code: anyone who reads "
-           "it can sign session cookies or sign in as the attendant. Read the key and the password's hash from "
-           "the environment or .env, and leave them empty in .env.example. Found:\n  ")
 
 
 @pytest.fixture
@@ -37,26 +31,19 @@ def start_chat(client, prefix=""):
 
 
 def test_the_code_never_switches_the_debugger_on(stage_folder):
-    found = debugger_switches(stage_folder)
-    assert not found, DEBUGGER + "\n  ".join(found)
+    no_debugger_switched_on(stage_folder)
 
 
 def test_no_secret_is_written_in_the_code(stage_folder):
-    found = secrets_in_code(stage_folder)
-    assert not found, SECRETS + "\n  ".join(found)
+    no_secret_in_the_code(stage_folder)
 
 
 def test_every_page_template_extends_the_layout(stage_folder):
-    missing = templates_not_extending_the_layout(stage_folder)
-    assert not missing, f'These page templates do not extend the layout: {", ".join(missing)}: start each with {{% extends "base.html" %}}'
+    every_page_template_extends_the_layout(stage_folder)
 
 
 def test_every_file_is_opened_with_an_explicit_encoding(stage_folder):
-    found = files_opened_without_an_encoding(stage_folder)
-    assert not found, (
-        "A chat log holds any language and emoji: open it with encoding=\"utf-8\" (or in binary), or it is "
-        "read and written in the machine's own encoding (cp1252 on many Windows PCs, where an emoji is an "
-        "error). Found:\n  " + "\n  ".join(found))
+    every_file_opened_with_an_encoding(stage_folder)
 
 
 def test_text_a_visitor_sends_is_shown_as_text_on_both_sides_pages(live_server):

@@ -14,12 +14,12 @@ import urllib.request
 import uuid
 from datetime import datetime
 from html.parser import HTMLParser
-from zoneinfo import ZoneInfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from markupsafe import escape
 
-from stages import left_out
+from stages import left_out, parse_log_line
 
 # Text a visitor might send, each a different way out of the page's text: a script, an event handler,
 # an attribute's quotes, and Jinja's own syntax (which runs only when user text becomes template source).
@@ -232,6 +232,45 @@ def templates_not_extending_the_layout(folder):
     )
 
 
+# --- the checks on the files, with the words a student reads -----------------------------------
+
+def no_debugger_switched_on(folder):
+    found = debugger_switches(folder)
+    assert not found, (
+        "The debugger runs any Python a visitor types into an error page: it is for your own machine only, "
+        "turned on when you start the server (flask run --debug, make stage N), never in the code or a "
+        "committed settings file, and the development server never listens on 0.0.0.0. Found:\n  "
+        + "\n  ".join(found))
+
+
+def no_secret_in_the_code(folder):
+    found = secrets_in_code(folder)
+    assert not found, (
+        "A secret in the code or in a committed settings file is in every copy of the code: anyone who reads "
+        "it can sign session cookies (or sign in). Read keys and password hashes from the environment or .env, "
+        "and leave them empty in .env.example. Found:\n  " + "\n  ".join(found))
+
+
+def every_page_template_extends_the_layout(folder):
+    templates = templates_folder(folder)
+    assert (templates / "base.html").is_file(), f"The layout should be a template of its own: {templates}/base.html"
+    assert any(p.name != "base.html" for p in templates.glob("*.html")), (
+        f"The pages should be templates in {templates}, next to base.html")
+    missing = templates_not_extending_the_layout(folder)
+    assert not missing, (
+        f"These page templates do not extend the layout: {', '.join(missing)}. Each page starts with "
+        '{% extends "base.html" %} and fills in its blocks; a copy of the layout in each page (or an '
+        "{% include %} of it) means every change to the layout must be made in every file")
+
+
+def every_file_opened_with_an_encoding(folder):
+    found = files_opened_without_an_encoding(folder)
+    assert not found, (
+        "A chat log holds any language and emoji: open it with encoding=\"utf-8\" (or in binary), or it is "
+        "read and written in the machine's own encoding (cp1252 on many Windows PCs, where an emoji is an "
+        "error). Found:\n  " + "\n  ".join(found))
+
+
 # --- behaviour ---------------------------------------------------------------------------------
 
 def shown_as_text(html, text, where):
@@ -421,8 +460,6 @@ def send(client, path, text):
 
 def last_line(log):
     """(time, role, text) of the last line of a chat log."""
-    from stages import parse_log_line
-
     assert log.is_file(), f"Sending a message should write it to {log.name} in the log folder"
     lines = log.read_bytes().decode("utf-8").splitlines()
     assert lines, f"Sending a message should write a line to {log.name}"
