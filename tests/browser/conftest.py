@@ -55,11 +55,13 @@ def browser():
 
 
 class Recorder:
-    """What a test's browser contexts did: the contexts, console lines, the current step."""
+    """What a test's browser contexts did: the contexts, console lines, the current step,
+    and the servers the test started itself (besides ``live_server``)."""
 
     def __init__(self, stage):
         self.stage = stage
         self.contexts = []  # (label, context)
+        self.servers = []
         self.console = []
         self.step = None
 
@@ -162,9 +164,11 @@ def save_artifacts(item, recorder):
     lines = [f"Failed in: {recorder.step or 'no named step'}", "Pages: " + "; ".join(saved), ""]
     lines += recorder.console or ["(no console messages, page errors or failed requests)"]
     (folder / "console.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    server = item.funcargs.get("live_server")
-    if server is not None:
-        (folder / "server.txt").write_text("".join(server.lines), encoding="utf-8")
+    servers = [item.funcargs.get("live_server"), *recorder.servers]
+    for number, server in enumerate(filter(None, servers), 1):
+        name = "server.txt" if number == 1 else f"server-{number}.txt"
+        text = "".join(server.lines) if hasattr(server, "lines") else server.output  # all of it, if it kept it
+        (folder / name).write_text(text, encoding="utf-8")
     return folder
 
 
