@@ -59,25 +59,23 @@ class ChatWindow:
         return self.page.locator("#chat").get_attribute("data-chat-id")
 
     def wait_until_live(self, timeout=None):
-        """Wait until the page talks over a WebSocket and has joined its session. ``timeout``
-        (ms) is how long its WebSocket may take to open; by default the context's."""
+        """Wait until the page has joined its session and talks over a WebSocket. ``timeout`` (ms)
+        is how long joining may take (a window reconnecting to a restarted server); by default
+        an expect()'s."""
         try:
-            # Events first, not polls: they are seen the moment they happen, and by the time
-            # the WebSocket is up the page has joined. A page that never opens or never
-            # upgrades a WebSocket stays on HTTP long-polling.
+            expect(self.page.locator("#chat"), f"The {self.role}'s chat page should say its role").to_have_attribute(
+                "data-role", self.role)
+            expect(self.page.get_by_role("button", name="Send"),
+                   f"The {self.role}'s Send button should be usable once the page has joined the chat"
+                   ).to_be_enabled(timeout=timeout)
+            # A page that never opens or never upgrades a WebSocket stays on HTTP long-polling.
             if self.socket is None:
-                socket = self.page.wait_for_event("websocket", lambda socket: "/socket.io/" in socket.url,
-                                                  timeout=timeout)
+                socket = self.page.wait_for_event("websocket", lambda socket: "/socket.io/" in socket.url)
                 if self.socket is None:
                     self._opened(socket)
             if not self.upgraded:
                 self.socket.wait_for_event("framesent", lambda payload: payload == UPGRADE_PACKET)
                 self.upgraded = True
-            expect(self.page.locator("#chat"), f"The {self.role}'s chat page should say its role").to_have_attribute(
-                "data-role", self.role)
-            expect(self.page.get_by_role("button", name="Send"),
-                   f"The {self.role}'s Send button should be usable once the page has joined the chat"
-                   ).to_be_enabled()
         except (AssertionError, PlaywrightError) as error:
             raise AssertionError(
                 f"The {self.role}'s chat page never went live: it should join its chat session over a "
@@ -114,16 +112,6 @@ class ChatWindow:
         return self.page.evaluate("window.sameChatPage === true")
 
 
-def arrive(page, url, message):
-    """Wait until the page is at url (a navigation event: seen at once, where an expect() polls
-    every half second), then check it with ``message`` for the student if it never got there."""
-    try:
-        page.wait_for_url(url, wait_until="commit")
-    except PlaywrightError:
-        pass  # the check says what went wrong
-    expect(page, message).to_have_url(url)
-
-
 def start_chat(new_context, url, label="user", from_home=False):
     """A user opens the User page, presses 'Start a chat', and lands on their chat page."""
     page = new_context(label).new_page()
@@ -138,7 +126,7 @@ def start_chat(new_context, url, label="user", from_home=False):
         page.goto(url + "/user")
     user = ChatWindow(page, "user")
     page.get_by_role("button", name="Start a chat").click()
-    arrive(page, CHAT_URL, "'Start a chat' should lead to /user/<session ID>")
+    expect(page, "'Start a chat' should lead to /user/<session ID>").to_have_url(CHAT_URL)
     user.wait_until_live()
     return user
 
@@ -151,34 +139,21 @@ def sign_in(new_context, url, label="attendant"):
     page.get_by_label("Name").fill(ATTENDANT_NAME)
     page.get_by_label("Password").fill(ATTENDANT_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    arrive(page, url + "/attendant", "Signing in should lead to the list of sessions")
+    expect(page, "Signing in should lead to the list of sessions").to_have_url(url + "/attendant")
     return page
 
 
-def signed_in(new_context, url, label="attendant"):
-    """A browser whose attendant has signed in, for a test about something else: the sign-in form
-    is posted as the page would post it (its CSRF token included), without drawing the pages."""
-    context = new_context(label)
-    form = context.request.get(url + "/signin").text()
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form)
-    assert token, "The sign-in page should have a form with a hidden csrf_token field"
-    answer = context.request.post(url + "/signin", form={
-        "csrf_token": token.group(1), "name": ATTENDANT_NAME, "password": ATTENDANT_PASSWORD})
-    assert answer.url == url + "/attendant", f"Signing in should lead to the list of sessions, not {answer.url}"
-    return context
-
-
 def join_chat(new_context, url, chat_id, label="attendant", page=None):
-    """An attendant (``page``, signed in already; by default a new signed-in browser) opens the
-    list of sessions and picks the one with this ID."""
-    page = page or signed_in(new_context, url, label).new_page()
+    """An attendant signs in (unless ``page`` is already signed in), opens the list of sessions
+    (where signing in lands already) and picks the one with this ID."""
+    page = page or sign_in(new_context, url, label)
     attendant = ChatWindow(page, "attendant")
     if page.url != url + "/attendant":
         page.goto(url + "/attendant")
     link = page.locator(f'main a[href$="/attendant/{chat_id}"]')
     expect(link, f"The attendant's list should link to the session {chat_id}").to_have_count(1)
     link.click()
-    arrive(page, CHAT_URL, "The session's link should open /attendant/<session ID>")
+    expect(page, "The session's link should open /attendant/<session ID>").to_have_url(CHAT_URL)
     attendant.wait_until_live()
     assert attendant.chat_id == chat_id, f"The attendant should be in session {chat_id}, not {attendant.chat_id}"
     return attendant

@@ -16,7 +16,7 @@ from support.sockets import ATTENDANT_ENV
 STAGE = 7
 pytestmark = pytest.mark.browser
 # socket.io-client retries after about 1, 2, 4, then every 5 s (each ±50%): a server that is
-# back within a few seconds is found again well within this.
+# back within a few seconds is joined again well within this.
 RECONNECT_MS = 20_000
 # (who sends it, the message): the user and the attendant take turns.
 BEFORE = [("user", "Before the restart: is anyone there?"), ("attendant", "Yes, I am here.")]
