@@ -17,7 +17,7 @@ STAGE = 7
 pytestmark = pytest.mark.browser
 # socket.io-client retries after about 1, 2, 4, then every 5 s (each ±50%): a server that is
 # back within a few seconds is joined again well within this.
-RECONNECT_MS = 20_000
+RECONNECT_MS = 30_000
 # (who sends it, the message): the user and the attendant take turns.
 BEFORE = [("user", "Before the restart: is anyone there?"), ("attendant", "Yes, I am here.")]
 AFTER = [("user", "After the restart: still there?"), ("attendant", "Still here, nothing lost.")]
@@ -78,7 +78,6 @@ def test_after_ctrl_c_and_a_restart_on_the_same_port_both_windows_rejoin_with_th
             expect(window.page.get_by_role("button", name="Send"),
                    f"With the server stopped, the {window.role}'s Send button should be disabled"
                    ).to_be_disabled()
-            expect(window.page.locator("#status")).to_contain_text("reconnecting")
     with step(f"`make stage 7` again: the server comes back on port {port}"):
         again = make_stage(port=port)
         assert again.port == port, (
