@@ -18,8 +18,8 @@ import socketio
 from stages import parse_log_line
 from support import hostile
 from support.sockets import (ATTENDANT_ENV, ATTENDANT_NAME, ATTENDANT_PASSWORD, Browser, ChatWindow,
-                             app_starter, close_windows, connect_windows, converse, disconnect_windows,
-                             hears_nothing_else, start_chat, window)
+                             WAIT, app_starter, close_windows, connect_windows, converse, disconnect_windows,
+                             hears_nothing_else, served, start_chat, window)
 
 STAGE = 7
 
@@ -745,69 +745,104 @@ def test_live_history_after_reconnect_has_nothing_duplicated_or_lost(live_server
             assert again.received("message") == [], "No message should arrive twice"
 
 
-def test_live_fifty_clients_sending_twenty_messages_each_leave_exactly_1000_intact_lines(
-        live_server, log_dir):
-    # 50 windows in 5 sessions of 10 (5 tabs of the user's browser, 5 of the attendant's): every
-    # message also goes to its 10 windows (one session of 50 would mean 50,000 deliveries, too slow).
-    sessions, per_session, per_client = 5, 10, 20
-    started = [start_chat(live_server.url) for _ in range(sessions)]
-    chat_ids = [chat_id for chat_id, _browser in started]
-    desk = Browser(live_server.url).sign_in()
+ROUNDS = 20  # issue 9: the concurrency check runs 20 times in a row, every time without a failure
 
-    def text_for(client, number):
-        return f'client {client} message {number}: "quoted", spaced  out\nand on two lines ✓'
 
-    # Window number n is in session n % 5: a tab of its user's browser if n is odd, else the desk's.
-    browsers = [started[n % sessions][1] if n % 2 else desk for n in range(sessions * per_session)]
-    windows = connect_windows(browsers)
+def test_live_fifty_clients_at_once_twenty_rounds_leave_each_message_logged_once_intact_and_in_order(
+        request, stage_env, log_dir):
+    """50 windows in 10 sessions of 5 (2 tabs of the user's browser, 3 of the attendant's) send at
+    once, then again: 20 rounds, each with 10 fresh sessions, on one server. Every message also
+    goes to the 5 windows of its session (one session of 50 would mean 50 deliveries a message)."""
+    sessions, tabs, per_client = 10, 5, 2
+    clients = sessions * tabs
+    url = served(request, {**stage_env,
+                           # What this check is about is concurrency, not the bounds (their own checks):
+                           # 90 windows from one address, each sending as fast as it can.
+                           "FLASK_MAX_CONNECTIONS_PER_CLIENT": "100", "FLASK_MESSAGES_PER_SECOND": "10000"})
+    # A browser may start 10 chats a minute: 20 user browsers, those of group g starting the
+    # sessions of the rounds r with r % 2 == g. They start them before their tabs connect: a window
+    # carries its browser's cookie as it was when it connected.
+    users = [Browser(url) for _ in range(2 * sessions)]
+    chat_ids = {}
+
+    def start_chats(number, browser):
+        rounds = range(number // sessions, ROUNDS, 2)
+        for round_, chat_id in zip(rounds, browser.start_chats(len(rounds))):
+            chat_ids[round_, number % sessions] = chat_id
+
+    assert not in_threads(start_chats, users) and len(chat_ids) == ROUNDS * sessions, (
+        "Every session of every round should start")
+    desk = Browser(url).sign_in()
+
+    # Window number n is in session n % 10: a tab of its user's browser in rows 1 and 3 (n // 10),
+    # else a tab of the attendant's.
+    def is_users(client):
+        return (client // sessions) % 2 == 1
+
+    desk_tabs = connect_windows([desk for n in range(clients) if not is_users(n)])
+    user_tabs = [connect_windows([users[group * sessions + n % sessions] for n in range(clients) if is_users(n)])
+                 for group in (0, 1)]
+    opened = desk_tabs + user_tabs[0] + user_tabs[1]
     try:
-        assert len(windows) == sessions * per_session, (
-            f"All {sessions * per_session} clients should connect; {len(windows)} did"
-        )
-        for client, win in enumerate(windows):
-            win.join(chat_ids[client % sessions], "user" if client % 2 else "attendant")
+        assert len(opened) == clients + len(user_tabs[0]), f"All {clients + len(user_tabs[0])} windows should connect"
 
-        start_line = threading.Barrier(len(windows))
-        acked = threading.Semaphore(0)
+        def text_for(round_, client, number):
+            return f'round {round_} client {client} message {number}: "quoted", spaced  out\nand on two lines ✓'
 
-        def send_all(client, win):
-            start_line.wait()
-            for number in range(per_client):
-                # With a callback the server acknowledges each message once its handler is done.
-                win.client.emit("message", {"text": text_for(client, number)}, callback=acked.release)
+        for round_ in range(ROUNDS):
+            tabs_now = [iter(desk_tabs), iter(user_tabs[round_ % 2])]
+            windows = [next(tabs_now[is_users(n)]) for n in range(clients)]
+            start_line = threading.Barrier(clients)
 
-        senders = [threading.Thread(target=send_all, args=pair) for pair in enumerate(windows)]
-        for thread in senders:
-            thread.start()
-        for thread in senders:
-            thread.join(30)
-        total = len(windows) * per_client
-        for count in range(total):
-            assert acked.acquire(timeout=20), f"Only {count} of {total} messages were acknowledged"
+            def join_and_send(client, win):
+                role = "user" if is_users(client) else "attendant"
+                win.emit("join", {"chat_id": chat_ids[round_, client % sessions]})
+                history = [payload for name, payload in win.received() if name == "history"]
+                assert history and history[0]["role"] == role, (
+                    f"Window {client} should have joined as the {role}; got {history}")
+                start_line.wait(WAIT)
+                for number in range(per_client):
+                    win.emit("message", {"text": text_for(round_, client, number)}, answered=False)
 
-        lines = 0
-        for session, chat_id in enumerate(chat_ids):
-            logged = [text for _role, text in logged_messages(log_dir, chat_id)]  # also checks each line
-            lines += len(logged)
-            senders_here = range(session, len(windows), sessions)
-            sent = {text_for(client, number) for client in senders_here for number in range(per_client)}
-            assert len(logged) == len(sent) and set(logged) == sent, (
-                f"Session {chat_id}'s log should hold each of its {len(sent)} messages once, intact, "
-                f"and nothing from other sessions; it has {len(logged)} lines"
-            )
-            for client in senders_here:
-                # The server handles one window's events one after the other (async_handlers=False).
-                own = [text for text in logged if text.startswith(f"client {client} message ")]
-                assert own == [text_for(client, number) for number in range(per_client)], (
-                    f"The log should hold client {client}'s messages in the order it sent them"
+            problems = in_threads(join_and_send, windows)
+            assert not problems, f"Round {round_}: {problems[0]}"
+            for session in range(sessions):
+                chat_id = chat_ids[round_, session]
+                senders_here = range(session, clients, sessions)
+                sent = {text_for(round_, client, number) for client in senders_here for number in range(per_client)}
+                for win in windows[session::sessions]:
+                    seen = [win.expect("message", f"in session {chat_id} (round {round_})")["text"] for _ in sent]
+                    # The log gives the order; here, each message once: compare the sorted lists.
+                    assert sorted(seen) == sorted(sent), (
+                        f"Every window of session {chat_id} should get each of its messages exactly once (round {round_})")
+                logged = [text for _role, text in logged_messages(log_dir, chat_id)]  # also checks each line
+                assert len(logged) == len(sent) and set(logged) == sent, (
+                    f"Session {chat_id}'s log should hold each of its {len(sent)} messages once, intact, "
+                    f"and nothing from other sessions; it has {len(logged)} lines (round {round_})"
                 )
-            # The client library hands each event to a thread of its own, so the order in which
-            # they reach a test's queue is not the order on the wire: compare the sets.
-            for win in windows[session::sessions]:
-                seen = [win.expect("message", f"in session {chat_id}")["text"] for _ in logged]
-                assert sorted(seen) == sorted(logged), (
-                    f"Every window of session {chat_id} should get each of its messages exactly once"
-                )
-        assert lines == total, f"{len(windows)} clients x {per_client} messages should leave {total} lines"
+                for client in senders_here:
+                    # The server handles one window's events one after the other (async_handlers=False).
+                    own = [text for text in logged if text.startswith(f"round {round_} client {client} message ")]
+                    assert own == [text_for(round_, client, number) for number in range(per_client)], (
+                        f"The log should hold client {client}'s messages in the order it sent them (round {round_})"
+                    )
     finally:
-        disconnect_windows(windows)
+        disconnect_windows(opened)
+
+
+def in_threads(work, items):
+    """work(number, item) for each item at once, a thread each; return the problems they raised."""
+    problems = []
+
+    def run(number, item):
+        try:
+            work(number, item)
+        except Exception as problem:  # noqa: BLE001 (reported by the test)
+            problems.append(problem)
+
+    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(items)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT)
+    return problems

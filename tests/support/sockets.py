@@ -8,7 +8,8 @@ barrier the server itself provides:
 
 - ``emit`` returns once the server has handled the event (it asks for Socket.IO's
   acknowledgement, which the server sends after its handler's own events), so
-  whatever the server sent this window in answer is already in ``received()``;
+  whatever the server sent this window in answer is already in ``received()``
+  (through a message queue such as Redis, answers may come later: wait for them);
 - ``barrier()`` sends one more request and waits for its answer: anything the
   server sent this window before (another window's message to the room, say)
   arrived before that answer.
@@ -51,25 +52,35 @@ class Browser:
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
 
-    def _post_form(self, path, fields):
-        """Fill in the form on ``path`` (its CSRF token included) and post it; return the final URL."""
+    def _post_form(self, path, fields, times=1):
+        """Fill in the form on ``path`` (its CSRF token included) and post it ``times`` times;
+        return the final URL of each."""
         with self.opener.open(f"{self.base_url}{path}", timeout=WAIT) as response:
             page = response.read().decode("utf-8")
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
         assert token, f"The page {path} should have a form with a hidden csrf_token field"
         form = urllib.parse.urlencode({"csrf_token": token.group(1), **fields}).encode()
-        with self.opener.open(f"{self.base_url}{path}", data=form, timeout=WAIT) as response:
-            return response.geturl()  # urllib follows the redirect
+        urls = []
+        for _ in range(times):
+            with self.opener.open(f"{self.base_url}{path}", data=form, timeout=WAIT) as response:
+                urls.append(response.geturl())  # urllib follows the redirect
+        return urls
+
+    def start_chats(self, count):
+        """Start ``count`` chat sessions the way the user page does; return their IDs."""
+        ids = []
+        for final_url in self._post_form("/user", {}, count):
+            match = re.search(r"/user/([^/?#]+)$", final_url)
+            assert match, f"Starting a chat should redirect to /user/<session id>, but it ended at {final_url}"
+            ids.append(match.group(1))
+        return ids
 
     def start_chat(self):
         """Start a chat session the way the user page does; return its ID."""
-        final_url = self._post_form("/user", {})
-        match = re.search(r"/user/([^/?#]+)$", final_url)
-        assert match, f"Starting a chat should redirect to /user/<session id>, but it ended at {final_url}"
-        return match.group(1)
+        return self.start_chats(1)[0]
 
     def sign_in(self, name=ATTENDANT_NAME, password=ATTENDANT_PASSWORD):
-        final_url = self._post_form("/signin", {"name": name, "password": password})
+        final_url, = self._post_form("/signin", {"name": name, "password": password})
         assert final_url.endswith("/attendant"), (
             f"Signing in as the attendant should lead to /attendant, but it ended at {final_url}")
         return self
@@ -193,17 +204,15 @@ class Window:
         """Take every event the server sent this window before it answers a request sent now: the
         request is an empty message, which the server refuses (a chat_error only this window gets)."""
         self.emit("message", {"text": ""})
-        got = self.received()
-        assert got and got[-1][0] == "chat_error", (
-            f"An empty message should be answered with a chat_error (and nothing else); got {got}")
-        return got[:-1]
+        return self.wait_for("chat_error", "for an empty message")[:-1]
 
     def join(self, chat_id, role):
         """Join a session (the server decides the role: ``role`` is the one the test expects); the
         first event of the answer must be the history. Take every event so far; return the history."""
         self.emit("join", {"chat_id": chat_id})
-        got = self.received()
-        assert got and got[0][0] == "history", (
+        # (Through a message queue the answer may come after the acknowledgement: wait for it.)
+        got = self.wait_for("history", f"after joining session {chat_id}") + self.received()
+        assert got[0][0] == "history", (
             f"Joining session {chat_id} as {role} should answer with a 'history' event first; got {got}")
         history = got[0][1]
         assert history.get("role") == role, (
@@ -267,6 +276,14 @@ class _InOrderEngineIO(engineio.Client):
         kwargs["run_async"] = False
         return super()._trigger_event(event, *args, **kwargs)
 
+    def _connect_websocket(self, *args, **kwargs):
+        connected = super()._connect_websocket(*args, **kwargs)
+        if connected:
+            # websocket-client's close() would wait up to 3 s for the server's closing frame, which
+            # the reading thread takes: each refused or closed window would cost 3 s. Do not wait.
+            self.ws.close = functools.partial(self.ws.close, timeout=0)
+        return connected
+
 
 class _InOrderClient(socketio.Client):
     def _engineio_client_class(self):
@@ -310,11 +327,14 @@ class ChatWindow(Window):
         """With ``answered``: return once the server acknowledged the event (it does so after its
         handler ran, and after every event that handler sent this window), or closed the connection."""
         data = None if not args else args[0] if len(args) == 1 else tuple(args)
-        if not answered:
-            self.client.emit(event, data)
-            return
         done = threading.Event()
-        self.client.emit(event, data, callback=lambda *_: done.set())
+        try:
+            self.client.emit(event, data, callback=(lambda *_: done.set()) if answered else None)
+        except socketio.exceptions.BadNamespaceError:  # the server closed the connection: nothing is sent
+            assert self.closed.is_set(), f"'{event}' was sent on a window that is not connected"
+            return
+        if not answered:
+            return
         deadline = time.monotonic() + WAIT
         while not done.wait(0.05):
             if self.closed.is_set():  # the server closed the connection instead
@@ -333,8 +353,6 @@ class ChatWindow(Window):
             eio._send_packet(engineio.packet.Packet(engineio.packet.CLOSE))
             self.closed.wait(wait)
         if self.client.connected:  # not on a WebSocket, or the server did not close it in time
-            if ws is not None:  # its close() would wait 3 s for an answer the reader thread takes
-                ws.close = functools.partial(ws.close, timeout=0.2)
             self.client.disconnect()
         if ws is not None:
             ws.shutdown()  # this side's socket, whoever closed the connection
@@ -356,9 +374,9 @@ def hears_nothing_else(outsider, text, why):
     """``outsider`` sends ``text`` and gets it back: its own echo arrives after anything the server
     sent it before (a barrier), so no other message or notice may be waiting. ``why``: the failure's message."""
     outsider.send(text)
-    got = [(name, payload) for name, payload in outsider.received() if name in ("message", "notice")]
-    assert got and got[-1][0] == "message" and got[-1][1]["text"] == text, (
-        f"A window should get its own message {text!r} back; got {got}")
+    got = [(name, payload) for name, payload in outsider.wait_for("message", "(its own message)")
+           if name in ("message", "notice")]
+    assert got[-1][1]["text"] == text, f"A window should get its own message {text!r} back; got {got}"
     assert got[:-1] == [], f"{why}; it got {got[:-1]}"
 
 
