@@ -13,7 +13,7 @@ import socketio
 from stages import parse_log_line
 from support.chat_pages import NOT_WRITTEN_BY_THE_APP, UNFINISHED_LAST_LINE, disk  # noqa: F401 (a fixture)
 from support import hostile
-from support.sockets import ATTENDANT_ENV, Browser, ChatWindow, app_starter, close_windows, served, start_chat, window
+from support.sockets import ATTENDANT_ENV, Browser, ChatWindow, close_windows, served, start_chat, window
 
 STAGE = 7
 
@@ -146,8 +146,8 @@ def test_only_its_own_host_names_are_answered(client):
     )
 
 
-def test_the_host_names_come_from_the_environment(request, stage_env):
-    started = app_starter(request)(env={**stage_env, "FLASK_TRUSTED_HOSTS": "chat.example,127.0.0.1"})
+def test_the_host_names_come_from_the_environment(start_app, stage_env):
+    started = start_app(env={**stage_env, "FLASK_TRUSTED_HOSTS": "chat.example,127.0.0.1"})
     assert started.error is None, f"With FLASK_TRUSTED_HOSTS=chat.example,127.0.0.1 the app should start: {started.error}"
     client = started.client()
     assert client.get("/", headers={"Host": "chat.example"}).status_code == 200, (

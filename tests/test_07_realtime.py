@@ -18,7 +18,7 @@ import socketio
 from stages import parse_log_line
 from support import hostile
 from support.sockets import (ATTENDANT_ENV, ATTENDANT_NAME, ATTENDANT_PASSWORD, Browser, ChatWindow,
-                             WAIT, app_starter, close_windows, connect_windows, converse, disconnect_windows,
+                             WAIT, close_windows, connect_windows, converse, disconnect_windows,
                              hears_nothing_else, served, start_chat, window)
 
 STAGE = 7
@@ -320,10 +320,10 @@ def test_the_attendant_signs_in_only_with_the_right_name_and_password(app):
     assert attendant_browser(app).get("/attendant").status_code == 200, "The right name and password let in"
 
 
-def test_sign_in_with_no_attendant_set_up_says_how_to_set_one_up(request, stage_env, stage_folder, tmp_path):
+def test_sign_in_with_no_attendant_set_up_says_how_to_set_one_up(start_app, stage_env, stage_folder, tmp_path):
     # A copy without the stage's own .env, which may well set up an attendant.
     no_attendant = {name: value for name, value in stage_env.items() if name != "FLASK_ATTENDANT_PASSWORD_HASH"}
-    started = app_starter(request)(env=no_attendant, folder=hostile.stage_copy(stage_folder, tmp_path))
+    started = start_app(env=no_attendant, folder=hostile.stage_copy(stage_folder, tmp_path))
     assert started.error is None, f"With no FLASK_ATTENDANT_PASSWORD_HASH the app should still start: {started.error}"
     response = started.client().get("/signin")
     assert response.status_code == 200 and ".env.example" in response.text, (

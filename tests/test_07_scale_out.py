@@ -16,8 +16,7 @@ import pytest
 from stages import parse_log_line
 from support.redis_server import RedisMissing, RedisServer
 from support.servers import LiveServer, ServerFailed
-from support.sockets import (ATTENDANT_ENV, Browser, app_starter, converse, hears_nothing_else, is_remote,
-                             start_chat)
+from support.sockets import ATTENDANT_ENV, Browser, converse, hears_nothing_else, start_chat
 
 STAGE = 7
 
@@ -45,16 +44,16 @@ def redis_url():
 
 
 @pytest.fixture
-def two_servers(request, stage, stage_folder, stage_env, redis_url):
+def two_servers(request, remote, stage, stage_folder, stage_env, redis_url):
     """The URLs of two stage 7 servers, one Redis message queue, one log folder."""
     env = {**stage_env, "FLASK_SOCKETIO_MESSAGE_QUEUE": redis_url}
-    if is_remote(request):  # two more apps of the stage, each its own server
-        start_app = app_starter(request)
+    if remote:  # two more apps of the stage, each its own server
+        start_app = request.getfixturevalue("start_app")
         started = [start_app(env=env) for _ in range(2)]
         problems = [one.error for one in started if one.error]
         if problems:
             pytest.fail("The stage 7 app could not start:\n  " + problems[0], pytrace=False)
-        yield [one for one in started]
+        yield [one.url for one in started]
         return
     servers = [LiveServer(stage, stage_folder, env), LiveServer(stage, stage_folder, env)]
     problems = []

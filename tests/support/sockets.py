@@ -404,70 +404,11 @@ def disconnect_windows(windows):
         thread.join(WAIT)
 
 
-# --- Until the lead's fixtures (tests/conftest.py: remote, start_app) land on this branch ---------
-# TEMPORARY: the two functions below ask for those fixtures and, where they do not exist yet,
-# stand in for them in local mode (as REMOTE.md describes them). Drop them after the merge.
-
-def is_remote(request):
-    try:
-        return bool(request.getfixturevalue("remote"))
-    except pytest.FixtureLookupError:
-        return False
-
-
-def app_starter(request):
-    """The ``start_app`` fixture, or a local stand-in for it."""
-    try:
-        return request.getfixturevalue("start_app")
-    except pytest.FixtureLookupError:
-        pass
-    import os
-
-    from loader import StageLoadError, load_app
-
-    stage_env = request.getfixturevalue("stage_env")
-    log_dir = request.getfixturevalue("log_dir")
-    folder_of_stage = request.config.stage_folders[request.getfixturevalue("stage")]
-    saved = os.environ.copy()
-
-    def restore():
-        os.environ.clear()
-        os.environ.update(saved)
-
-    request.addfinalizer(restore)
-
-    class StartedApp:
-        url = None
-
-        def __init__(self, app, error):
-            self.app, self.error = app, error
-
-        def client(self):
-            return self.app.test_client()
-
-        def output(self):
-            return ""
-
-    def start_app(env=None, folder=None, config=object):
-        for name in [n for n in os.environ if n.startswith("FLASK_")]:
-            del os.environ[name]
-        os.environ.update(stage_env if env is None else env)
-        if config is object:
-            config = {"TESTING": True, "LOG_DIR": str(log_dir)}
-        try:
-            app, _module = load_app(folder or folder_of_stage, config)
-        except (StageLoadError, SystemExit) as error:
-            return StartedApp(None, str(error))
-        return StartedApp(app, None)
-
-    return start_app
-
-
 def served(request, env):
-    """The URL of one more server of the stage, started with exactly ``env``: in remote mode the
-    app host's (``start_app``), locally tools/serve.py's; it stops after the test."""
-    if is_remote(request):
-        started = app_starter(request)(env=env)
+    """The URL of one more server of the stage, started with exactly ``env``, stopped after the
+    test: in remote mode one more app of the app host (start_app), locally tools/serve.py's."""
+    if request.getfixturevalue("remote"):
+        started = request.getfixturevalue("start_app")(env=env)
         if started.error:
             pytest.fail(f"The stage 7 app could not start:\n  {started.error}", pytrace=False)
         return started.url
