@@ -109,7 +109,7 @@ def both_in_a_new_session(app, client):
 def messages_until_answered(receiver, when):
     """The messages ``receiver`` gets up to and including the next one, and any after it that came
     before the server answered a request of ``receiver`` sent then: each one it got, once."""
-    return payloads(receiver.wait_for("message", when) + receiver.barrier(), "message")
+    return payloads(receiver.wait_for("message", when=when) + receiver.barrier(), "message")
 
 
 def still_chatting(sender, receiver, why):
@@ -348,13 +348,13 @@ def test_the_attendants_list_is_live_and_says_waiting_answered_or_ended(app, cli
     desk.emit("watch")
     assert desk.received("sessions") == [{"sessions": []}], "watch should answer with the sessions (none yet)"
     chat_id, user, attendant = both_in_a_new_session(app, client)
-    assert payloads(desk.wait_for("session", "after a session started"), "session") == [
+    assert payloads(desk.wait_for("session", when="after a session started"), "session") == [
         {"chat_id": chat_id, "status": "waiting"}], "A new session should reach the attendants' list live, as waiting"
     attendant.send("Hello, how can I help?")
-    assert payloads(desk.wait_for("session", "after the attendant wrote"), "session") == [
+    assert payloads(desk.wait_for("session", when="after the attendant wrote"), "session") == [
         {"chat_id": chat_id, "status": "answered"}], "Once the attendant writes, the list should show the session as answered"
     user.emit("end")
-    assert payloads(desk.wait_for("session", "after the chat ended"), "session") == [
+    assert payloads(desk.wait_for("session", when="after the chat ended"), "session") == [
         {"chat_id": chat_id, "status": "ended"}], "An ended session should show as ended in the list"
     assert payloads(desk.barrier(), "session") == [], "Each change should reach the list once"
     again = window(app, attendant_browser(app))
@@ -375,11 +375,11 @@ def test_a_stranger_cannot_watch_the_list(app, client):
 def test_either_side_can_end_a_chat_which_then_is_read_only_and_stays_in_its_log(app, client, log_dir, who):
     chat_id, user, attendant = both_in_a_new_session(app, client)
     user.send("thanks, that is all")
-    attendant.wait_for("message", "for the user's message")
+    attendant.wait_for("message", when="for the user's message")
     user.received(), attendant.received()
     (user if who == "user" else attendant).emit("end")
     for name, sock in [("user", user), ("attendant", attendant)]:
-        got = sock.wait_for("ended", f"in the {name}'s window")
+        got = sock.wait_for("ended", when=f"in the {name}'s window")
         assert payloads(got, "ended") == [{"text": f"The {who} ended the chat."}], (
             f"The {name}'s window should hear 'The {who} ended the chat.'")
     for sock in (user, attendant):
@@ -440,12 +440,12 @@ def test_a_message_reaches_both_roles_of_its_session_and_never_another(app, clie
 
 def test_join_and_leave_notices_reach_the_other_window(app, client):
     _chat_id, user, attendant = both_in_a_new_session(app, client)
-    assert payloads(user.wait_for("notice", "after the attendant joined"), "notice") == [
+    assert payloads(user.wait_for("notice", when="after the attendant joined"), "notice") == [
         {"text": "The attendant joined."}], (
         "When the attendant joins, the user's window should get the notice 'The attendant joined.'"
     )
     attendant.disconnect()
-    got = user.wait_for("presence", "after the attendant's window closed and the grace period passed")
+    got = user.wait_for("presence", when="after the attendant's window closed and the grace period passed")
     assert payloads(got, "notice") == [{"text": "The attendant left."}], (
         "When the attendant's window closes (and does not come back), the user's window should get "
         f"'The attendant left.'; got {got}"
@@ -461,7 +461,7 @@ def test_each_window_hears_who_is_in_the_chat_now_also_right_after_joining(app, 
     joined = attendant.received("presence")
     assert joined == [{"present": ["attendant", "user"]}], (
         f"A window that joins should hear who is in the chat now (the user is); got {joined}")
-    heard = payloads(user.wait_for("presence", "after the attendant joined") + user.barrier(), "presence")
+    heard = payloads(user.wait_for("presence", when="after the attendant joined") + user.barrier(), "presence")
     assert heard == [{"present": ["attendant", "user"]}], (
         "The user's window should hear that the attendant is in the chat now")
 
@@ -478,7 +478,7 @@ def test_a_reload_within_the_grace_period_is_not_shown_as_a_leave_and_a_join(app
     user.disconnect()  # the user's page reloads (the server has seen it go) ...
     again = window(app, client)
     again.join(chat_id, "user")  # ... and is back long before the grace period ends
-    got = attendant.wait_for("presence", "once the grace period after the user's reload is over")
+    got = attendant.wait_for("presence", when="once the grace period after the user's reload is over")
     assert got == [("presence", {"present": ["attendant", "user"]})], (
         "A reload should not be shown to the other side as 'left' then 'joined': when the grace period "
         f"is over, the attendant should only hear that both are still here; got {got}")

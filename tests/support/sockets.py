@@ -32,12 +32,16 @@ import pytest
 import socketio
 from werkzeug.security import generate_password_hash
 
+from .servers import LiveServer, ServerFailed
+
 WAIT = 10  # seconds to wait for any one event before a test fails
 # The attendant the stage 7 tests sign in as: the name and a password hash, as .env has them.
 ATTENDANT_NAME, ATTENDANT_PASSWORD = "alex", "correct horse battery staple"
 ATTENDANT_ENV = {
     "FLASK_ATTENDANT_NAME": ATTENDANT_NAME,
-    "FLASK_ATTENDANT_PASSWORD_HASH": generate_password_hash(ATTENDANT_PASSWORD),
+    # A cheap hash (a thousand rounds of PBKDF2): Werkzeug's default, scrypt, costs 80 ms of CPU
+    # each time the app checks a password, and the stage 7 checks sign in some forty times.
+    "FLASK_ATTENDANT_PASSWORD_HASH": generate_password_hash(ATTENDANT_PASSWORD, method="pbkdf2:sha256:1000"),
     # A short grace before "left": the tests that wait for it do not wait long.
     "FLASK_LEAVE_GRACE_SECONDS": "0.5",
 }
@@ -163,22 +167,22 @@ class Window:
             taken, self.pending = self.pending, []
         return [payload for name, payload in taken if name == event] if event else taken
 
-    def wait_for(self, event, when=""):
-        """Take the events up to and including the next ``event`` (as (name, payload) pairs),
-        waiting for it up to WAIT seconds (the server may send it later, from another thread)."""
+    def wait_for(self, *events, when=""):
+        """Take the events up to and including the next one named in ``events`` (as (name, payload)
+        pairs), waiting for it up to WAIT seconds (the server may send it later, from another thread)."""
         deadline = time.monotonic() + WAIT
         while True:
             self._collect()
             with self.arrived:
-                names = [name for name, _ in self.pending]
-                if event in names:
-                    end = names.index(event) + 1
-                    taken, self.pending = self.pending[:end], self.pending[end:]
+                found = [number for number, (name, _) in enumerate(self.pending) if name in events]
+                if found:
+                    taken, self.pending = self.pending[:found[0] + 1], self.pending[found[0] + 1:]
                     return taken
-                if time.monotonic() >= deadline or self._closed():
+                left = deadline - time.monotonic()
+                if left <= 0 or self._closed():
                     raise AssertionError(
-                        f"No '{event}' event arrived within {WAIT} s {when}; got {self.pending}".rstrip())
-                self.arrived.wait(self._poll)
+                        f"No '{' or '.join(events)}' event arrived within {WAIT} s {when}; got {self.pending}".rstrip())
+                self.arrived.wait(min(left, self._poll or left))
 
     _poll = None  # how long to wait for news before looking again; None: until notified
 
@@ -204,14 +208,14 @@ class Window:
         """Take every event the server sent this window before it answers a request sent now: the
         request is an empty message, which the server refuses (a chat_error only this window gets)."""
         self.emit("message", {"text": ""})
-        return self.wait_for("chat_error", "for an empty message")[:-1]
+        return self.wait_for("chat_error", when="for an empty message")[:-1]
 
     def join(self, chat_id, role):
         """Join a session (the server decides the role: ``role`` is the one the test expects); the
         first event of the answer must be the history. Take every event so far; return the history."""
         self.emit("join", {"chat_id": chat_id})
         # (Through a message queue the answer may come after the acknowledgement: wait for it.)
-        got = self.wait_for("history", f"after joining session {chat_id}") + self.received()
+        got = self.wait_for("history", "chat_error", when=f"after joining session {chat_id}") + self.received()
         assert got[0][0] == "history", (
             f"Joining session {chat_id} as {role} should answer with a 'history' event first; got {got}")
         history = got[0][1]
@@ -374,9 +378,10 @@ def hears_nothing_else(outsider, text, why):
     """``outsider`` sends ``text`` and gets it back: its own echo arrives after anything the server
     sent it before (a barrier), so no other message or notice may be waiting. ``why``: the failure's message."""
     outsider.send(text)
-    got = [(name, payload) for name, payload in outsider.wait_for("message", "(its own message)")
-           if name in ("message", "notice")]
-    assert got[-1][1]["text"] == text, f"A window should get its own message {text!r} back; got {got}"
+    got = [(name, payload) for name, payload in outsider.wait_for("message", "chat_error", when="(its own message)")
+           if name in ("message", "notice", "chat_error")]
+    assert got[-1][0] == "message" and got[-1][1]["text"] == text, (
+        f"A window should get its own message {text!r} back; got {got}")
     assert got[:-1] == [], f"{why}; it got {got[:-1]}"
 
 
@@ -412,8 +417,6 @@ def served(request, env):
         if started.error:
             pytest.fail(f"The stage 7 app could not start:\n  {started.error}", pytrace=False)
         return started.url
-    from .servers import LiveServer, ServerFailed
-
     stage = request.getfixturevalue("stage")
     server = LiveServer(stage, request.config.stage_folders[stage], env)
     try:
