@@ -10,11 +10,10 @@ import shutil
 import pytest
 import socketio
 
+from stages import parse_log_line
 from support.chat_pages import NOT_WRITTEN_BY_THE_APP, UNFINISHED_LAST_LINE, disk  # noqa: F401 (a fixture)
 from support import hostile
-from loader import load_app
-from support.servers import LiveServer
-from support.sockets import ATTENDANT_ENV, Browser, ChatWindow, start_chat
+from support.sockets import ATTENDANT_ENV, Browser, ChatWindow, close_windows, served, start_chat, window
 
 STAGE = 7
 
@@ -24,6 +23,13 @@ def stage_env(stage_env):
     """An attendant can sign in (the shared fixture restores the environment afterwards)."""
     os.environ.update(ATTENDANT_ENV)
     return {**stage_env, **ATTENDANT_ENV}
+
+
+@pytest.fixture(autouse=True)
+def windows_closed():
+    """The real windows a test opened are closed after it."""
+    yield
+    close_windows()
 
 
 def session_log(log_dir, chat_id):
@@ -36,8 +42,8 @@ def whole_lines(path):
     content = path.read_bytes().decode("utf-8")
     assert content.endswith("\n"), f"{path.name} should end with a whole line"
     for line in content.split("\n")[:-1]:
-        time, role, text = line.split(" ", 2)
-        messages.append((role, json.loads(text)))
+        _time, role, text = parse_log_line(line)
+        messages.append((role, text))
     return messages
 
 
@@ -100,16 +106,16 @@ def test_a_log_with_lines_the_app_never_wrote_still_gives_the_history(live_serve
 
 # --- Hostile settings and requests: an answer, never a 500 -------------------------------------
 
-def test_settings_are_read_as_the_text_they_are(stage_folder, stage_env, log_dir, monkeypatch):
-    hostile.settings_are_read_as_the_text_they_are(stage_folder, log_dir, monkeypatch, "/user")
+def test_settings_are_read_as_the_text_they_are(start_app, stage_env):
+    hostile.settings_read_as_text(start_app, stage_env, "/user")
 
 
-def test_a_bad_setting_stops_the_app_at_start_naming_it(stage_folder, stage_env, log_dir, monkeypatch):
-    hostile.a_bad_setting_stops_the_app_at_start_naming_it(stage_folder, log_dir, monkeypatch)
+def test_a_bad_setting_stops_the_app_at_start_naming_it(start_app, stage_env):
+    hostile.a_bad_setting_stops_the_start(start_app, stage_env)
 
 
-def test_only_the_stages_own_dotenv_is_read(stage_folder, stage_env, tmp_path, log_dir, monkeypatch):
-    hostile.only_the_stages_own_dotenv_is_read(stage_folder, tmp_path, log_dir, monkeypatch)
+def test_only_the_stages_own_dotenv_is_read(start_app, stage_env, stage_folder, tmp_path):
+    hostile.only_the_own_dotenv_is_read(start_app, stage_env, stage_folder, tmp_path, "/user")
 
 
 def test_a_request_body_over_the_limit_is_refused_with_413(client):
@@ -140,10 +146,10 @@ def test_only_its_own_host_names_are_answered(client):
     )
 
 
-def test_the_host_names_come_from_the_environment(stage_folder, stage_env, log_dir, monkeypatch):
-    monkeypatch.setenv("FLASK_TRUSTED_HOSTS", "chat.example,127.0.0.1")
-    app, _ = load_app(stage_folder, {"TESTING": True, "LOG_DIR": str(log_dir)})
-    client = app.test_client()
+def test_the_host_names_come_from_the_environment(start_app, stage_env):
+    started = start_app(env={**stage_env, "FLASK_TRUSTED_HOSTS": "chat.example,127.0.0.1"})
+    assert started.error is None, f"With FLASK_TRUSTED_HOSTS=chat.example,127.0.0.1 the app should start: {started.error}"
+    client = started.client()
     assert client.get("/", headers={"Host": "chat.example"}).status_code == 200, (
         "FLASK_TRUSTED_HOSTS=chat.example,127.0.0.1 should let requests for chat.example in"
     )
@@ -163,39 +169,23 @@ def start_session(client):
     return response.location.rsplit("/", 1)[-1]
 
 
-def joined_window(app, client, chat_id, role="user"):
-    sock = app.extensions["socketio"].test_client(app, flask_test_client=client)
-    sock.emit("join", {"chat_id": chat_id})  # the server knows the role: this client started the chat
-    history = [e["args"][0] for e in sock.get_received() if e["name"] == "history"]
-    assert history, f"Joining session {chat_id} should answer with a 'history' event"
-    return sock, history[0]
-
-
-def received(sock, name=None):
-    """The events the test client got since the last call: those named `name`, or all as {name: [payload]}."""
-    found = {}
-    for event in sock.get_received():
-        # The test client keeps a "message" event's payload as is, other events' as a list.
-        found.setdefault(event["name"], []).append(event["args"] if event["name"] == "message" else event["args"][0])
-    return found.get(name, []) if name else found
-
-
 def test_a_long_session_sends_a_recent_window_and_older_messages_on_request(app, client, log_dir):
     chat_id = start_session(client)
     texts = [f"message {n}" for n in range(1000)]
     with open(session_log(log_dir, chat_id), "w", encoding="utf-8") as log:
         log.writelines(f'2026-01-01T00:00:00 user {json.dumps(text)}\n' for text in texts)
-    sock, history = joined_window(app, client, chat_id)
-    window = [m["text"] for m in history["messages"]]
-    assert 0 < len(window) <= 200 and window == texts[-len(window):], (
+    sock = window(app, client)
+    history = sock.join(chat_id, "user")  # the server knows the role: this browser started the chat
+    recent = [m["text"] for m in history["messages"]]
+    assert 0 < len(recent) <= 200 and recent == texts[-len(recent):], (
         f"Joining a session of 1,000 messages should send only the most recent ones (at most 200), oldest "
-        f"first, not {len(window)}: a long history would hold the room's lock for seconds"
+        f"first, not {len(recent)}: a long history would hold the room's lock for seconds"
     )
-    before, collected = history.get("before"), window
+    before, collected = history.get("before"), recent
     assert isinstance(before, int) and before > 0, 'The history should say where older messages end: "before" > 0'
     while before:
         sock.emit("older", {"before": before})
-        answers = received(sock, "older")
+        answers = sock.received("older")
         assert len(answers) == 1, f'{{"before": {before}}} should be answered with one "older" event'
         collected = [m["text"] for m in answers[0]["messages"]] + collected
         assert answers[0]["before"] < before, '"older" should move back through the log'
@@ -203,15 +193,19 @@ def test_a_long_session_sends_a_recent_window_and_older_messages_on_request(app,
     assert collected == texts, "Asking for older messages until 'before' is 0 should give the whole log, in order"
     for bad in ({"before": -1}, {"before": "12"}, {"before": True}, {}, "x"):
         sock.emit("older", bad)
-        assert received(sock, "chat_error"), f"'older' with {bad!r} should get a chat_error"
+        assert sock.received("chat_error"), f"'older' with {bad!r} should get a chat_error"
 
 
 def test_a_flood_from_one_window_gets_a_chat_error_and_is_not_logged(app, client, log_dir):
     chat_id = start_session(client)
-    sock, _ = joined_window(app, client, chat_id)
+    sock = window(app, client)
+    sock.join(chat_id, "user")
     for n in range(60):
-        sock.emit("message", {"text": f"flood {n}"})
-    answers = received(sock)
+        # At once: only the last waits, for its answer or for the server to close the connection.
+        sock.emit("message", {"text": f"flood {n}"}, answered=n == 59)
+    answers = {}
+    for name, payload in sock.received():
+        answers.setdefault(name, []).append(payload)
     errors = [e["error"] for e in answers.get("chat_error", [])]
     echoed = [m["text"] for m in answers.get("message", [])]
     assert errors and "Too many messages" in errors[0], (
@@ -225,21 +219,21 @@ def test_a_flood_from_one_window_gets_a_chat_error_and_is_not_logged(app, client
     assert logged == echoed, "Only the messages that were sent should be in the log, in order"
 
 
-def test_one_address_holds_a_bounded_number_of_connections(stage, stage_folder, stage_env):
-    with LiveServer(stage, stage_folder, {**stage_env, "FLASK_MAX_CONNECTIONS_PER_CLIENT": "3"}) as server:
-        windows = [ChatWindow(server.url).connect() for _ in range(3)]
-        try:
-            extra, reasons = ChatWindow(server.url), []
-            extra.client.on("connect_error", reasons.append)
-            with pytest.raises(socketio.exceptions.ConnectionError):
-                extra.connect()
-            assert reasons and "Too many" in str(reasons[0]), (
-                "With FLASK_MAX_CONNECTIONS_PER_CLIENT=3, a 4th connection from the same address should be refused "
-                f"with a message saying there are too many, not {reasons}"
-            )
-        finally:
-            for window in windows:
-                window.disconnect()
+def test_one_address_holds_a_bounded_number_of_connections(request, stage_env):
+    url = served(request, {**stage_env, "FLASK_MAX_CONNECTIONS_PER_CLIENT": "3"})
+    windows = [ChatWindow(url).connect() for _ in range(3)]
+    try:
+        extra, reasons = ChatWindow(url), []
+        extra.client.on("connect_error", reasons.append)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            extra.connect()
+        assert reasons and "Too many" in str(reasons[0]), (
+            "With FLASK_MAX_CONNECTIONS_PER_CLIENT=3, a 4th connection from the same address should be refused "
+            f"with a message saying there are too many, not {reasons}"
+        )
+    finally:
+        for opened in windows:
+            opened.disconnect()
 
 
 def test_a_message_up_to_the_packet_limit_gets_a_chat_error_and_keeps_the_connection(live_server):

@@ -1,27 +1,29 @@
 """Stage 7: a realtime chat, one Socket.IO room per chat session.
 
-Most tests use Flask-SocketIO's test client, which runs the event handlers
-directly (fast, no network). The tests marked "live" run the stage as a real
-server and talk to it with python-socketio clients over WebSocket, like the
-browser windows do.
+Each chat window is a ``support.sockets`` window: under ``make test`` one on
+Flask-SocketIO's test client (the handlers run in this process, fast), in remote
+mode a real Socket.IO client of the app's server. The tests marked "live" run
+the stage as a real server in both modes and talk to it over WebSocket, like the
+browser windows do. Absence ("the other session hears nothing") is proven with a
+barrier the server provides (an answer to a request sent after), never a sleep.
 """
 import json
 import os
 import re
 import threading
-import time
-from pathlib import Path
 
 import pytest
 import socketio
 
+from stages import parse_log_line
+from support import hostile
 from support.sockets import (ATTENDANT_ENV, ATTENDANT_NAME, ATTENDANT_PASSWORD, Browser, ChatWindow,
-                             connect_windows, converse, disconnect_windows, hears_nothing_else, start_chat)
+                             WAIT, close_windows, connect_windows, converse, disconnect_windows,
+                             hears_nothing_else, served, start_chat, window)
 
 STAGE = 7
 
 ID_SHAPE = re.compile(r"[0-9]{8}-[0-9]{6}(-[0-9]+)?")
-LINE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2} (user|attendant) \".*\"\n")
 SERVER_SPEAKS = (3, 4)  # socket.io-client majors that python-socketio 5 understands
 FETCH_HINT = ("Fetch it with `make stage 7` (npm pack socket.io-client@4.8), or by hand: see "
               "'Without npm' in 07_realtime/README.md.")
@@ -34,6 +36,13 @@ def stage_env(stage_env):
     """The shared test environment, plus an attendant (name and password hash, as in .env)."""
     os.environ.update(ATTENDANT_ENV)  # the shared fixture restores the environment afterwards
     return {**stage_env, **ATTENDANT_ENV}
+
+
+@pytest.fixture(autouse=True)
+def windows_closed():
+    """The real windows a test opened are closed after it."""
+    yield
+    close_windows()
 
 
 def csrf_token(page):
@@ -56,15 +65,6 @@ def start_session(client):
     return chat_id
 
 
-def window(app, client=None):
-    """A Socket.IO test client: one chat window (sharing the HTTP test client's cookies if given)."""
-    socketio = app.extensions.get("socketio")
-    if socketio is None:
-        pytest.fail("Stage 7 should set up Flask-SocketIO: create_app() should call socketio.init_app(app, ...)",
-                    pytrace=False)
-    return socketio.test_client(app, flask_test_client=client or app.test_client())
-
-
 def sign_in(client, name=ATTENDANT_NAME, password=ATTENDANT_PASSWORD):
     """Fill in and post the attendant's sign-in form like a browser; return the response."""
     token = csrf_token(client.get("/signin").text)
@@ -81,45 +81,19 @@ def attendant_browser(app):
     return client
 
 
-def wait_for(sock, name, why):
-    """The events ``sock`` gets up to and including the next ``name`` event (which the server sends
-    from another thread, e.g. after the leave grace period); fails after 10 s."""
-    got, deadline, pause = [], time.monotonic() + 10, threading.Event()
-    while time.monotonic() < deadline:
-        got += events(sock)
-        if any(n == name for n, _ in got):
-            return got
-        pause.wait(0.02)
-    pytest.fail(f"No '{name}' event arrived within 10 s {why}; got {got}", pytrace=False)
+def names(events):
+    return [name for name, _ in events]
 
 
-def events(sock, name=None):
-    """The events a test client received since the last call, as (name, payload) pairs."""
-    found = []
-    for event in sock.get_received():
-        # The test client keeps a "message" event's payload as is, other events' as a list.
-        payload = event["args"] if event["name"] == "message" else event["args"][0]
-        found.append((event["name"], payload))
-    return [payload for n, payload in found if n == name] if name else found
-
-
-def join(sock, chat_id, role):
-    """Join a session; the server decides the role, ``role`` is the one the test expects."""
-    sock.emit("join", {"chat_id": chat_id})
-    received = events(sock)
-    assert received and received[0][0] == "history", (
-        f"Joining session {chat_id} as {role} should answer with a 'history' event first; got {received}"
-    )
-    assert received[0][1].get("role") == role, (
-        f"This window should have joined session {chat_id} as the {role}; history says {received[0][1].get('role')!r}")
-    return received[0][1]
+def payloads(events, event):
+    return [payload for name, payload in events if name == event]
 
 
 def user_in_a_new_session(app, client):
     """Start a session and open the user's window on it, joined; return (session ID, window)."""
     chat_id = start_session(client)
     user = window(app, client)
-    join(user, chat_id, "user")
+    user.join(chat_id, "user")
     return chat_id, user
 
 
@@ -128,18 +102,25 @@ def both_in_a_new_session(app, client):
     return (session ID, user's window, attendant's window)."""
     chat_id, user = user_in_a_new_session(app, client)
     attendant = window(app, attendant_browser(app))
-    join(attendant, chat_id, "attendant")
+    attendant.join(chat_id, "attendant")
     return chat_id, user, attendant
+
+
+def messages_until_answered(receiver):
+    """The messages ``receiver`` got before the server answered a request it sends now. A message
+    another window sent (and the server handled) before that is among them: each one it got, once."""
+    return payloads(receiver.barrier(), "message")
 
 
 def still_chatting(sender, receiver, why):
     """After something went wrong, a good message from `sender` still reaches `receiver`."""
-    sender.emit("message", {"text": "still here"})
-    assert [m["text"] for m in events(receiver, "message")] == ["still here"], why
+    sender.send("still here")
+    got = messages_until_answered(receiver)
+    assert [m["text"] for m in got] == ["still here"], why
 
 
 def log_lines(log_dir, chat_id):
-    path = Path(log_dir) / f"chat_{chat_id}.log"
+    path = log_dir / f"chat_{chat_id}.log"
     assert path.is_file(), f"Session {chat_id} should have its log file {path.name} in the log folder"
     return path.read_text(encoding="utf-8").splitlines(keepends=True)
 
@@ -148,9 +129,12 @@ def logged_messages(log_dir, chat_id):
     """Read a session's log back as (role, text) pairs, checking every line's shape."""
     messages = []
     for line in log_lines(log_dir, chat_id):
-        assert LINE_SHAPE.fullmatch(line), f"Each log line should be '<time> <role> <JSON text>'; got {line!r}"
-        _time, role, text = line.split(" ", 2)
-        messages.append((role, json.loads(text)))
+        try:
+            assert line.endswith("\n")
+            _time, role, text = parse_log_line(line[:-1])
+        except (AssertionError, ValueError):
+            raise AssertionError(f"Each log line should be '<time> <role> <JSON text>'; got {line!r}") from None
+        messages.append((role, text))
     return messages
 
 
@@ -295,8 +279,8 @@ def test_a_stranger_cannot_join_or_write_even_forging_a_role(app, client, log_di
                     {"chat_id": chat_id, "role": "user"}, {"chat_id": chat_id, "role": "attendant"}):
         stranger = window(app)
         stranger.emit("join", payload)
-        received = events(stranger)
-        assert [name for name, _ in received] == ["chat_error"], (
+        received = stranger.received()
+        assert names(received) == ["chat_error"], (
             f"join {payload} from a browser that neither started the chat nor signed in should get only a "
             f"chat_error (no history); got {received}")
         unknown_error = unknown_error or received[0][1]
@@ -304,9 +288,9 @@ def test_a_stranger_cannot_join_or_write_even_forging_a_role(app, client, log_di
             "A forbidden session should get the same refusal as one that does not exist")
         stranger.emit("message", {"text": "I am the attendant, give me your password"})
         stranger.emit("end")
-        assert [name for name, _ in events(stranger)] == ["chat_error", "chat_error"], (
+        assert names(stranger.received()) == ["chat_error", "chat_error"], (
             "A window that was refused must not be able to write to or end the chat")
-    assert events(user) == [], "The user's window should hear nothing of the stranger"
+    assert user.barrier() == [], "The user's window should hear nothing of the stranger"
     assert logged_messages(log_dir, chat_id) == [] and not (log_dir / f"chat_{chat_id}.ended").exists(), (
         "Nothing the stranger sent may be logged, and the chat must not end")
 
@@ -315,10 +299,10 @@ def test_the_role_comes_from_the_server_not_from_the_join(app, client, log_dir):
     chat_id = start_session(client)
     user = window(app, client)
     user.emit("join", {"chat_id": chat_id, "role": "attendant"})
-    history = events(user, "history")
+    history = user.received("history")
     assert history and history[0]["role"] == "user", (
         "The browser that started the chat is its user, whatever role its join asks for")
-    user.emit("message", {"text": "who am I?"})
+    user.send("who am I?")
     assert logged_messages(log_dir, chat_id) == [("user", "who am I?")], "Its messages are logged as the user's"
 
 
@@ -336,12 +320,15 @@ def test_the_attendant_signs_in_only_with_the_right_name_and_password(app):
     assert attendant_browser(app).get("/attendant").status_code == 200, "The right name and password let in"
 
 
-def test_sign_in_with_no_attendant_set_up_says_how_to_set_one_up(app):
-    app.config.pop("ATTENDANT_PASSWORD_HASH")
-    response = app.test_client().get("/signin")
+def test_sign_in_with_no_attendant_set_up_says_how_to_set_one_up(start_app, stage_env, stage_folder, tmp_path):
+    # A copy without the stage's own .env, which may well set up an attendant.
+    no_attendant = {name: value for name, value in stage_env.items() if name != "FLASK_ATTENDANT_PASSWORD_HASH"}
+    started = start_app(env=no_attendant, folder=hostile.stage_copy(stage_folder, tmp_path))
+    assert started.error is None, f"With no FLASK_ATTENDANT_PASSWORD_HASH the app should still start: {started.error}"
+    response = started.client().get("/signin")
     assert response.status_code == 200 and ".env.example" in response.text, (
         "With no FLASK_ATTENDANT_PASSWORD_HASH, the sign-in page should say how to set one up (.env.example)")
-    response = app.test_client().post("/signin", data={"name": ATTENDANT_NAME, "password": "anything"})
+    response = started.client().post("/signin", data={"name": ATTENDANT_NAME, "password": "anything"})
     assert response.status_code in (200, 400), "Posting to it must not crash"
 
 
@@ -353,67 +340,70 @@ def test_signing_out_ends_the_attendants_access(app, client):
     assert desk.get(f"/attendant/{chat_id}").status_code == 404, "After signing out, a chat is not found"
     sock = window(app, desk)
     sock.emit("join", {"chat_id": chat_id})
-    assert [name for name, _ in events(sock)] == ["chat_error"], "After signing out, a new window cannot join"
+    assert names(sock.received()) == ["chat_error"], "After signing out, a new window cannot join"
 
 
 def test_the_attendants_list_is_live_and_says_waiting_answered_or_ended(app, client):
     desk = window(app, attendant_browser(app))
     desk.emit("watch")
-    assert events(desk, "sessions") == [{"sessions": []}], "watch should answer with the sessions (none yet)"
+    assert desk.received("sessions") == [{"sessions": []}], "watch should answer with the sessions (none yet)"
     chat_id, user, attendant = both_in_a_new_session(app, client)
-    assert events(desk, "session") == [{"chat_id": chat_id, "status": "waiting"}], (
-        "A new session should reach the attendants' list live, as waiting")
-    attendant.emit("message", {"text": "Hello, how can I help?"})
-    assert events(desk, "session") == [{"chat_id": chat_id, "status": "answered"}], (
-        "Once the attendant writes, the list should show the session as answered")
+    assert payloads(desk.barrier(), "session") == [
+        {"chat_id": chat_id, "status": "waiting"}], "A new session should reach the attendants' list live, as waiting"
+    attendant.send("Hello, how can I help?")
+    assert payloads(desk.barrier(), "session") == [
+        {"chat_id": chat_id, "status": "answered"}], "Once the attendant writes, the list should show the session as answered"
     user.emit("end")
-    assert events(desk, "session") == [{"chat_id": chat_id, "status": "ended"}], (
-        "An ended session should show as ended in the list")
+    assert payloads(desk.barrier(), "session") == [
+        {"chat_id": chat_id, "status": "ended"}], "An ended session should show as ended in the list"
     again = window(app, attendant_browser(app))
     again.emit("watch")
-    assert events(again, "sessions") == [{"sessions": [{"chat_id": chat_id, "status": "ended"}]}], (
+    assert again.received("sessions") == [{"sessions": [{"chat_id": chat_id, "status": "ended"}]}], (
         "A list page that (re)connects should get every session with its status")
 
 
 def test_a_stranger_cannot_watch_the_list(app, client):
     stranger = window(app)
     stranger.emit("watch")
-    assert [name for name, _ in events(stranger)] == ["chat_error"], "watch without signing in is refused"
+    assert names(stranger.received()) == ["chat_error"], "watch without signing in is refused"
     start_session(client)
-    assert events(stranger) == [], "A stranger must not hear of new sessions"
+    assert stranger.barrier() == [], "A stranger must not hear of new sessions"
 
 
 @pytest.mark.parametrize("who", ["user", "attendant"])
 def test_either_side_can_end_a_chat_which_then_is_read_only_and_stays_in_its_log(app, client, log_dir, who):
     chat_id, user, attendant = both_in_a_new_session(app, client)
-    user.emit("message", {"text": "thanks, that is all"})
-    events(user), events(attendant)
+    user.send("thanks, that is all")
+    attendant.barrier(), user.received()
     (user if who == "user" else attendant).emit("end")
     for name, sock in [("user", user), ("attendant", attendant)]:
-        assert events(sock, "ended") == [{"text": f"The {who} ended the chat."}], (
+        got = sock.barrier()
+        assert payloads(got, "ended") == [{"text": f"The {who} ended the chat."}], (
             f"The {name}'s window should hear 'The {who} ended the chat.'")
     for sock in (user, attendant):
-        sock.emit("message", {"text": "one more thing"})
-        assert len(events(sock, "chat_error")) == 1, "A message to an ended chat should get a chat_error"
+        sock.send("one more thing")
+        got = sock.received()
+        assert names(got).count("chat_error") == 1 and "ended" not in names(got), (
+            f"A message to an ended chat should get a chat_error (and the end be told once); got {got}")
     assert logged_messages(log_dir, chat_id) == [("user", "thanks, that is all")], (
         "An ended chat keeps its log as it was, and nothing more is written to it")
     reloaded = window(app, client)
-    history = join(reloaded, chat_id, "user")
+    history = reloaded.join(chat_id, "user")
     assert history["ended"] is True and len(history["messages"]) == 1, (
         "A window that joins an ended chat should get its history and hear that it has ended")
     page = client.get(f"/user/{chat_id}").text
     assert "This chat has ended" in page, "The chat page of an ended chat should say so"
 
 
-# ---------------------------------------------------------------- events (Flask-SocketIO's test client)
+# ---------------------------------------------------------------- events
 
 def test_join_gets_the_history_then_live_messages(app, client):
     chat_id, user = user_in_a_new_session(app, client)
-    user.emit("message", {"text": "first"})
-    user.emit("message", {"text": "second"})
+    user.send("first")
+    user.send("second")
 
     attendant = window(app, attendant_browser(app))
-    history = join(attendant, chat_id, "attendant")
+    history = attendant.join(chat_id, "attendant")
     assert history["chat_id"] == chat_id, "The history event should name its session"
     assert [(m["role"], m["text"]) for m in history["messages"]] == [("user", "first"), ("user", "second")], (
         f"A window that joins should get the whole conversation so far; got {history['messages']}"
@@ -421,8 +411,8 @@ def test_join_gets_the_history_then_live_messages(app, client):
     assert all(re.fullmatch(r"[0-9-]{10}T[0-9:]{8}", m["time"]) for m in history["messages"]), (
         "Each message in the history should have its time, e.g. 2026-11-23T15:42:47"
     )
-    user.emit("message", {"text": "third"})
-    live = events(attendant, "message")
+    user.send("third")
+    live = messages_until_answered(attendant)
     assert [(m["role"], m["text"]) for m in live] == [("user", "third")], (
         f"After the history, the attendant should get new messages live, each once; got {live}"
     )
@@ -432,29 +422,28 @@ def test_a_message_reaches_both_roles_of_its_session_and_never_another(app, clie
     chat_id, other_id = start_session(client), start_session(client)
     desk = attendant_browser(app)
     user, attendant, outsider = window(app, client), window(app, desk), window(app, desk)
-    join(user, chat_id, "user")
-    join(attendant, chat_id, "attendant")
-    join(outsider, other_id, "attendant")
-    events(user)  # the "attendant joined" notice
+    user.join(chat_id, "user")
+    attendant.join(chat_id, "attendant")
+    outsider.join(other_id, "attendant")
 
-    user.emit("message", {"text": "Hello, I need help"})
-    attendant.emit("message", {"text": "Hi! How can I help?"})
+    user.send("Hello, I need help")
+    attendant.send("Hi! How can I help?")
     expected = [("user", "Hello, I need help"), ("attendant", "Hi! How can I help?")]
     for name, sock in [("user", user), ("attendant", attendant)]:
-        got = [(m["role"], m["text"]) for m in events(sock, "message")]
+        got = [(m["role"], m["text"]) for m in messages_until_answered(sock)]
         assert got == expected, f"The {name} window should get both messages of its session in order; got {got}"
-    assert events(outsider) == [], "A window in another session must receive nothing from this one"
+    assert outsider.barrier() == [], "A window in another session must receive nothing from this one"
 
 
 def test_join_and_leave_notices_reach_the_other_window(app, client):
-    app.config["LEAVE_GRACE_SECONDS"] = 0.1
     _chat_id, user, attendant = both_in_a_new_session(app, client)
-    assert events(user, "notice") == [{"text": "The attendant joined."}], (
+    assert payloads(user.barrier(), "notice") == [
+        {"text": "The attendant joined."}], (
         "When the attendant joins, the user's window should get the notice 'The attendant joined.'"
     )
     attendant.disconnect()
-    got = wait_for(user, "presence", "after the attendant's window closed and the grace period passed")
-    assert [payload for name, payload in got if name == "notice"] == [{"text": "The attendant left."}], (
+    got = user.wait_for("presence", when="after the attendant's window closed and the grace period passed")
+    assert payloads(got, "notice") == [{"text": "The attendant left."}], (
         "When the attendant's window closes (and does not come back), the user's window should get "
         f"'The attendant left.'; got {got}"
     )
@@ -466,27 +455,27 @@ def test_each_window_hears_who_is_in_the_chat_now_also_right_after_joining(app, 
     chat_id, user = user_in_a_new_session(app, client)
     attendant = window(app, attendant_browser(app))
     attendant.emit("join", {"chat_id": chat_id})
-    joined = events(attendant, "presence")
+    joined = attendant.received("presence")
     assert joined == [{"present": ["attendant", "user"]}], (
         f"A window that joins should hear who is in the chat now (the user is); got {joined}")
-    assert events(user, "presence") == [{"present": ["attendant", "user"]}], (
+    heard = payloads(user.barrier(), "presence")
+    assert heard == [{"present": ["attendant", "user"]}], (
         "The user's window should hear that the attendant is in the chat now")
 
     user.disconnect()  # the user reloads: a new window of the same browser joins at once
     again = window(app, client)
     again.emit("join", {"chat_id": chat_id})
-    assert events(again, "presence") == [{"present": ["attendant", "user"]}], (
+    assert again.received("presence") == [{"present": ["attendant", "user"]}], (
         "Right after a reload, the window should hear again who is in the chat")
 
 
 def test_a_reload_within_the_grace_period_is_not_shown_as_a_leave_and_a_join(app, client):
-    app.config["LEAVE_GRACE_SECONDS"] = 1  # a reconnect in the same process takes milliseconds
+    # FLASK_LEAVE_GRACE_SECONDS is 0.5 here: a reconnect to the same server takes milliseconds.
     chat_id, user, attendant = both_in_a_new_session(app, client)
-    events(user)
-    user.disconnect()  # the user's page reloads ...
+    user.disconnect()  # the user's page reloads (the server has seen it go) ...
     again = window(app, client)
-    join(again, chat_id, "user")  # ... and is back long before the grace period ends
-    got = wait_for(attendant, "presence", "once the grace period after the user's reload is over")
+    again.join(chat_id, "user")  # ... and is back long before the grace period ends
+    got = attendant.wait_for("presence", when="once the grace period after the user's reload is over")
     assert got == [("presence", {"present": ["attendant", "user"]})], (
         "A reload should not be shown to the other side as 'left' then 'joined': when the grace period "
         f"is over, the attendant should only hear that both are still here; got {got}")
@@ -495,9 +484,9 @@ def test_a_reload_within_the_grace_period_is_not_shown_as_a_leave_and_a_join(app
 def test_the_users_second_tab_in_the_same_browser_joins_as_the_user(app, client, log_dir):
     chat_id, user, attendant = both_in_a_new_session(app, client)
     second_tab = window(app, client)
-    join(second_tab, chat_id, "user")
-    second_tab.emit("message", {"text": "from my other tab"})
-    assert [m["text"] for m in events(user, "message")] == ["from my other tab"], (
+    second_tab.join(chat_id, "user")
+    second_tab.send("from my other tab")
+    assert [m["text"] for m in messages_until_answered(user)] == ["from my other tab"], (
         "A second tab of the browser that started the chat should chat as the user")
     assert logged_messages(log_dir, chat_id) == [("user", "from my other tab")]
     assert client.get(f"/user/{chat_id}").status_code == 200, "The same browser may open its chat page again"
@@ -512,7 +501,7 @@ def test_each_message_is_logged_once_and_reads_back_exactly(app, client, log_dir
         ("attendant", "a line\u2028separator and a \r carriage return"),
     ]
     for role, text in tricky:
-        (user if role == "user" else attendant).emit("message", {"text": text})
+        (user if role == "user" else attendant).send(text)
     assert logged_messages(log_dir, chat_id) == tricky, (
         "The log should hold each message exactly once, one line each, and read back exactly as sent"
     )
@@ -534,18 +523,18 @@ BAD_MESSAGES = [
 @pytest.mark.parametrize("payload", BAD_MESSAGES)
 def test_a_bad_message_gets_a_chat_error_and_the_server_goes_on(app, client, log_dir, payload):
     chat_id, user, attendant = both_in_a_new_session(app, client)
-    events(user)
+    user.received()
     if payload is None:
         user.emit("message")
     else:
         user.emit("message", payload)
-    errors = events(user, "chat_error")
+    errors = user.received("chat_error")
     assert len(errors) == 1 and isinstance(errors[0].get("error"), str) and errors[0]["error"], (
         f"A bad message ({payload!r:.60}) should get one chat_error with a sentence saying why; got {errors}"
     )
     if isinstance(payload, dict) and isinstance(payload.get("text"), str) and len(payload["text"]) > 500:
         assert "500" in errors[0]["error"], f"The error should name the limit, 500; got {errors[0]['error']!r}"
-    assert events(attendant) == [], "A refused message must not reach the other window"
+    assert attendant.barrier() == [], "A refused message must not reach the other window"
     assert logged_messages(log_dir, chat_id) == [], "A refused message must not be logged"
 
     still_chatting(user, attendant, "After a bad message, the next good one should go through as usual")
@@ -554,7 +543,7 @@ def test_a_bad_message_gets_a_chat_error_and_the_server_goes_on(app, client, log
 def test_an_event_the_handler_cannot_take_gets_a_chat_error_and_the_server_goes_on(app, client, log_dir):
     _chat_id, user = user_in_a_new_session(app, client)
     user.emit("message", {"text": "one"}, {"text": "two"})  # two arguments instead of one
-    errors = events(user, "chat_error")
+    errors = user.received("chat_error")
     assert len(errors) == 1, f"An event the server cannot handle should get one chat_error; got {errors}"
     still_chatting(user, user, "After a failed event, the window should still be able to chat")
 
@@ -562,8 +551,8 @@ def test_an_event_the_handler_cannot_take_gets_a_chat_error_and_the_server_goes_
 def test_a_message_with_half_an_emoji_gets_an_error_that_says_so(app, client, log_dir):
     # JSON can carry a lone surrogate (half of an emoji); no UTF-8 log file can store it.
     chat_id, user = user_in_a_new_session(app, client)
-    user.emit("message", {"text": "half an emoji \ud83d"})
-    errors = events(user, "chat_error")
+    user.send("half an emoji \ud83d")
+    errors = user.received("chat_error")
     assert len(errors) == 1 and "character" in errors[0]["error"], (
         f"A message with a broken character should get a chat_error that says so; got {errors}"
     )
@@ -572,16 +561,16 @@ def test_a_message_with_half_an_emoji_gets_an_error_that_says_so(app, client, lo
 
 def test_a_message_exactly_at_the_limit_is_accepted(app, client, log_dir):
     chat_id, user = user_in_a_new_session(app, client)
-    user.emit("message", {"text": "x" * 500})
-    assert events(user, "chat_error") == [], "A message of exactly 500 characters is allowed"
+    user.send("x" * 500)
+    assert user.received("chat_error") == [], "A message of exactly 500 characters is allowed"
     assert logged_messages(log_dir, chat_id) == [("user", "x" * 500)], "It should be logged"
 
 
 def test_a_message_before_joining_gets_a_chat_error(app, client, log_dir):
     chat_id = start_session(client)
     sock = window(app, client)
-    sock.emit("message", {"text": "hello?"})
-    errors = events(sock, "chat_error")
+    sock.send("hello?")
+    errors = sock.received("chat_error")
     assert len(errors) == 1 and "join" in errors[0]["error"].lower(), (
         f"Sending before joining a session should get a chat_error that says to join first; got {errors}"
     )
@@ -611,30 +600,33 @@ def test_joining_a_bad_session_gets_a_chat_error(app, client, log_dir, payload):
         sock.emit("join")
     else:
         sock.emit("join", payload)
-    received = events(sock)
-    assert [name for name, _ in received] == ["chat_error"], (
+    received = sock.received()
+    assert names(received) == ["chat_error"], (
         f"join with {payload!r} should get exactly one chat_error (and no history); got {received}"
     )
-    sock.emit("message", {"text": "let me in"})
-    assert events(sock, "chat_error"), "After a refused join, the window is still not in any session"
+    sock.send("let me in")
+    assert sock.received("chat_error"), "After a refused join, the window is still not in any session"
     assert logged_messages(log_dir, chat_id) == [], "Nothing should be written to any session's log"
     assert (log_dir.parent / "chat_x.log").read_text(encoding="utf-8") == "outside the log folder\n", (
         "No session ID may reach a file outside the log folder"
     )
 
 
-def test_html_in_a_message_stays_text(app, client, stage_folder):
+def test_html_in_a_message_stays_text(app, client):
     chat_id, user, attendant = both_in_a_new_session(app, client)
     attack = "<script>alert(1)</script><img src=x onerror=alert(2)>"
-    user.emit("message", {"text": attack})
-    assert [m["text"] for m in events(attendant, "message")] == [attack], (
+    user.send(attack)
+    assert [m["text"] for m in messages_until_answered(attendant)] == [attack], (
         "The message should travel as the exact text that was sent"
     )
     page = client.get(f"/user/{chat_id}").text
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page, (
         "The chat page's history should show the HTML as text (escaped), never as markup"
     )
-    script = (stage_folder / "app" / "static" / "chat.js").read_text(encoding="utf-8")
+    response = client.get("/static/chat.js")
+    script = response.get_data(as_text=True)
+    response.close()  # a static file's answer holds the file open until closed
+    assert response.status_code == 200, "The app should serve its script, static/chat.js"
     assert not re.search(r"\.(inner|outer)HTML\s*\+?=|insertAdjacentHTML|document\.write", script), (
         "chat.js should show messages with textContent / text nodes, never innerHTML"
     )
@@ -653,10 +645,17 @@ def test_a_foreign_origin_cannot_open_a_socket(client):
     )
 
 
-def test_socketio_runs_in_threading_mode_by_default(app):
-    assert app.extensions["socketio"].async_mode == "threading", (
-        "With no FLASK_SOCKETIO_ASYNC_MODE, Socket.IO should run in threading mode (Flask's own server)"
-    )
+def test_with_no_async_mode_set_socketio_serves_websocket_on_flasks_own_server(live_server):
+    """FLASK_SOCKETIO_ASYNC_MODE is not set here (nor eventlet or gevent asked for): the app starts on
+    `flask run` with no extra package, and its WebSocket works there (threading mode). An async mode
+    left to Flask-SocketIO's choice would take an installed gevent or eventlet, whose WebSocket
+    Flask's own server cannot serve; one named but not installed stops the app at start.
+
+    Hint: Give SocketIO async_mode='threading' unless the config says otherwise."""
+    with ChatWindow(live_server.url) as plain:
+        assert plain.transport == "websocket", (
+            "With no FLASK_SOCKETIO_ASYNC_MODE, Socket.IO should run in threading mode and serve WebSocket "
+            f"on Flask's own server (name async_mode='threading'); the connection is on {plain.transport}")
 
 
 def test_the_served_socketio_client_speaks_the_servers_protocol(client):
@@ -727,8 +726,8 @@ def test_live_history_after_reconnect_has_nothing_duplicated_or_lost(live_server
         attendant.disconnect()  # the attendant's window reloads ...
         seen = [user.expect("message")["text"]]
         for text in ("while you were away 1", "while you were away 2"):
-            user.send(text)  # each one awaited before the next: the client hands events to threads
-            seen.append(user.expect("message")["text"])  # once seen, it is in the log
+            user.send(text)  # answered once the server has logged it and sent it to the room
+            seen.append(user.expect("message")["text"])
         assert seen == ["before the reload", "while you were away 1", "while you were away 2"], (
             f"The user's window should get the messages in the order they were sent; got {seen}"
         )
@@ -745,69 +744,104 @@ def test_live_history_after_reconnect_has_nothing_duplicated_or_lost(live_server
             assert again.received("message") == [], "No message should arrive twice"
 
 
-def test_live_fifty_clients_sending_twenty_messages_each_leave_exactly_1000_intact_lines(
-        live_server, log_dir):
-    # 50 windows in 5 sessions of 10 (5 tabs of the user's browser, 5 of the attendant's): every
-    # message also goes to its 10 windows (one session of 50 would mean 50,000 deliveries, too slow).
-    sessions, per_session, per_client = 5, 10, 20
-    started = [start_chat(live_server.url) for _ in range(sessions)]
-    chat_ids = [chat_id for chat_id, _browser in started]
-    desk = Browser(live_server.url).sign_in()
+ROUNDS = 20  # issue 9: the concurrency check runs 20 times in a row, every time without a failure
 
-    def text_for(client, number):
-        return f'client {client} message {number}: "quoted", spaced  out\nand on two lines ✓'
 
-    # Window number n is in session n % 5: a tab of its user's browser if n is odd, else the desk's.
-    browsers = [started[n % sessions][1] if n % 2 else desk for n in range(sessions * per_session)]
-    windows = connect_windows(browsers)
+def test_live_fifty_clients_at_once_twenty_rounds_leave_each_message_logged_once_intact_and_in_order(
+        request, stage_env, log_dir):
+    """50 windows in 10 sessions of 5 (2 tabs of the user's browser, 3 of the attendant's) send at
+    once, then again: 20 rounds, each with 10 fresh sessions, on one server. Every message also
+    goes to the 5 windows of its session (one session of 50 would mean 50 deliveries a message)."""
+    sessions, tabs, per_client = 10, 5, 2
+    clients = sessions * tabs
+    url = served(request, {**stage_env,
+                           # What this check is about is concurrency, not the bounds (their own checks):
+                           # 90 windows from one address, each sending as fast as it can.
+                           "FLASK_MAX_CONNECTIONS_PER_CLIENT": "100", "FLASK_MESSAGES_PER_SECOND": "10000"})
+    # A browser may start 10 chats a minute: 20 user browsers, those of group g starting the
+    # sessions of the rounds r with r % 2 == g. They start them before their tabs connect: a window
+    # carries its browser's cookie as it was when it connected.
+    users = [Browser(url) for _ in range(2 * sessions)]
+    chat_ids = {}
+
+    def start_chats(number, browser):
+        rounds = range(number // sessions, ROUNDS, 2)
+        for round_, chat_id in zip(rounds, browser.start_chats(len(rounds))):
+            chat_ids[round_, number % sessions] = chat_id
+
+    assert not in_threads(start_chats, users) and len(chat_ids) == ROUNDS * sessions, (
+        "Every session of every round should start")
+    desk = Browser(url).sign_in()
+
+    # Window number n is in session n % 10: a tab of its user's browser in rows 1 and 3 (n // 10),
+    # else a tab of the attendant's.
+    def is_users(client):
+        return (client // sessions) % 2 == 1
+
+    desk_tabs = connect_windows([desk for n in range(clients) if not is_users(n)])
+    user_tabs = [connect_windows([users[group * sessions + n % sessions] for n in range(clients) if is_users(n)])
+                 for group in (0, 1)]
+    opened = desk_tabs + user_tabs[0] + user_tabs[1]
     try:
-        assert len(windows) == sessions * per_session, (
-            f"All {sessions * per_session} clients should connect; {len(windows)} did"
-        )
-        for client, win in enumerate(windows):
-            win.join(chat_ids[client % sessions], "user" if client % 2 else "attendant")
+        assert len(opened) == clients + len(user_tabs[0]), f"All {clients + len(user_tabs[0])} windows should connect"
 
-        start_line = threading.Barrier(len(windows))
-        acked = threading.Semaphore(0)
+        def text_for(round_, client, number):
+            return f'round {round_} client {client} message {number}: "quoted", spaced  out\nand on two lines ✓'
 
-        def send_all(client, win):
-            start_line.wait()
-            for number in range(per_client):
-                # With a callback the server acknowledges each message once its handler is done.
-                win.client.emit("message", {"text": text_for(client, number)}, callback=acked.release)
+        for round_ in range(ROUNDS):
+            tabs_now = [iter(desk_tabs), iter(user_tabs[round_ % 2])]
+            windows = [next(tabs_now[is_users(n)]) for n in range(clients)]
+            start_line = threading.Barrier(clients)
 
-        senders = [threading.Thread(target=send_all, args=pair) for pair in enumerate(windows)]
-        for thread in senders:
-            thread.start()
-        for thread in senders:
-            thread.join(30)
-        total = len(windows) * per_client
-        for count in range(total):
-            assert acked.acquire(timeout=20), f"Only {count} of {total} messages were acknowledged"
+            def join_and_send(client, win):
+                role = "user" if is_users(client) else "attendant"
+                win.emit("join", {"chat_id": chat_ids[round_, client % sessions]})
+                history = [payload for name, payload in win.received() if name == "history"]
+                assert history and history[0]["role"] == role, (
+                    f"Window {client} should have joined as the {role}; got {history}")
+                start_line.wait(WAIT)
+                for number in range(per_client):
+                    win.emit("message", {"text": text_for(round_, client, number)}, answered=False)
 
-        lines = 0
-        for session, chat_id in enumerate(chat_ids):
-            logged = [text for _role, text in logged_messages(log_dir, chat_id)]  # also checks each line
-            lines += len(logged)
-            senders_here = range(session, len(windows), sessions)
-            sent = {text_for(client, number) for client in senders_here for number in range(per_client)}
-            assert len(logged) == len(sent) and set(logged) == sent, (
-                f"Session {chat_id}'s log should hold each of its {len(sent)} messages once, intact, "
-                f"and nothing from other sessions; it has {len(logged)} lines"
-            )
-            for client in senders_here:
-                # The server handles one window's events one after the other (async_handlers=False).
-                own = [text for text in logged if text.startswith(f"client {client} message ")]
-                assert own == [text_for(client, number) for number in range(per_client)], (
-                    f"The log should hold client {client}'s messages in the order it sent them"
+            problems = in_threads(join_and_send, windows)
+            assert not problems, f"Round {round_}: {problems[0]}"
+            for session in range(sessions):
+                chat_id = chat_ids[round_, session]
+                senders_here = range(session, clients, sessions)
+                sent = {text_for(round_, client, number) for client in senders_here for number in range(per_client)}
+                for win in windows[session::sessions]:
+                    seen = [win.expect("message", f"in session {chat_id} (round {round_})")["text"] for _ in sent]
+                    # The log gives the order; here, each message once: compare the sorted lists.
+                    assert sorted(seen) == sorted(sent), (
+                        f"Every window of session {chat_id} should get each of its messages exactly once (round {round_})")
+                logged = [text for _role, text in logged_messages(log_dir, chat_id)]  # also checks each line
+                assert len(logged) == len(sent) and set(logged) == sent, (
+                    f"Session {chat_id}'s log should hold each of its {len(sent)} messages once, intact, "
+                    f"and nothing from other sessions; it has {len(logged)} lines (round {round_})"
                 )
-            # The client library hands each event to a thread of its own, so the order in which
-            # they reach a test's queue is not the order on the wire: compare the sets.
-            for win in windows[session::sessions]:
-                seen = [win.expect("message", f"in session {chat_id}")["text"] for _ in logged]
-                assert sorted(seen) == sorted(logged), (
-                    f"Every window of session {chat_id} should get each of its messages exactly once"
-                )
-        assert lines == total, f"{len(windows)} clients x {per_client} messages should leave {total} lines"
+                for client in senders_here:
+                    # The server handles one window's events one after the other (async_handlers=False).
+                    own = [text for text in logged if text.startswith(f"round {round_} client {client} message ")]
+                    assert own == [text_for(round_, client, number) for number in range(per_client)], (
+                        f"The log should hold client {client}'s messages in the order it sent them (round {round_})"
+                    )
     finally:
-        disconnect_windows(windows)
+        disconnect_windows(opened)
+
+
+def in_threads(work, items):
+    """work(number, item) for each item at once, a thread each; return the problems they raised."""
+    problems = []
+
+    def run(number, item):
+        try:
+            work(number, item)
+        except Exception as problem:  # noqa: BLE001 (reported by the test)
+            problems.append(problem)
+
+    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(items)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT)
+    return problems

@@ -9,11 +9,11 @@ the session's log exactly once (only the server that received it writes it).
 The events of the support desk cross too: an attendant's list on one server
 hears of a session started on the other, and a chat ended on one is ended on both.
 """
-import json
 import threading
 
 import pytest
 
+from stages import parse_log_line
 from support.redis_server import RedisMissing, RedisServer
 from support.servers import LiveServer, ServerFailed
 from support.sockets import ATTENDANT_ENV, Browser, converse, hears_nothing_else, start_chat
@@ -24,11 +24,7 @@ STAGE = 7
 def logged(log_dir, chat_id):
     """(role, text) of every line in the session's log, in order."""
     lines = (log_dir / f"chat_{chat_id}.log").read_text(encoding="utf-8").splitlines()
-    found = []
-    for line in lines:
-        _time, role, text = line.split(" ", 2)
-        found.append((role, json.loads(text)))
-    return found
+    return [parse_log_line(line)[1:] for line in lines]
 
 
 @pytest.fixture
@@ -48,9 +44,17 @@ def redis_url():
 
 
 @pytest.fixture
-def two_servers(stage, stage_folder, stage_env, redis_url):
-    """Two stage 7 servers on two ports, one Redis message queue, one log folder."""
+def two_servers(request, remote, stage, stage_folder, stage_env, redis_url):
+    """The URLs of two stage 7 servers, one Redis message queue, one log folder."""
     env = {**stage_env, "FLASK_SOCKETIO_MESSAGE_QUEUE": redis_url}
+    if remote:  # two more apps of the stage, each its own server
+        start_app = request.getfixturevalue("start_app")
+        started = [start_app(env=env) for _ in range(2)]
+        problems = [one.error for one in started if one.error]
+        if problems:
+            pytest.fail("The stage 7 app could not start:\n  " + problems[0], pytrace=False)
+        yield [one.url for one in started]
+        return
     servers = [LiveServer(stage, stage_folder, env), LiveServer(stage, stage_folder, env)]
     problems = []
 
@@ -68,7 +72,7 @@ def two_servers(stage, stage_folder, stage_env, redis_url):
     try:
         if problems:
             pytest.fail("\n".join(problems), pytrace=False)
-        yield servers
+        yield [server.url for server in servers]
     finally:
         for server in servers:
             server.stop()
@@ -77,9 +81,9 @@ def two_servers(stage, stage_folder, stage_env, redis_url):
 def test_user_and_attendant_on_two_servers_talk_through_redis_and_each_message_is_logged_once(
         two_servers, log_dir):
     one, two = two_servers
-    chat_id, browser = start_chat(one.url)
-    other_id, other_browser = start_chat(two.url)
-    desk = Browser(two.url).sign_in()
+    chat_id, browser = start_chat(one)
+    other_id, other_browser = start_chat(two)
+    desk = Browser(two).sign_in()
     with browser.window() as user, desk.window() as attendant, \
             other_browser.window() as outsider:
         user.join(chat_id, "user")
@@ -98,7 +102,8 @@ def test_user_and_attendant_on_two_servers_talk_through_redis_and_each_message_i
         hears_nothing_else(outsider, "a different session",
                            "A window in another session must receive nothing from this one, whichever server it is on")
         for name, win in [("user", user), ("attendant", attendant)]:
-            assert win.received("message") == [], f"The {name} window got a message twice"
+            twice = [payload for event, payload in win.barrier() if event == "message"]
+            assert twice == [], f"The {name} window got a message twice: {twice}"
 
     expected = [(role, text) for _sender, role, text in conversation]
     assert logged(log_dir, chat_id) == expected, (
@@ -110,12 +115,12 @@ def test_user_and_attendant_on_two_servers_talk_through_redis_and_each_message_i
 
 def test_the_desk_and_the_end_of_a_chat_cross_between_servers(two_servers, log_dir):
     one, two = two_servers
-    desk = Browser(two.url).sign_in()
+    desk = Browser(two).sign_in()
     with desk.window() as attendant_list:
-        attendant_list.client.emit("watch")
+        attendant_list.emit("watch")
         assert attendant_list.expect("sessions", "after watch on server 2")["sessions"] == [], (
             "No session has started yet")
-        chat_id, browser = start_chat(one.url)
+        chat_id, browser = start_chat(one)
         assert attendant_list.expect("session", "on server 2 for a session started on server 1") == {
             "chat_id": chat_id, "status": "waiting"}, (
             "An attendant's list on one server should hear of a session started on the other (through Redis)")
@@ -123,7 +128,7 @@ def test_the_desk_and_the_end_of_a_chat_cross_between_servers(two_servers, log_d
         with browser.window() as user, desk.window() as attendant:
             user.join(chat_id, "user")
             attendant.join(chat_id, "attendant")
-            user.client.emit("end")
+            user.emit("end")
             assert attendant.expect("ended", "on server 2 when the user ended the chat on server 1") == {
                 "text": "The user ended the chat."}, "A chat ended on one server should be ended on the other"
             assert attendant_list.expect("session", "for the end of the chat") == {

@@ -1,31 +1,51 @@
-"""Real Socket.IO clients for tests against a running stage 7 server.
+"""Chat windows for the stage 7 tests: one API, two ways to reach the server.
 
-A ``ChatWindow`` is what one browser window of the chat does, without the
-browser: it connects over the WebSocket transport, joins a session and keeps
-every event the server sends it in a queue per event name, so a test awaits
-an event (with a time limit) instead of sleeping.
+A window is what one browser window of the chat does, without the browser: it
+connects, joins a session, emits events and keeps every event the server sends
+it, in the order the server sent them. A test awaits an event (with a time
+limit) instead of sleeping, and proves that something did NOT arrive with a
+barrier the server itself provides:
+
+- ``emit`` returns once the server has handled the event (it asks for Socket.IO's
+  acknowledgement, which the server sends after its handler's own events), so
+  whatever the server sent this window in answer is already in ``received()``
+  (through a message queue such as Redis, answers may come later: wait for them);
+- ``barrier()`` sends one more request and waits for its answer: anything the
+  server sent this window before (another window's message to the room, say)
+  arrived before that answer.
+
+Two backends behind the same API (``window()`` picks the one for the app):
+``ChatWindow`` is a real python-socketio client over WebSocket (a live server, or
+the student's app in remote mode); ``TestClientWindow`` wraps Flask-SocketIO's
+test client, which runs the handlers in this process (fast, no network).
 """
 import functools
 import http.cookiejar
-import queue
 import re
 import threading
+import time
 import urllib.parse
 import urllib.request
 
+import engineio
+import pytest
 import socketio
 from werkzeug.security import generate_password_hash
+
+from .servers import LiveServer, ServerFailed
 
 WAIT = 10  # seconds to wait for any one event before a test fails
 # The attendant the stage 7 tests sign in as: the name and a password hash, as .env has them.
 ATTENDANT_NAME, ATTENDANT_PASSWORD = "alex", "correct horse battery staple"
 ATTENDANT_ENV = {
     "FLASK_ATTENDANT_NAME": ATTENDANT_NAME,
-    "FLASK_ATTENDANT_PASSWORD_HASH": generate_password_hash(ATTENDANT_PASSWORD),
-    # A short grace before "left": the live tests' windows close and nobody waits long.
+    # A cheap hash (a thousand rounds of PBKDF2): Werkzeug's default, scrypt, costs 80 ms of CPU
+    # each time the app checks a password, and the stage 7 checks sign in some forty times.
+    "FLASK_ATTENDANT_PASSWORD_HASH": generate_password_hash(ATTENDANT_PASSWORD, method="pbkdf2:sha256:1000"),
+    # A short grace before "left": the tests that wait for it do not wait long.
     "FLASK_LEAVE_GRACE_SECONDS": "0.5",
 }
-EVENTS = ("history", "message", "notice", "presence", "ended", "sessions", "session", "chat_error")
+NO_SOCKETIO = "Stage 7 should set up Flask-SocketIO: create_app() should call socketio.init_app(app, ...)"
 
 
 class Browser:
@@ -36,25 +56,35 @@ class Browser:
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
 
-    def _post_form(self, path, fields):
-        """Fill in the form on ``path`` (its CSRF token included) and post it; return the final URL."""
+    def _post_form(self, path, fields, times=1):
+        """Fill in the form on ``path`` (its CSRF token included) and post it ``times`` times;
+        return the final URL of each."""
         with self.opener.open(f"{self.base_url}{path}", timeout=WAIT) as response:
             page = response.read().decode("utf-8")
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
         assert token, f"The page {path} should have a form with a hidden csrf_token field"
         form = urllib.parse.urlencode({"csrf_token": token.group(1), **fields}).encode()
-        with self.opener.open(f"{self.base_url}{path}", data=form, timeout=WAIT) as response:
-            return response.geturl()  # urllib follows the redirect
+        urls = []
+        for _ in range(times):
+            with self.opener.open(f"{self.base_url}{path}", data=form, timeout=WAIT) as response:
+                urls.append(response.geturl())  # urllib follows the redirect
+        return urls
+
+    def start_chats(self, count):
+        """Start ``count`` chat sessions the way the user page does; return their IDs."""
+        ids = []
+        for final_url in self._post_form("/user", {}, count):
+            match = re.search(r"/user/([^/?#]+)$", final_url)
+            assert match, f"Starting a chat should redirect to /user/<session id>, but it ended at {final_url}"
+            ids.append(match.group(1))
+        return ids
 
     def start_chat(self):
         """Start a chat session the way the user page does; return its ID."""
-        final_url = self._post_form("/user", {})
-        match = re.search(r"/user/([^/?#]+)$", final_url)
-        assert match, f"Starting a chat should redirect to /user/<session id>, but it ended at {final_url}"
-        return match.group(1)
+        return self.start_chats(1)[0]
 
     def sign_in(self, name=ATTENDANT_NAME, password=ATTENDANT_PASSWORD):
-        final_url = self._post_form("/signin", {"name": name, "password": password})
+        final_url, = self._post_form("/signin", {"name": name, "password": password})
         assert final_url.endswith("/attendant"), (
             f"Signing in as the attendant should lead to /attendant, but it ended at {final_url}")
         return self
@@ -74,70 +104,262 @@ def start_chat(base_url):
     return browser.start_chat(), browser
 
 
-class ChatWindow:
-    """One chat window: a python-socketio client whose events land in queues."""
+def window(app, client=None):
+    """A connected chat window of ``app`` carrying the cookies of ``client`` (a browser: Flask's
+    test client, or the remote one), or of a new browser. In remote mode (``app.remote``) a real
+    Socket.IO client of the app's server, else one on Flask-SocketIO's test client."""
+    if getattr(app, "remote", False):
+        browser = client or app.test_client()
+        opened = ChatWindow(app.url, headers=browser.cookie_header())
+        OPEN_WINDOWS.append(opened)
+        try:
+            return opened.connect()
+        except socketio.exceptions.ConnectionError as error:
+            pytest.fail(f"A chat window could not connect to the app ({error}). {NO_SOCKETIO}", pytrace=False)
+    return TestClientWindow(app, client or app.test_client()).connect()
 
-    def __init__(self, base_url, headers=None):
-        self.base_url = base_url
-        self.headers = headers or {}
-        self.client = socketio.Client(reconnection=False)
-        self.queues = {name: queue.Queue() for name in EVENTS}
-        for name in EVENTS:
-            self.client.on(name, self.queues[name].put)
 
-    def connect(self, transports=("websocket",)):
-        self.client.connect(self.base_url, headers=self.headers, transports=list(transports),
-                            wait_timeout=WAIT)
-        # On disconnect, websocket-client's close() waits up to 3 s for the server's
-        # closing frame, which the client's own reader thread has usually taken
-        # already: each disconnect would cost 3 s. Wait a moment instead.
-        ws = getattr(self.client.eio, "ws", None)
-        if ws is not None and hasattr(ws, "close"):
-            ws.close = functools.partial(ws.close, timeout=0.2)
-        return self
+OPEN_WINDOWS = []  # the remote windows window() opened, closed by close_windows() after each test
+
+
+def close_windows():
+    while OPEN_WINDOWS:
+        OPEN_WINDOWS.pop().disconnect(wait=1)
+
+
+class Window:
+    """What both backends share: the events received, in the server's order, and how a test
+    takes them. Each event is a (name, payload) pair; taking one removes it."""
+
+    def __init__(self):
+        self.pending = []  # events received and not yet taken, oldest first
+        self.arrived = threading.Condition()
+
+    # --- what a backend gives
+    def connect(self):
+        raise NotImplementedError
+
+    def emit(self, event, *args, answered=True):
+        """Send ``event`` with ``args``; with ``answered``, return once the server has handled it."""
+        raise NotImplementedError
 
     @property
-    def transport(self):
-        return self.client.transport()
+    def connected(self):
+        raise NotImplementedError
+
+    def disconnect(self):
+        raise NotImplementedError
+
+    def _collect(self):
+        """Move what arrived into ``pending`` (the test client keeps it in its own list)."""
+
+    # --- the API of a test
+    def _record(self, name, payload):
+        with self.arrived:
+            self.pending.append((name, payload))
+            self.arrived.notify_all()
+
+    def received(self, event=None):
+        """Take every event that arrived so far: the payloads of those named ``event``, or,
+        with no name, all of them as (name, payload) pairs. The others are taken too."""
+        self._collect()
+        with self.arrived:
+            taken, self.pending = self.pending, []
+        return [payload for name, payload in taken if name == event] if event else taken
+
+    def wait_for(self, *events, when=""):
+        """Take the events up to and including the next one named in ``events`` (as (name, payload)
+        pairs), waiting for it up to WAIT seconds (the server may send it later, from another thread)."""
+        deadline = time.monotonic() + WAIT
+        while True:
+            self._collect()
+            with self.arrived:
+                found = [number for number, (name, _) in enumerate(self.pending) if name in events]
+                if found:
+                    taken, self.pending = self.pending[:found[0] + 1], self.pending[found[0] + 1:]
+                    return taken
+                left = deadline - time.monotonic()
+                if left <= 0 or self._closed():
+                    raise AssertionError(
+                        f"No '{' or '.join(events)}' event arrived within {WAIT} s {when}; got {self.pending}".rstrip())
+                self.arrived.wait(min(left, self._poll or left))
+
+    _poll = None  # how long to wait for news before looking again; None: until notified
+
+    def _closed(self):
+        return False
+
+    def expect(self, event, when=""):
+        """The payload of the next ``event`` the server sent this window (the events before it stay)."""
+        deadline = time.monotonic() + WAIT
+        while True:
+            self._collect()
+            with self.arrived:
+                for number, (name, payload) in enumerate(self.pending):
+                    if name == event:
+                        del self.pending[number]
+                        return payload
+                left = deadline - time.monotonic()
+                if left <= 0 or self._closed():
+                    raise AssertionError(f"No '{event}' event arrived within {WAIT} s {when}".rstrip())
+                self.arrived.wait(min(left, self._poll or left))
+
+    def barrier(self):
+        """Take every event the server sent this window before it answers a request sent now: the
+        request is an empty message, which the server refuses (a chat_error only this window gets)."""
+        self.emit("message", {"text": ""})
+        return self.wait_for("chat_error", when="for an empty message")[:-1]
 
     def join(self, chat_id, role):
-        """Join a session (the server decides the role: ``role`` is what the test expects);
-        return the history the server answers with."""
-        self.client.emit("join", {"chat_id": chat_id})
-        history = self.expect("history", f"after joining session {chat_id} as {role}")
-        assert history["role"] == role, f"This window should have joined as the {role}; it is the {history['role']}"
+        """Join a session (the server decides the role: ``role`` is the one the test expects); the
+        first event of the answer must be the history. Take every event so far; return the history."""
+        self.emit("join", {"chat_id": chat_id})
+        # (Through a message queue the answer may come after the acknowledgement: wait for it.)
+        got = self.wait_for("history", "chat_error", when=f"after joining session {chat_id}") + self.received()
+        assert got[0][0] == "history", (
+            f"Joining session {chat_id} as {role} should answer with a 'history' event first; got {got}")
+        history = got[0][1]
+        assert history.get("role") == role, (
+            f"This window should have joined session {chat_id} as the {role}; history says {history.get('role')!r}")
         return history
 
     def send(self, text):
-        self.client.emit("message", {"text": text})
-
-    def expect(self, event, when=""):
-        """The next ``event`` the server sent this window; fails the test after WAIT seconds."""
-        try:
-            return self.queues[event].get(timeout=WAIT)
-        except queue.Empty:
-            raise AssertionError(
-                f"No '{event}' event arrived within {WAIT} s {when}".rstrip()
-            ) from None
-
-    def received(self, event):
-        """Every ``event`` that arrived so far and was not yet taken with expect()."""
-        items = []
-        while True:
-            try:
-                items.append(self.queues[event].get_nowait())
-            except queue.Empty:
-                return items
-
-    def disconnect(self):
-        if self.client.connected:
-            self.client.disconnect()
+        """Send a chat message; return once the server has handled it."""
+        self.emit("message", {"text": text})
 
     def __enter__(self):
         return self.connect()
 
     def __exit__(self, *exc):
         self.disconnect()
+
+
+class TestClientWindow(Window):
+    """A window on Flask-SocketIO's test client: the handlers run in this process, at once."""
+
+    __test__ = False  # not a test class, whatever its name says
+    _poll = 0.005  # events from a background task (the leave grace) land in the test client's list
+
+    def __init__(self, app, client):
+        super().__init__()
+        self.app, self.client, self.sock = app, client, None
+
+    def connect(self):
+        socketio_ = self.app.extensions.get("socketio")
+        if socketio_ is None:
+            pytest.fail(NO_SOCKETIO, pytrace=False)
+        self.sock = socketio_.test_client(self.app, flask_test_client=self.client)
+        return self
+
+    @property
+    def connected(self):
+        return self.sock.is_connected()
+
+    def emit(self, event, *args, answered=True):
+        self.sock.emit(event, *args)  # the handler has run when this returns
+
+    def _collect(self):
+        # list.pop(0) and the test client's append are each atomic: a background task's event
+        # is never lost (get_received() rebuilds the list, and could drop one added meanwhile).
+        while self.sock.queue:
+            event = self.sock.queue.pop(0)
+            args = event["args"]
+            # The test client keeps a "message" event's payload as is, other events' as a list.
+            self._record(event["name"], args if event["name"] == "message" else (args[0] if args else None))
+
+    def disconnect(self):
+        if self.sock is not None and self.sock.is_connected():
+            self.sock.disconnect()
+
+
+class _InOrderEngineIO(engineio.Client):
+    """Engine.IO's client hands each incoming packet to a thread of its own, so events would
+    reach a window in any order; here each is handled on the reading thread, in wire order."""
+
+    def _trigger_event(self, event, *args, **kwargs):
+        kwargs["run_async"] = False
+        return super()._trigger_event(event, *args, **kwargs)
+
+    def _connect_websocket(self, *args, **kwargs):
+        connected = super()._connect_websocket(*args, **kwargs)
+        if connected:
+            # websocket-client's close() would wait up to 3 s for the server's closing frame, which
+            # the reading thread takes: each refused or closed window would cost 3 s. Do not wait.
+            self.ws.close = functools.partial(self.ws.close, timeout=0)
+        return connected
+
+
+class _InOrderClient(socketio.Client):
+    def _engineio_client_class(self):
+        return _InOrderEngineIO
+
+
+class ChatWindow(Window):
+    """A real Socket.IO client (python-socketio) of a running server."""
+
+    def __init__(self, base_url, headers=None):
+        super().__init__()
+        self.base_url = base_url
+        self.headers = headers or {}
+        self.client = _InOrderClient(reconnection=False)
+        self.closed = threading.Event()
+        self.client.on("*", self._record)  # every event the server sends, in order
+        self.client.on("disconnect", self._on_disconnect)
+
+    def _on_disconnect(self, reason=None):
+        self.closed.set()
+        with self.arrived:
+            self.arrived.notify_all()
+
+    def _closed(self):
+        return self.closed.is_set()
+
+    def connect(self, transports=("websocket",)):
+        self.client.connect(self.base_url, headers=self.headers, transports=list(transports),
+                            wait_timeout=WAIT)
+        return self
+
+    @property
+    def connected(self):
+        return self.client.connected
+
+    @property
+    def transport(self):
+        return self.client.transport()
+
+    def emit(self, event, *args, answered=True):
+        """With ``answered``: return once the server acknowledged the event (it does so after its
+        handler ran, and after every event that handler sent this window), or closed the connection."""
+        data = None if not args else args[0] if len(args) == 1 else tuple(args)
+        done = threading.Event()
+        try:
+            self.client.emit(event, data, callback=(lambda *_: done.set()) if answered else None)
+        except socketio.exceptions.BadNamespaceError:  # the server closed the connection: nothing is sent
+            assert self.closed.is_set(), f"'{event}' was sent on a window that is not connected"
+            return
+        if not answered:
+            return
+        deadline = time.monotonic() + WAIT
+        while not done.wait(0.05):
+            if self.closed.is_set():  # the server closed the connection instead
+                return
+            assert time.monotonic() < deadline, f"The server did not finish handling '{event}' within {WAIT} s"
+
+    def disconnect(self, wait=WAIT):
+        """Close the window and return once the server has handled it (its disconnect handler
+        ran): the window says goodbye (Socket.IO, then Engine.IO), and the server, having handled
+        that, closes the connection. Without waiting for that, a window that connects next could
+        reach the server before it knew this one had gone."""
+        eio = self.client.eio
+        ws = getattr(eio, "ws", None)  # the WebSocket, once the connection is on one
+        if self.client.connected and ws is not None:
+            self.client._send_packet(self.client.packet_class(socketio.packet.DISCONNECT, namespace="/"))
+            eio._send_packet(engineio.packet.Packet(engineio.packet.CLOSE))
+            self.closed.wait(wait)
+        if self.client.connected:  # not on a WebSocket, or the server did not close it in time
+            self.client.disconnect()
+        if ws is not None:
+            ws.shutdown()  # this side's socket, whoever closed the connection
 
 
 def converse(conversation, windows, why=""):
@@ -156,9 +378,11 @@ def hears_nothing_else(outsider, text, why):
     """``outsider`` sends ``text`` and gets it back: its own echo arrives after anything the server
     sent it before (a barrier), so no other message or notice may be waiting. ``why``: the failure's message."""
     outsider.send(text)
-    echo = outsider.expect("message", "(its own message)")
-    assert echo["text"] == text, f"A window should get its own message {text!r} back; got {echo}"
-    assert outsider.received("message") == [] and outsider.received("notice") == [], why
+    got = [(name, payload) for name, payload in outsider.wait_for("message", "chat_error", when="(its own message)")
+           if name in ("message", "notice", "chat_error")]
+    assert got[-1][0] == "message" and got[-1][1]["text"] == text, (
+        f"A window should get its own message {text!r} back; got {got}")
+    assert got[:-1] == [], f"{why}; it got {got[:-1]}"
 
 
 def connect_windows(browsers):
@@ -177,9 +401,27 @@ def connect_windows(browsers):
 
 
 def disconnect_windows(windows):
-    """Close many windows at once: each close waits a moment for the server's answer."""
+    """Close many windows at once."""
     threads = [threading.Thread(target=window.disconnect) for window in windows]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(WAIT)
+
+
+def served(request, env):
+    """The URL of one more server of the stage, started with exactly ``env``, stopped after the
+    test: in remote mode one more app of the app host (start_app), locally tools/serve.py's."""
+    if request.getfixturevalue("remote"):
+        started = request.getfixturevalue("start_app")(env=env)
+        if started.error:
+            pytest.fail(f"The stage 7 app could not start:\n  {started.error}", pytrace=False)
+        return started.url
+    stage = request.getfixturevalue("stage")
+    server = LiveServer(stage, request.config.stage_folders[stage], env)
+    try:
+        server.start()
+    except ServerFailed as error:
+        pytest.fail(str(error), pytrace=False)
+    request.addfinalizer(server.stop)
+    return server.url
