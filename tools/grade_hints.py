@@ -139,7 +139,6 @@ HINTS = {
         "In chat.js build each <li> with textContent or text nodes, never innerHTML.",
     "test_a_foreign_origin_cannot_open_a_socket":
         "Leave cors_allowed_origins at its default; never '*'.",
-    "test_socketio_runs_in_threading_mode_by_default": "Give SocketIO async_mode='threading' unless the config says otherwise.",
     "test_the_served_socketio_client_speaks_the_servers_protocol":
         "Serve socket.io-client 4.x from app/static/vendor/ (make setup fetches it).",
 }

@@ -13,10 +13,8 @@ import re
 import shutil
 from types import SimpleNamespace
 
-import pytest
 from flask.sessions import SecureCookieSessionInterface
 
-from loader import StageLoadError, load_app  # only the legacy checks below, which test_07_limits still calls
 from support.remote import session_data
 
 # Each would be a number, a boolean, a list or None if the app let Flask guess with json.loads.
@@ -182,44 +180,3 @@ def pages_carry_the_secure_defaults(client, form_page):
         f"The session cookie should be SameSite=Lax (SESSION_COOKIE_SAMESITE), so no other site's form post "
         f"carries it; it was: {cookie}"
     )
-
-
-# --- LEGACY: the same three checks reaching into the app in the pytest process. Only test_07_limits
-# still calls them; delete them (and the loader import) once it calls the ones above. ---------------
-
-def settings_are_read_as_the_text_they_are(stage_folder, log_dir, monkeypatch, form_page):
-    for key in SECRET_KEYS_THAT_LOOK_LIKE_JSON:
-        monkeypatch.setenv("FLASK_SECRET_KEY", key)
-        app, _ = load_app(stage_folder, {"TESTING": True, "LOG_DIR": str(log_dir)})
-        assert app.config["SECRET_KEY"] == key, (
-            f"FLASK_SECRET_KEY={key} should give the key '{key}' as text, but gave {app.config['SECRET_KEY']!r}: "
-            "read the settings with app.config.from_prefixed_env(loads=str)"
-        )
-        status = app.test_client().get(form_page).status_code
-        assert status == 200, f"With FLASK_SECRET_KEY={key} the page {form_page} should answer 200, not {status}"
-
-
-def a_bad_setting_stops_the_app_at_start_naming_it(stage_folder, log_dir, monkeypatch):
-    monkeypatch.setenv("FLASK_MAX_CONTENT_LENGTH", "a lot")
-    with pytest.raises((SystemExit, StageLoadError)) as stopped:
-        load_app(stage_folder, {"TESTING": True, "LOG_DIR": str(log_dir)})
-    assert "FLASK_MAX_CONTENT_LENGTH" in str(stopped.value), (
-        "FLASK_MAX_CONTENT_LENGTH='a lot' should stop the app at start with a message naming "
-        f"FLASK_MAX_CONTENT_LENGTH, not {stopped.value}"
-    )
-
-
-def only_the_stages_own_dotenv_is_read(stage_folder, tmp_path, log_dir, monkeypatch):
-    copy = stage_copy(stage_folder, tmp_path)
-    (copy.parent / ".env").write_text("FLASK_SECRET_KEY=from-a-parent-folder\nFLASK_FROM_A_PARENT=yes\n", "utf-8")
-    monkeypatch.delenv("FLASK_SECRET_KEY", raising=False)
-    monkeypatch.chdir(copy)  # where `flask --app app run` is started
-    app, _ = load_app(copy, {"TESTING": True, "LOG_DIR": str(log_dir)})
-    assert "FROM_A_PARENT" not in app.config and app.config["SECRET_KEY"] != "from-a-parent-folder", (
-        "A .env in a parent folder of the stage must not be read: give load_dotenv() the path of the "
-        "stage's own .env, instead of letting it search the folders above"
-    )
-    (copy / ".env").write_text("FLASK_SECRET_KEY=from-the-stage-folder\n", "utf-8")
-    app, _ = load_app(copy, {"TESTING": True, "LOG_DIR": str(log_dir)})
-    assert app.config["SECRET_KEY"] == "from-the-stage-folder", "The .env in the stage's own folder should be read"
-
