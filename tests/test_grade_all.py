@@ -3,6 +3,7 @@ import csv
 import html
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from stages import ROOT, STAGES, stage_dir
+from stages import test_files as stage_test_files
 
 GRADE = ROOT / "tools" / "grade.py"
 GRADE_ALL = ROOT / "tools" / "grade_all.py"
@@ -23,6 +25,12 @@ pytestmark = pytest.mark.timeout(300)
 # (Several tricks a name, so that the class stays small: each submission is a real grading.)
 HOSTILE_NAMES = ["with space, quote'\"s and dollar$HOME", "back`touch pwned-tick`tick $(touch pwned-subshell)",
                  "=HYPERLINK(\"x\") ünïcödé 名前", "<img src=x onerror=alert(1)>"]
+
+
+def stage_checks(number, browser=True):
+    """The names of stage N's checks, as the grader lists them (one per test function)."""
+    return [name for path in stage_test_files(number, browser) for name in re.findall(
+        r"^def (test_\w+)", path.read_text(encoding="utf-8"), re.M)]
 
 
 def env():
@@ -70,7 +78,7 @@ def test_every_folder_gets_one_row_and_no_name_is_run_by_a_shell(graded_class):
 def test_each_row_has_the_score_and_each_checks_status(graded_class):
     rows = {row["submission"].removeprefix("'"): row for row in graded_class["rows"]}
     full = rows[HOSTILE_NAMES[0]]
-    assert full["score"] == full["total"] == "5", full
+    assert full["score"] == full["total"] == str(len(stage_checks(1)) + 1), full  # + "the app loads"
     assert rows["no-greeting"]["test_home_page_says_hello"] == "fail"
     assert rows["no-greeting"]["test_a_page_with_no_route_is_not_found"] == "pass"
     assert rows["empty"]["the_app_loads"] == "fail" and rows["empty"]["score"] == "0"
@@ -138,7 +146,8 @@ def test_gradescope_results_have_a_score_and_one_test_per_check(tmp_path):
                           "--gradescope", str(results)], capture_output=True, text=True, env=env(), timeout=120)
     assert ran.returncode == 1 and str(folder) in ran.stdout, ran.stdout + ran.stderr
     data = json.loads(results.read_text(encoding="utf-8"))
-    assert data["max_score"] == len(data["tests"]) == 4 and data["score"] == 3, data
+    checks = len(stage_checks(1, browser=False)) + 1  # + "the app loads"
+    assert data["max_score"] == len(data["tests"]) == checks and data["score"] == checks - 1, data
     failed = [t for t in data["tests"] if t["status"] == "failed"]
     assert len(failed) == 1 and "Hint:" in failed[0]["output"] and failed[0]["name"], failed
     missing = subprocess.run([sys.executable, str(GRADE), "1", "--dir", str(tmp_path / "none"),
