@@ -36,7 +36,7 @@ NEEDS_REDIS = $(if $(if $(N),$(filter 07_realtime,$(FOLDER)),all),redis)
 BENCH_STAMP := $(VENV)/.bench-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help stage test test-fast diff setup browser grade grade-all gradescope sandbox exercise progress redis bench
+.PHONY: help stage test test-fast diff setup browser grade grade-all gradescope sandbox exercise progress redis bench bench-grading
 
 help:
 	@echo "flask-stages: seven Flask lessons, from hello world to a realtime chat."
@@ -49,6 +49,7 @@ help:
 	@echo "  make browser       find or install the Chromium the browser tests drive"
 	@echo "  make diff N        show what stage N adds to stage N-1"
 	@echo "  make bench         stage 7 under load: threading, gevent and Node.js (about 4 min)"
+	@echo "  make bench-grading how fast the grader is: each stage's own folder, 3 runs (CLASS=30 adds grade-all)"
 	@echo "  make exercise N    start stage N as an exercise: a copy of stage N-1 in exercises/"
 	@echo "  make grade N       grade exercises/0N_* (or DIR=path, a student's folder): a scorecard"
 	@echo "  make grade-all N SUBMISSIONS=dir OUT=dir [JOBS=2]   grade a class: grades.csv, index.html"
@@ -177,3 +178,6 @@ $(BENCH_STAMP): bench/requirements.txt $(STAMP)
 # BENCH_ARGS="--quick" or "--targets gevent,node"; see bench/loadgen.py --help.
 bench: $(BENCH_STAMP)
 	@$(PY) bench/loadgen.py $(BENCH_ARGS)
+
+bench-grading: $(STAMP) $(SOCKETIO_CLIENT) browser sandbox
+	@$(PY) bench/grading.py $(if $(CLASS),--class-size $(CLASS))

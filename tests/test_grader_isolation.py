@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,28 @@ def attempt(code):
     return "try:\n" + "".join(f"    {line}\n" for line in code.strip().splitlines()) + "except Exception:\n    pass\n"
 
 
+# Finds the grader's record of the checks (pytest's --grade-record, on a command line in /proc)
+# and writes a pass for every check of stage 1 into it, then "finished".
+FORGE = f"""
+import os, re, sys, json
+def forge():
+    names = re.findall(r"^def (test_\\w+)", open({str(ROOT / "tests" / "test_01_hello.py")!r}).read(), re.M)
+    for entry in os.listdir("/proc"):
+        try:
+            args = open(f"/proc/{{entry}}/cmdline", "rb").read().split(b"\\0")
+            path = args[args.index(b"--grade-record") + 1].decode()
+            with open(path, "a") as record:
+                for name in names:
+                    check = "tests/test_01_hello.py::" + name
+                    for when in ("setup", "call", "teardown"):
+                        record.write(json.dumps({{"event": "report", "id": check, "when": when,
+                                                 "outcome": "passed"}}) + "\\n")
+                record.write(json.dumps({{"event": "finished", "exitstatus": 0}}) + "\\n")
+        except (OSError, ValueError, IndexError):
+            pass
+"""
+
+
 def attacks(tmp, other_output):
     marker = f"flask-stages-survivor-{os.getpid()}-{time.monotonic_ns()}"
     site = next(Path(p) for p in sys.path if p.startswith(str(VENV)) and p.endswith("site-packages"))
@@ -131,6 +154,25 @@ for _ in range(300):
 ''', {marker!r}, {str(tmp)!r}])
     os._exit(0)
 """),
+        # What a submission did to fake its grade while it was imported into the checks' process.
+        "fakes-pytest-reports-and-the-record": attempt(FORGE + """
+import atexit
+import _pytest.reports as reports
+original = reports.TestReport.__init__
+def passed(self, *args, **kwargs):
+    original(self, *args, **kwargs)
+    self.outcome, self.longrepr = "passed", None
+reports.TestReport.__init__ = passed
+plugin = sys.modules.get("grade_plugin")
+if plugin is not None:
+    plugin.Recorder.write = lambda self, **event: None
+forge()
+atexit.register(forge)
+"""),
+        "writes-pass-events-then-exits": attempt(FORGE + """
+forge()
+os._exit(0)
+"""),
         "deletes-its-own-folder": attempt("""
 import os, shutil
 shutil.rmtree(os.path.dirname(os.path.abspath(__file__)))
@@ -163,10 +205,11 @@ def graded(tmp_path_factory):
     before = tracked_files_hash(), venv_listing()
     first = grade(no_work(tmp / "no-work-1" / "src"), tmp / "no-work-1")
     marker, found = attacks(tmp, other_output)
-    results = {}
     for name, code in found.items():
         (tmp / name).mkdir()
-        results[name] = grade(no_work(tmp / name / "src", code), tmp / name)
+        no_work(tmp / name / "src", code)
+    with ThreadPoolExecutor(2) as pool:  # two at once, as grade-all runs a class on 2 cores
+        results = dict(zip(found, pool.map(lambda name: grade(tmp / name / "src", tmp / name), found)))
     time.sleep(1)  # what a surviving child would need to act after its grader exited
     left = survivors(marker)
     for pid in left:  # do not leave it running even when the test fails

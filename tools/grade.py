@@ -6,9 +6,11 @@
 
 ``make grade 4 DIR=path`` runs this. The checks are the suite's own tests for the
 stage (tests/test_04_*.py and tests/browser/test_04_*.py), run by pytest in a sandbox
-(tools/grading/sandbox.py) against a private copy of the folder: the student's folder,
-the checkout, .venv and the output files are never writable by the graded code. The
-verdict files are written by this process after the sandbox is gone.
+(tools/grading/sandbox.py) in remote mode: the student's app, a private copy of the
+folder, never runs in that pytest process but as servers of tools/grading/app_host.py in a
+sandbox of its own, which the checks reach over HTTP, Socket.IO and a browser. The
+student's folder, the checkout, .venv and the output files are never writable by the graded
+code. The verdict files are written by this process after the sandboxes are gone.
 
 Exit status: 0 when every check passed, 1 when a check failed or did not run, 2 when
 the grader could not do its job (no such folder, no checks).
@@ -32,7 +34,7 @@ from stages import ROOT, STAGES, stage_dir, stage_number, test_files, is_package
 
 from grading import sandbox as sandboxes
 from grading.checks import (APP_LOADS, FAIL, NOT_RUN, PASS, STUCK_NOTE, Check, checks_from,  # noqa: F401
-                            describe, preflight, run_checks)
+                            describe, run_checks)
 from grading.hints import hint_for
 from grading.report import Verdict, gradescope_results, scorecard, write_file, write_json, write_junit
 from grading.submission import EXERCISES, GradingError, choose_folder, layout_note, layout_problem, make_copy
@@ -113,12 +115,11 @@ def grade(number, folder, source="", options=None, outputs=()):
         if note:
             notes.append(note)
         problem = problem or layout_problem(pristine, number)
-        if not problem:
-            fresh_copy(pristine, copy)
-            problem = preflight(sandbox, copy, scratch, options.import_timeout)
         fresh_copy(pristine, copy)
         collect = Options(**{**options.__dict__, "collect_only": bool(problem)})
         events, code, output, junit = run_checks(sandbox, number, copy, scratch, collect, files)
+        # The first check that needed the app's server and could not start it says why.
+        problem = problem or next((e["app_error"] for e in events if isinstance(e.get("app_error"), str)), None)
         errors = [e for e in events if e["event"] == "collect_error"]
         if errors or (code not in (0, 1, None) and not any(e["event"] == "collected" for e in events)):
             if code == 5 or (not errors and "no tests ran" in output):

@@ -11,6 +11,8 @@ of what was collected, what started and how each phase ended:
      "outcome": "passed"|"failed"|"skipped", "reason": ..., "details": ..., "duration": ...}
     {"event": "collect_error", "file": ..., "details": ...}
 
+A report of a check whose app could not be started (remote mode) carries "app_error": why.
+
 ``--grade-only NAME`` (repeatable) keeps only the checks whose test function is
 called NAME (exact names, unlike ``-k``, which matches substrings).
 """
@@ -96,6 +98,37 @@ def explain(excinfo, folders=()):
     return reason, f"{type(error).__name__}: {error}"
 
 
+_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)')
+
+
+def server_error(outputs, folders):
+    """The last error a server of the app logged (remote mode), with the student's line; or ''."""
+    roots = [str(folder) for folder in folders]
+    for path in reversed(outputs):
+        try:
+            lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+        starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last)")]
+        if not starts:
+            continue
+        block = lines[starts[-1] + 1:]
+        where, error = "", ""
+        for i, line in enumerate(block):
+            frame = _FRAME.match(line)
+            if frame:
+                root = next((r for r in roots if frame["file"].startswith(r)), None)
+                if root:
+                    code = block[i + 1].strip() if i + 1 < len(block) else ""
+                    where = f"{Path(frame['file']).relative_to(root)}, line {frame['line']}: {code}"
+            elif line and not line.startswith(" "):
+                error = line.strip()
+                break
+        if error:
+            return error + (f" (raised at {where})" if where else "")
+    return ""
+
+
 class Recorder:
     def __init__(self, config, path):
         self.config = config
@@ -134,8 +167,15 @@ class Recorder:
                 reason, details = explain(call.excinfo, self.folders)
             except Exception as error:  # never let the recorder hide a verdict
                 reason = details = f"(could not read the failure: {error!r})"
+            outputs = [value for name, value in item.user_properties if name == "server_output"]
+            logged = server_error(outputs, self.folders) if outputs else ""
+            if logged:
+                reason += f"; the app's server logged {logged}"
+                details += f"\nThe app's server logged: {logged}"
+        app_error = next((value for name, value in item.user_properties if name == "app_error"), None)
         self.write(event="report", id=item.nodeid, when=report.when, outcome=report.outcome,
-                   reason=reason, details=details[:4000], duration=round(report.duration, 3))
+                   reason=reason, details=details[:4000], duration=round(report.duration, 3),
+                   **({"app_error": str(app_error)} if app_error and report.when == "setup" else {}))
         return report
 
     def pytest_sessionfinish(self, session, exitstatus):

@@ -58,6 +58,8 @@ def describe_error(error, folder):
     where = ""
     if isinstance(error, SyntaxError) and error.filename:
         where = f" ({Path(error.filename).name}, line {error.lineno})"
+        if where.strip() in str(error):  # Python already says where
+            where = ""
     else:
         frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith(folder)]
         if frames:

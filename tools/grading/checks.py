@@ -1,12 +1,15 @@
-"""Running the stage's checks (pytest with tools/grade_plugin.py) in the sandbox, and reading them back."""
+"""Running the stage's checks (pytest with tools/grade_plugin.py) in the sandbox, and reading them back.
+
+Whether the app loads is learnt from the run itself: the first check that needs the app's
+server and cannot start it records why (tools/grade_plugin.py's "app_error").
+"""
 import json
 import os
-import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stages import ROOT, TESTS
+from stages import ROOT
 
 from .sandbox import FINISHED_BUT_STUCK
 
@@ -42,60 +45,6 @@ def child_env(extra=None):
     return env
 
 
-PREFLIGHT = r"""
-import json, os, sys
-sys.path[:0] = [sys.argv[1], sys.argv[5]]
-try:  # tools/loader.py once the stage facts moved there (issue 11); tests/support/ before
-    from loader import StageLoadError, load_app
-except ImportError:
-    from support.loader import StageLoadError, load_app
-try:
-    load_app(sys.argv[2], {"TESTING": True, "LOG_DIR": sys.argv[3]})
-except StageLoadError as error:
-    result = {"ok": False, "error": str(error)}
-else:
-    result = {"ok": True}
-with open(sys.argv[4], "w", encoding="utf-8") as out:
-    json.dump(result, out)
-sys.stdout.flush()
-os._exit(0)  # done: a thread the app started must not keep this process alive
-"""
-
-
-def preflight(sandbox, copy, scratch, timeout):
-    """None when the app imports and builds within timeout seconds; else why it does not."""
-    work = Path(sandbox.work)
-    logs = work / "preflight-logs"
-    logs.mkdir(exist_ok=True)
-    result_file = work / "preflight.json"
-    sandbox.prepare()
-    env = child_env({"FLASK_SECRET_KEY": "grader-preflight-key", "FLASK_LOG_DIR": str(logs)})
-    output = Path(scratch) / "preflight.out"
-    code = sandbox.run([sys.executable, "-c", PREFLIGHT, str(TESTS), str(copy), str(logs),
-                        str(result_file), str(TOOLS)], timeout, output, env)
-    if code is None:
-        return (f"The app did not finish importing within {timeout:g} s. Is app.run() or "
-                "socketio.run() called at import time? Put it under "
-                "`if __name__ == \"__main__\":` (or leave it out: the course runs "
-                "`flask --app app run`). Otherwise look for an endless loop or a wait at "
-                "module level.")
-    result = None
-    if result_file.is_file() and not result_file.is_symlink():
-        try:
-            result = json.loads(result_file.read_text(encoding="utf-8"))
-        except (ValueError, OSError):
-            result = None
-    if isinstance(result, dict) and result.get("ok") is True:
-        return None
-    if isinstance(result, dict) and isinstance(result.get("error"), str):
-        error = re.sub(r"(\([^()]*\)) \1", r"\1", result["error"])  # "(app.py, line 7)" once
-        return f"The app could not be loaded: {error}"
-    text = output.read_text(encoding="utf-8", errors="replace")
-    last = [line for line in text.splitlines() if line.strip()][-1:] or ["(no output)"]
-    return (f"Importing the app ended the Python process (exit status {code}) before it was "
-            f"built; its last words: {last[0].strip()}")
-
-
 def read_record(path):
     events = []
     path = Path(path)
@@ -120,7 +69,11 @@ def run_checks(sandbox, number, copy, scratch, options, files):
                "--stage-dir", f"{number}={copy}", "-p", "grade_plugin",
                "--grade-record", str(record), "--basetemp", str(work / "tmp"),
                "--junitxml", str(junit), "-o", "junit_family=xunit1",
-               "-q", "--no-header", "-p", "no:cacheprovider"]
+               "-q", "--no-header", "-p", "no:cacheprovider",
+               # Remote mode: the app runs as servers of tools/grading/app_host.py, never in
+               # this pytest process (with bubblewrap, in a sandbox of its own inside this one).
+               "--app-host", "sandbox" if sandbox.kind == "bwrap" else "plain",
+               "--app-start-timeout", f"{options.import_timeout:g}"]
     if options.check_timeout:
         command += ["--timeout", f"{options.check_timeout:g}"]
     for name in options.only:

@@ -1,5 +1,8 @@
 """Run a grading child (the checks, the import preflight) in a sandbox, always within a time limit.
 
+The checks' pytest runs in `Sandbox`; the student's app runs apart, in `app_sandbox` inside it
+(see tools/grading/app_host.py), so no code of the student's ever shares a process with the checks.
+
 bubblewrap (`bwrap`, Debian's `bubblewrap`, as Flatpak uses it) gives the child:
 - a read-only view of the whole machine (the checkout, .venv, the system), with the repo's
   own stage folders, its git data, the student's original folder and the output folders
@@ -35,8 +38,9 @@ FILE_SIZE_LIMIT = 512 << 20  # the largest file a grading may write
 FINISHED_BUT_STUCK = -1000   # exit status of a run that finished its checks but did not exit
 
 KINDS = {
-    "bwrap": "isolated with bubblewrap: read-only checkout and .venv, a private copy of the "
-             "folder, no network, every process stopped at the end",
+    "bwrap": "isolated with bubblewrap: the app ran as its own servers in a sandbox apart from the "
+             "checks, read-only checkout and .venv, a private copy of the folder, no network, "
+             "every process stopped at the end",
     "unshare": "partly isolated with unshare: no network and every process stopped at the end, "
                "but the checkout and .venv were NOT read-only (bubblewrap could not run)",
     "none": "NOT isolated: no sandbox (bubblewrap or unshare) could run here, so the graded "
@@ -270,3 +274,22 @@ def stop_group(process):
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def app_sandbox(argv, hide, writable):
+    """argv in a bubblewrap sandbox of its own, inside the checks' sandbox: the student's app.
+
+    It shares the checks' network (their private loopback, so the checks reach its servers),
+    but nothing else of theirs: its own user and PID namespaces (it can neither see nor signal
+    the checks' processes; /proc is an empty folder), the folders in `hide` (the checks' record,
+    their JUnit file) behind an empty tmpfs, and only the folders in `writable` (the
+    submission's copy, the tests' temporary folders with the log folders) writable.
+    """
+    command = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--tmpfs", "/proc", "--tmpfs", "/tmp"]
+    for path in hide:
+        command += ["--tmpfs", str(path)]
+    for path in writable:
+        command += ["--bind", str(path), str(path)]
+    command += ["--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+                "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--"]
+    return [*command, *argv]
