@@ -438,6 +438,35 @@ def test_every_stage_has_at_least_five_mutations_naming_real_checks():
             )
 
 
+def copy_of_stage_1(target, change=None):
+    shutil.copytree(stage_dir(1), target, ignore=shutil.ignore_patterns("__pycache__"))
+    if change:
+        change(target)
+    return target
+
+
+# Proofs that must NOT hold, run in stages 1-6's local run: a proof is only worth something if
+# a check that passes, or that never gets to its assertions, is told apart from one that fails.
+UNCHANGED = Proof(1, "self-check-unchanged-copy", ("test_home_page_says_hello", "test_home_page_is_html"),
+                  make=copy_of_stage_1)
+NO_APP = Proof(1, "self-check-no-app", ("test_home_page_says_hello",),
+               make=lambda target: copy_of_stage_1(target, renamed_to_main))
+
+
+@pytest.mark.parametrize("job, proof", [pytest.param(local_job(1), UNCHANGED, id="unchanged"),
+                                        pytest.param(local_job(1), NO_APP, id="app-cannot-load")])
+def test_a_local_proof_tells_a_failing_check_from_a_passing_or_broken_one(gradings, job, proof):
+    ran = result(gradings, job)
+    statuses = {name: ran.check(proof, name)["status"] for name in proof.checks}
+    if proof is UNCHANGED:
+        assert statuses == dict.fromkeys(proof.checks, "pass"), (
+            f"On an unchanged copy of stage 1 these checks pass; the local run says {statuses}\n{ran.describe()}")
+    else:
+        check = ran.check(proof, "test_home_page_says_hello")
+        assert check["status"] == "error in setup" and "could not be loaded" in check["reason"], (
+            f"A copy whose app cannot load fails in setup, which proves no mutation: {check}\n{ran.describe()}")
+
+
 def test_a_mutation_whose_text_left_the_lesson_fails_loudly(tmp_path):
     gone = Mutation(stage=1, id="text-no-longer-there", file="app.py", find="this text is not in the lesson",
                     replace="", fails=["test_home_page_says_hello"], why="a lesson that changed")
