@@ -10,8 +10,8 @@
 - the student's loop (exercise, grade, progress), the JUnit and JSON outputs, `make diff`.
 
 The mutations and the concept checks are proven in local mode, as `make test` runs the checks:
-one pytest child per stage (tools/mutants_plugin.py) runs, on each mutated copy, only the checks
-its mutation names, and the concept checks on the stage before. What is about the grader itself
+a pytest child (tools/mutants_plugin.py; one for stages 1-6, one for stage 7) runs, on each
+mutated copy, only the checks its mutation names, and the concept checks on the stage before. What is about the grader itself
 (full marks, a folder that cannot load, a 500, a hang, the outputs, the student's loop) goes
 through tools/grade.py, each run as small as its proof allows.
 
