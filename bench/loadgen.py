@@ -43,7 +43,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 import urllib.request
@@ -56,9 +55,9 @@ from werkzeug.security import generate_password_hash
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-sys.path.insert(0, str(ROOT / "tools"))  # bench uses the tools' helpers, as the tests do
-from processes import stop_group  # noqa: E402
+sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "tests")]  # bench uses the tools' and the tests' helpers
 from stages import free_port, parse_log_line  # noqa: E402
+from support.servers import ChildServer  # noqa: E402
 
 NODE_DIR = BENCH / "node"
 RESULTS = BENCH / "results"
@@ -126,85 +125,75 @@ def sign_in(url, name, password):
     return "; ".join(f"{cookie.name}={cookie.value}" for cookie in jar)
 
 
-class Server:
-    """One target server in a child process with its own log folder.
+class Server(ChildServer):
+    """One target server in a child process with its own log folder; ``start()`` returns once
+    its output says it listens (tests/support/servers.py, the tests' own way to run a server).
 
     Stage 07 lets a connection join only the chats its browser started, or any chat
     if it is a signed-in attendant. The bench makes its sessions as log files, so
     every client of a Flask target comes in as a bench-only attendant, made up for
     this run: the bench signs in once (self.cookie) and every client sends that cookie."""
 
+    stop_grace = 10  # a server letting go of 1,000 connections takes a while
+
     def __init__(self, target, log_dir, stage_dir=STAGE_07, profile=False):
         self.target, self.log_dir = target, Path(log_dir)
+        self.name = f"The {target} server"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.output = []
         self.cookie = None  # the signed-in attendant's Cookie header (Flask targets)
-        attendant = ("bench-attendant", secrets.token_urlsafe())
-        env = {**os.environ, "FLASK_LOG_DIR": str(log_dir), "PYTHONUNBUFFERED": "1",
+        self._attendant = ("bench-attendant", secrets.token_urlsafe())
+        env = {"FLASK_LOG_DIR": str(log_dir), "PYTHONUNBUFFERED": "1",
                "FLASK_SECRET_KEY": "bench-only-secret-key",
                # every bench client is one address, and a throughput sender is far over a person's rate
-               "FLASK_MAX_CONNECTIONS_PER_CLIENT": "100000", "FLASK_MESSAGES_PER_SECOND": "100000"}
-        env.pop("FLASK_SOCKETIO_MESSAGE_QUEUE", None)
-        env["FLASK_ATTENDANT_NAME"] = attendant[0]
-        env["FLASK_ATTENDANT_PASSWORD_HASH"] = generate_password_hash(attendant[1])
+               "FLASK_MAX_CONNECTIONS_PER_CLIENT": "100000", "FLASK_MESSAGES_PER_SECOND": "100000",
+               "FLASK_SOCKETIO_MESSAGE_QUEUE": None,
+               "FLASK_ATTENDANT_NAME": self._attendant[0],
+               "FLASK_ATTENDANT_PASSWORD_HASH": generate_password_hash(self._attendant[1])}
         if target == "threading":
             env["FLASK_SOCKETIO_ASYNC_MODE"] = "threading"
-            command = [sys.executable, str(ROOT / "tools" / "serve.py"), "7", "--dir", str(stage_dir),
-                       "--port", str(self.port), "--no-debug"]
+            self.ready = "Running on http://"
+            self._command = [sys.executable, str(ROOT / "tools" / "serve.py"), "7", "--dir", str(stage_dir),
+                             "--port", str(self.port), "--no-debug"]
             cwd = stage_dir
         elif target == "gevent":
             env["FLASK_SOCKETIO_ASYNC_MODE"] = "gevent"
+            # The worker, not the arbiter: requests wait in the socket's backlog until it runs.
+            self.ready = "Booting worker"
             gunicorn = Path(sys.executable).with_name("gunicorn")
-            command = [str(gunicorn), "--worker-class", "geventwebsocket.gunicorn.workers.GeventWebSocketWorker",
-                       "--workers", "1", "--worker-connections", "2000",
-                       "--bind", f"127.0.0.1:{self.port}", "app:create_app()"]
+            self._command = [str(gunicorn), "--worker-class", "geventwebsocket.gunicorn.workers.GeventWebSocketWorker",
+                             "--workers", "1", "--worker-connections", "2000",
+                             "--bind", f"127.0.0.1:{self.port}", "app:create_app()"]
             if profile:
-                command[1:1] = ["--config", str(BENCH / "profile_gunicorn.py")]
+                self._command[1:1] = ["--config", str(BENCH / "profile_gunicorn.py")]
             cwd = stage_dir
         else:
-            command = ["node", str(NODE_DIR / "server.js"), "--port", str(self.port),
-                       "--log-dir", str(log_dir)]
+            self.ready = "Running on http://"
+            self._command = ["node", str(NODE_DIR / "server.js"), "--port", str(self.port),
+                             "--log-dir", str(log_dir)]
             cwd = NODE_DIR
-        self.process = subprocess.Popen(
-            command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True)
-        threading.Thread(target=self._drain, daemon=True).start()
-        self._wait_ready()
-        if target != "node":  # the Node reference server has no sign-in (and ignores the cookie)
+        super().__init__(env, cwd)
+
+    def command(self):
+        return self._command
+
+    def start(self):
+        super().start()
+        if self.target != "node":  # the Node reference server has no sign-in (and ignores the cookie)
             try:
-                self.cookie = sign_in(self.url, *attendant)
+                self.cookie = sign_in(self.url, *self._attendant)
             except (OSError, RuntimeError):
                 self.stop()
                 raise
+        return self
 
-    def _drain(self):
-        for line in self.process.stdout:
-            self.output.append(line)
-            del self.output[:-200]
-
-    def _wait_ready(self, timeout=30):
-        deadline = time.monotonic() + timeout
-        probe = f"{self.url}/socket.io/?EIO=4&transport=polling"
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                break
-            try:
-                with urllib.request.urlopen(probe, timeout=2) as reply:
-                    if reply.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"The {self.target} server did not start. Its output:\n"
-                           + "".join(self.output[-40:]))
+    @property
+    def recent_output(self):
+        return "".join(self.lines[-20:])
 
     @property
     def pids(self):
-        return process_tree(self.process.pid)
-
-    def stop(self):
-        stop_group(self.process, grace=10)
+        return process_tree(self.pid)
 
 
 class Workers:
@@ -319,7 +308,7 @@ class Run:
         if failed:
             workers.close()
             raise RuntimeError(f"{len(failed)} clients could not join, e.g. {failed[:3]}\n"
-                               + "".join(self.server.output[-20:]))
+                               + self.server.recent_output)
         return workers
 
     def _measure(self, workers, commands):
@@ -492,7 +481,7 @@ def run_all(targets, options):
     try:
         for target in targets:
             folders.append(tempfile.TemporaryDirectory(prefix=f"bench-{target}-"))
-            servers[target] = Server(target, folders[-1].name, options.stage_dir, options.profile)
+            servers[target] = Server(target, folders[-1].name, options.stage_dir, options.profile).start()
             runs[target] = Run(servers[target], options)
             results[target]["rss_start_mb"] = rss_mb(servers[target].pids)
         scenarios = [(f"n{n}", f"{n} clients in one session", lambda run, n=n: run.one_session(n))

@@ -282,6 +282,9 @@ def _start_local(request, folder, env, config, cwd, prefix, clock):
         flask_app, _module = load_app(folder, config)
     except StageLoadError as error:
         return StartedApp(error=f"The app could not be loaded: {error}", records=handler.records)
+    except SystemExit as exit_:  # as the app host says it: the check sees the same reason
+        return StartedApp(error=f"The app ended the Python process while it was being loaded (exit({exit_.code!r}))",
+                          records=handler.records)
     finally:
         tz = os.environ.get("TZ")
         os.environ.clear()

@@ -1,15 +1,11 @@
 """Stage 4: a login form with Flask-WTF (validators, CSRF token, redirect and flash), and a secret key from the environment."""
-import logging
 import re
 import shutil
-import urllib.request
 from html.parser import HTMLParser
 
-import pytest
-from loader import load_app
 from stages import not_copied
 from support import hostile
-from support.servers import LiveServer
+from support.hostile import session_contents, signed_with
 
 STAGE = 4
 LOGIN = "/login"
@@ -71,8 +67,8 @@ def csrf_token(client):
 
 
 def flashed(client):
-    with client.session_transaction() as session:
-        return session.get("_flashes", [])
+    """The messages flashed for the next page: they wait in the session cookie the app set."""
+    return session_contents(client).get("_flashes", [])
 
 
 def stage_copy(stage_folder, tmp_path):
@@ -82,9 +78,9 @@ def stage_copy(stage_folder, tmp_path):
     return copy
 
 
-@pytest.fixture
-def no_secret_key(monkeypatch, stage_env):
-    monkeypatch.delenv("FLASK_SECRET_KEY", raising=False)
+def without_a_key(stage_env):
+    """The test environment with no FLASK_SECRET_KEY in it."""
+    return {name: value for name, value in stage_env.items() if name != "FLASK_SECRET_KEY"}
 
 
 def test_login_page_shows_the_form_with_a_csrf_token(client):
@@ -171,47 +167,50 @@ def test_a_valid_form_redirects_and_flashes_a_welcome_once(client):
     assert FormParts(client.get(target).text).flashes == [], "A flashed message should be shown once only"
 
 
-def test_the_secret_key_comes_from_the_environment(app, stage_env):
-    assert app.secret_key == stage_env["FLASK_SECRET_KEY"], (
+def test_the_secret_key_comes_from_the_environment(client, stage_env):
+    client.get(LOGIN)  # the form keeps its CSRF token in the session cookie, signed with the key
+    assert signed_with(client, stage_env["FLASK_SECRET_KEY"]), (
         "With FLASK_SECRET_KEY set in the environment, app.config['SECRET_KEY'] should be its value:"
-        " call app.config.from_prefixed_env()"
+        " call app.config.from_prefixed_env() (the session cookie the app set is not signed with it)"
     )
 
 
-def test_the_secret_key_can_come_from_a_dotenv_file(stage_folder, tmp_path, no_secret_key, monkeypatch):
+def test_the_secret_key_can_come_from_a_dotenv_file(start_app, stage_folder, stage_env, tmp_path):
     copy = stage_copy(stage_folder, tmp_path)
     (copy / ".env").write_text("FLASK_SECRET_KEY=key-from-the-dotenv-file\n", encoding="utf-8")
-    monkeypatch.chdir(copy)  # where `flask --app app run` is started
-    app, _ = load_app(copy, {"TESTING": True})
-    assert app.secret_key == "key-from-the-dotenv-file", (
+    # Started in its folder, as `flask --app app run` is.
+    started = hostile.started_or_fail(start_app(env=without_a_key(stage_env), folder=copy, config={"TESTING": True}),
+                                      "with its secret key in a .env file")
+    client = started.client()
+    client.get(LOGIN)
+    assert signed_with(client, "key-from-the-dotenv-file"), (
         "With FLASK_SECRET_KEY in a .env file next to app.py, the app should use it: call load_dotenv()"
         " before app.config.from_prefixed_env()"
     )
 
 
-def test_without_a_secret_key_the_app_starts_with_a_random_key_and_one_warning(
-    stage_folder, tmp_path, no_secret_key, monkeypatch, caplog
-):
+def test_without_a_secret_key_the_app_starts_with_a_random_key_and_one_warning(start_app, stage_folder, stage_env,
+                                                                                tmp_path):
     copy = stage_copy(stage_folder, tmp_path)
-    monkeypatch.chdir(copy)
-    keys = []
+    starts = []
     for _ in range(2):
-        caplog.clear()
-        app, _ = load_app(copy, {"TESTING": True})
-        warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        started = hostile.started_or_fail(start_app(env=without_a_key(stage_env), folder=copy, config={"TESTING": True}),
+                                          "with no FLASK_SECRET_KEY (and no .env)")
+        warnings = hostile.warnings_in(started.output())
         assert len(warnings) == 1, (
             f"With no FLASK_SECRET_KEY (and no .env) the app should log exactly one warning; it logged {len(warnings)}"
         )
-        assert "FLASK_SECRET_KEY" in warnings[0].getMessage(), (
-            "The warning should tell how to fix it by naming FLASK_SECRET_KEY"
+        assert "FLASK_SECRET_KEY" in warnings[0], "The warning should tell how to fix it by naming FLASK_SECRET_KEY"
+        status = hostile.sends_its_own_form(started, LOGIN, {"username": "ana", "password": "secret"})
+        assert status in (302, 303), (
+            f"With a random key the login form should still work and carry a CSRF token; a good form got {status}"
         )
-        assert isinstance(app.secret_key, str) and len(app.secret_key) >= 32, (
-            "With no key configured the app should make a long random one (secrets.token_urlsafe())"
-        )
-        keys.append(app.secret_key)
-        token = FormParts(app.test_client().get(LOGIN).text).inputs.get("csrf_token", {}).get("value")
-        assert token, "With a random key the login form should still work and carry a CSRF token"
-    assert keys[0] != keys[1], "Each start without a configured key should make a new random key, not a fixed one"
+        starts.append(started)
+    status = hostile.a_form_from_one_start_sent_to_another(*starts, LOGIN, {"username": "ana", "password": "secret"})
+    assert status == 400, (
+        "Each start without a configured key should make a new random key, not a fixed one"
+        f" (secrets.token_urlsafe()): a form from one start was accepted by the next ({status})"
+    )
 
 
 def test_env_example_is_committed_with_no_secret_in_it(stage_folder):
@@ -229,16 +228,16 @@ def test_env_example_is_committed_with_no_secret_in_it(stage_folder):
 
 # --- Hostile settings and requests: an answer, never a 500 -------------------------------------
 
-def test_settings_are_read_as_the_text_they_are(stage_folder, stage_env, log_dir, monkeypatch):
-    hostile.settings_are_read_as_the_text_they_are(stage_folder, log_dir, monkeypatch, LOGIN)
+def test_settings_are_read_as_the_text_they_are(start_app, stage_env):
+    hostile.settings_read_as_text(start_app, stage_env, LOGIN)
 
 
-def test_a_bad_setting_stops_the_app_at_start_naming_it(stage_folder, stage_env, log_dir, monkeypatch):
-    hostile.a_bad_setting_stops_the_app_at_start_naming_it(stage_folder, log_dir, monkeypatch)
+def test_a_bad_setting_stops_the_app_at_start_naming_it(start_app, stage_env):
+    hostile.a_bad_setting_stops_the_start(start_app, stage_env)
 
 
-def test_only_the_stages_own_dotenv_is_read(stage_folder, stage_env, tmp_path, log_dir, monkeypatch):
-    hostile.only_the_stages_own_dotenv_is_read(stage_folder, tmp_path, log_dir, monkeypatch)
+def test_only_the_stages_own_dotenv_is_read(start_app, stage_env, stage_folder, tmp_path):
+    hostile.only_the_own_dotenv_is_read(start_app, stage_env, stage_folder, tmp_path, LOGIN)
 
 
 def test_a_file_sent_as_the_username_gets_the_form_again_not_a_server_error(client):
@@ -253,14 +252,17 @@ def test_a_request_body_over_the_limit_is_refused_with_413(client):
     hostile.a_request_body_over_the_limit_is_refused_with_413(client, LOGIN)
 
 
-def test_a_dotenv_in_a_parent_folder_cannot_turn_on_the_debugger(stage_folder, stage_env, tmp_path):
+def test_a_dotenv_in_a_parent_folder_cannot_turn_on_the_debugger(start_app, stage_folder, tmp_path):
     copy = hostile.stage_copy(stage_folder, tmp_path)
     (copy.parent / ".env").write_text("FLASK_DEBUG=1\n", "utf-8")
-    with LiveServer(STAGE, copy, stage_env) as server:
-        assert urllib.request.urlopen(server.url + "/", timeout=10).status == 200, "The stage should answer"
-    assert "Debug mode: on" not in server.output and "Debugger" not in server.output, (
-        "FLASK_DEBUG=1 in a .env of a parent folder turned on the debugger: `make stage 4` must read only "
-        "the stage's own .env"
+    started = hostile.started_or_fail(start_app(folder=copy, config=None), "from a folder whose parent has a .env")
+    client = started.client()
+    assert client.get("/").status_code == 200, "The stage should answer"
+    # The debugger serves its own files at any URL; without it this URL is not found.
+    debugger = client.get("/no-such-page?__debugger__=yes&cmd=resource&f=debugger.js").status_code
+    assert debugger == 404 and "Debug mode: on" not in started.output() and "Debugger" not in started.output(), (
+        "FLASK_DEBUG=1 in a .env of a parent folder turned on the debugger: the stage must read only "
+        "its own .env (give load_dotenv() its path)"
     )
 
 

@@ -3,70 +3,86 @@
 The checks stage 6 makes too live in support/chat_pages.py; here they get stage 5's files:
 each role's messages go to its own log, user.log or attendant.log.
 """
-import logging
+import re
 
 import pytest
 from support import chat_pages as pages
 from support import hostile
 from support.chat_pages import disk  # noqa: F401 (a fixture)
 from support.chat_pages import EMPTY_TEXTS, ROLES, TRICKY, UNKNOWN_ROLE_PATHS, read_log, send
-from loader import StageLoadError, load_app
+from support.hostile import signed_with, started_or_fail
 
 STAGE = 5
 
 CLIENTS, MESSAGES_EACH = 50, 20
 
 
-def build(stage_folder, test_config=None):
-    """create_app(test_config) from the stage's package; a failure is reported as one clear sentence."""
-    try:
-        return load_app(stage_folder, test_config)
-    except StageLoadError as error:
-        pytest.fail(f"The stage 5 app in {stage_folder} could not be built:\n  {error}", pytrace=False)
+def config_logging_to(log_folder):
+    """The test_config a check hands create_app(): testing, with the logs in log_folder."""
+    return {"TESTING": True, "LOG_DIR": str(log_folder)}
 
 
 # --- The new structure: an app package with a factory and a Blueprint -------------------------
 
-def test_the_app_is_a_package_built_by_create_app(stage_folder, stage_env, log_dir):
-    assert (stage_folder / "app" / "__init__.py").is_file(), "Stage 5 keeps its code in a package: app/__init__.py"
-    assert (stage_folder / "app" / "routes.py").is_file(), "The routes live in app/routes.py"
-    first, module = build(stage_folder, {"TESTING": True, "LOG_DIR": str(log_dir)})
-    assert hasattr(module, "create_app"), "app/__init__.py should define create_app(test_config=None)"
-    second, _ = build(stage_folder, {"TESTING": True, "LOG_DIR": str(log_dir)})
-    assert first is not second, "Each call of create_app() should build a new app"
-    assert first.blueprints, "The routes should come from a Blueprint registered by create_app()"
+def test_the_app_is_a_package_built_by_create_app(stage_folder, start_app, tmp_path):
+    package = stage_folder / "app"
+    assert (package / "__init__.py").is_file(), "Stage 5 keeps its code in a package: app/__init__.py"
+    assert (package / "routes.py").is_file(), "The routes live in app/routes.py"
+    code = {path.name: path.read_text("utf-8") for path in package.glob("*.py")}
+    assert any(re.search(r"^def create_app\(", text, re.M) for text in code.values()) and "create_app" in code["__init__.py"], (
+        "app/__init__.py should define create_app(test_config=None)"
+    )
+    assert "Blueprint(" in code["routes.py"] and "register_blueprint(" in code["__init__.py"], (
+        "The routes should come from a Blueprint registered by create_app()"
+    )
+    # Two apps at once, each built with its own settings: each writes only where it was told.
+    first = started_or_fail(start_app(config=config_logging_to(tmp_path / "first")), "from create_app(test_config)")
+    second = started_or_fail(start_app(config=config_logging_to(tmp_path / "second")), "from create_app(test_config)")
+    send(first.client(), "user", "to the first app")
+    send(second.client(), "user", "to the second app")
+    assert (read_log(tmp_path / "first" / "user.log"), read_log(tmp_path / "second" / "user.log")) == (
+        [("user", "to the first app")], [("user", "to the second app")]), "Each call of create_app() should build a new app"
 
 
-def test_create_app_takes_settings_from_the_environment(stage_folder, stage_env, log_dir):
-    app, _ = build(stage_folder)
-    assert app.config["LOG_DIR"] == str(log_dir), "FLASK_LOG_DIR in the environment should become LOG_DIR"
-    assert app.config["SECRET_KEY"] == stage_env["FLASK_SECRET_KEY"], (
-        "FLASK_SECRET_KEY in the environment should become SECRET_KEY"
+def test_create_app_takes_settings_from_the_environment(start_app, stage_env, log_dir, tmp_path):
+    started_elsewhere = tmp_path / "started-here"
+    started_elsewhere.mkdir()
+    started = started_or_fail(start_app(config=None, cwd=started_elsewhere), "from create_app() with no test config")
+    client = started.client()
+    send(client, "user", "Where does this go?")
+    assert read_log(log_dir / "user.log") == [("user", "Where does this go?")], (
+        "FLASK_LOG_DIR in the environment should become LOG_DIR"
+    )
+    assert signed_with(client, stage_env["FLASK_SECRET_KEY"]), "FLASK_SECRET_KEY in the environment should become SECRET_KEY"
+
+
+def test_test_config_wins_over_the_environment(start_app, log_dir, tmp_path):
+    other = tmp_path / "other-logs"
+    started = started_or_fail(start_app(config=config_logging_to(other)), "from create_app(test_config)")
+    send(started.client(), "user", "Where does this go?")
+    assert read_log(other / "user.log") == [("user", "Where does this go?")] and read_log(log_dir / "user.log") == [], (
+        "create_app(test_config) should override the environment"
     )
 
 
-def test_test_config_wins_over_the_environment(stage_folder, stage_env, tmp_path):
-    other = tmp_path / "other-logs"
-    app, _ = build(stage_folder, {"TESTING": True, "LOG_DIR": str(other)})
-    assert app.config["LOG_DIR"] == str(other), "create_app(test_config) should override the environment"
-
-
-def test_a_missing_log_folder_is_created(stage_folder, stage_env, tmp_path):
+def test_a_missing_log_folder_is_created(start_app, tmp_path):
     folder = tmp_path / "not" / "there" / "yet"
-    build(stage_folder, {"TESTING": True, "LOG_DIR": str(folder)})
+    started_or_fail(start_app(config=config_logging_to(folder)), "with a log folder that does not exist yet")
     assert folder.is_dir(), "create_app() should create the log folder when it is missing"
 
 
-def test_without_a_secret_key_the_app_warns_and_picks_a_random_one(stage_folder, stage_env, log_dir,
-                                                                    monkeypatch, caplog):
-    monkeypatch.setenv("FLASK_SECRET_KEY", "")  # set but empty, so no .env file can fill it in
-    with caplog.at_level(logging.WARNING):
-        first, _ = build(stage_folder, {"LOG_DIR": str(log_dir)})
-        second, _ = build(stage_folder, {"LOG_DIR": str(log_dir)})
-    assert first.config["SECRET_KEY"], "With no FLASK_SECRET_KEY the app should still get a secret key"
-    assert first.config["SECRET_KEY"] != second.config["SECRET_KEY"], "That key should be random, not fixed in code"
-    warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "SECRET_KEY" in r.getMessage()]
-    assert len(warnings) == 2, "Each app built without a key should log one warning that names FLASK_SECRET_KEY"
+def test_without_a_secret_key_the_app_warns_and_picks_a_random_one(start_app, stage_env, log_dir):
+    no_key = {**stage_env, "FLASK_SECRET_KEY": ""}  # set but empty, so no .env file can fill it in
+    starts = []
+    for _ in range(2):
+        started = started_or_fail(start_app(env=no_key, config={"LOG_DIR": str(log_dir)}), "with no FLASK_SECRET_KEY")
+        status = hostile.sends_its_own_form(started, "/user", {"text": "Sent with a random key"})
+        assert status == 302, f"With no FLASK_SECRET_KEY the app should still get a secret key; sending a message got {status}"
+        warnings = [line for line in hostile.warnings_in(started.output()) if "SECRET_KEY" in line]
+        assert len(warnings) == 1, "Each app built without a key should log one warning that names FLASK_SECRET_KEY"
+        starts.append(started)
+    status = hostile.a_form_from_one_start_sent_to_another(*starts, "/user", {"text": "Sent to the other app"})
+    assert status == 400, f"That key should be random, not fixed in code: a form from one app was accepted by the other ({status})"
 
 
 # --- Pages ---------------------------------------------------------------------------------------
@@ -183,16 +199,16 @@ def test_a_full_disk_never_corrupts_the_log(disk, live_server, log_dir):  # noqa
 
 # --- Hostile settings and requests: an answer, never a 500 -------------------------------------
 
-def test_settings_are_read_as_the_text_they_are(stage_folder, stage_env, log_dir, monkeypatch):
-    hostile.settings_are_read_as_the_text_they_are(stage_folder, log_dir, monkeypatch, "/user")
+def test_settings_are_read_as_the_text_they_are(start_app, stage_env):
+    hostile.settings_read_as_text(start_app, stage_env, "/user")
 
 
-def test_a_bad_setting_stops_the_app_at_start_naming_it(stage_folder, stage_env, log_dir, monkeypatch):
-    hostile.a_bad_setting_stops_the_app_at_start_naming_it(stage_folder, log_dir, monkeypatch)
+def test_a_bad_setting_stops_the_app_at_start_naming_it(start_app, stage_env):
+    hostile.a_bad_setting_stops_the_start(start_app, stage_env)
 
 
-def test_only_the_stages_own_dotenv_is_read(stage_folder, stage_env, tmp_path, log_dir, monkeypatch):
-    hostile.only_the_stages_own_dotenv_is_read(stage_folder, tmp_path, log_dir, monkeypatch)
+def test_only_the_stages_own_dotenv_is_read(start_app, stage_env, stage_folder, tmp_path):
+    hostile.only_the_own_dotenv_is_read(start_app, stage_env, stage_folder, tmp_path, "/user")
 
 
 def test_a_request_body_over_the_limit_is_refused_with_413(client):

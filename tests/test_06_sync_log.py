@@ -165,16 +165,16 @@ def test_a_full_disk_never_corrupts_the_log(disk, live_server, log_dir):  # noqa
 
 # --- Hostile settings and requests: an answer, never a 500 -------------------------------------
 
-def test_settings_are_read_as_the_text_they_are(stage_folder, stage_env, log_dir, monkeypatch):
-    hostile.settings_are_read_as_the_text_they_are(stage_folder, log_dir, monkeypatch, "/user")
+def test_settings_are_read_as_the_text_they_are(start_app, stage_env):
+    hostile.settings_read_as_text(start_app, stage_env, "/user")
 
 
-def test_a_bad_setting_stops_the_app_at_start_naming_it(stage_folder, stage_env, log_dir, monkeypatch):
-    hostile.a_bad_setting_stops_the_app_at_start_naming_it(stage_folder, log_dir, monkeypatch)
+def test_a_bad_setting_stops_the_app_at_start_naming_it(start_app, stage_env):
+    hostile.a_bad_setting_stops_the_start(start_app, stage_env)
 
 
-def test_only_the_stages_own_dotenv_is_read(stage_folder, stage_env, tmp_path, log_dir, monkeypatch):
-    hostile.only_the_stages_own_dotenv_is_read(stage_folder, tmp_path, log_dir, monkeypatch)
+def test_only_the_stages_own_dotenv_is_read(start_app, stage_env, stage_folder, tmp_path):
+    hostile.only_the_own_dotenv_is_read(start_app, stage_env, stage_folder, tmp_path, "/user")
 
 
 def test_a_request_body_over_the_limit_is_refused_with_413(client):

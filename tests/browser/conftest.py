@@ -1,7 +1,7 @@
 """Fixtures for the browser tests: a real headless Chromium driven by Playwright.
 
 - ``browser``: one Chromium for the whole run (the machine's own Chromium when there is one,
-  else Playwright's; ``make browser`` installs one when neither is there);
+  its headless shell first, else Playwright's; ``make browser`` installs one when neither is there);
 - ``new_context``: makes a fresh browser context (its own cookies, like a separate browser
   window of another person); ``context`` and ``page`` are the usual single ones;
 - ``step``: ``with step("submit the empty form"):`` names the step a failure happened in.
@@ -35,9 +35,23 @@ ARTIFACTS = ("test-results", "browser")
 recorder_key = pytest.StashKey()
 
 
+# Chromium's headless shell (its old headless mode, the one Playwright itself runs headless):
+# no browser UI behind each window, about a quarter of a full Chromium's CPU per browser context.
+HEADLESS_SHELLS = ("chromium-headless-shell", "chrome-headless-shell")
+
+
+def chromium_for_tests():
+    """CHROMIUM_PATH if set; else a headless shell on the machine; else the Chromium `make browser` found."""
+    if not os.environ.get("CHROMIUM_PATH"):
+        for name in HEADLESS_SHELLS:
+            if shutil.which(name):
+                return shutil.which(name)
+    return find_system_chromium()
+
+
 @pytest.fixture(scope="session")
 def browser():
-    executable = find_system_chromium()
+    executable = chromium_for_tests()
     with sync_playwright() as playwright:
         try:
             # executable_path=None means Playwright's own Chromium.
@@ -55,11 +69,13 @@ def browser():
 
 
 class Recorder:
-    """What a test's browser contexts did: the contexts, console lines, the current step."""
+    """What a test's browser contexts did: the contexts, console lines, the current step,
+    and the servers the test started itself (besides ``live_server``)."""
 
     def __init__(self, stage):
         self.stage = stage
         self.contexts = []  # (label, context)
+        self.servers = []
         self.console = []
         self.step = None
 
@@ -162,9 +178,11 @@ def save_artifacts(item, recorder):
     lines = [f"Failed in: {recorder.step or 'no named step'}", "Pages: " + "; ".join(saved), ""]
     lines += recorder.console or ["(no console messages, page errors or failed requests)"]
     (folder / "console.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    server = item.funcargs.get("live_server")
-    if server is not None:
-        (folder / "server.txt").write_text("".join(server.lines), encoding="utf-8")
+    servers = [item.funcargs.get("live_server"), *recorder.servers]
+    for number, server in enumerate(filter(None, servers), 1):
+        name = "server.txt" if number == 1 else f"server-{number}.txt"
+        text = "".join(server.lines) if hasattr(server, "lines") else server.output  # all of it, if it kept it
+        (folder / name).write_text(text, encoding="utf-8")
     return folder
 
 

@@ -166,7 +166,9 @@ class AppHost:
                 continue
             if isinstance(answer, dict) and isinstance(answer.get("id"), str):
                 with self.changed:
-                    self.answers[answer["id"]] = answer
+                    # The first answer counts: a child that said why it could not start then
+                    # exits, and the host reports that exit too.
+                    self.answers.setdefault(answer["id"], answer)
                     self.changed.notify_all()
         with self.changed:
             self.changed.notify_all()

@@ -24,17 +24,21 @@ class ChildServer:
 
     Subclasses give ``command()``, ``ready`` (the text of the line that says so) and
     ``name`` (for the failure message). ``output`` is its last lines, for diagnostics.
+    ``env`` adds to this process's environment (a value of None leaves that variable out);
+    ``cwd`` is the folder it starts in (default: this process's).
     The server runs in its own session: ``stop()`` signals its whole process group, so a
     reloader's child (or any process the server started) ends with it.
     """
 
     ready = ""
     name = "The server"
+    stop_grace = 5  # seconds the server has to end after stop()'s signal, before SIGKILL
 
-    def __init__(self, env=None):
+    def __init__(self, env=None, cwd=None):
         self.lines = []
         self._new_line = threading.Condition()
-        self._env = {**os.environ, **(env or {})}
+        self._env = {name: value for name, value in {**os.environ, **(env or {})}.items() if value is not None}
+        self._cwd = cwd
         self._process = None
         self._reader = None
 
@@ -51,7 +55,7 @@ class ChildServer:
 
     def start(self):
         self._process = subprocess.Popen(
-            self.command(), env=self._env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            self.command(), env=self._env, cwd=self._cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace",
             start_new_session=True,
         )
@@ -112,7 +116,7 @@ class ChildServer:
         """Stop the server and every process in its group (``how=signal.SIGINT``: as Ctrl+C)."""
         if self._process is None:
             return
-        stop_group(self._process, how)
+        stop_group(self._process, how, grace=self.stop_grace)
         self._reader.join(timeout=5)  # it ends when the pipe does
 
     def __enter__(self):

@@ -85,15 +85,15 @@ class Cgroup:
                 path = base / f"flask-stages-{name}"
                 path.mkdir()
                 self.dirs.append(path)
-                (path / "memory.max").write_text(str(MEMORY_LIMIT))
-                (path / "pids.max").write_text(str(PROCESS_LIMIT))
+                (path / "memory.max").write_text(str(MEMORY_LIMIT), encoding="ascii")
+                (path / "pids.max").write_text(str(PROCESS_LIMIT), encoding="ascii")
             else:  # cgroup v1: one hierarchy per controller
                 for controller, limit_file, limit in (("memory", "memory.limit_in_bytes", MEMORY_LIMIT),
                                                       ("pids", "pids.max", PROCESS_LIMIT)):
                     path = base / controller / f"flask-stages-{name}"
                     path.mkdir()
                     self.dirs.append(path)
-                    (path / limit_file).write_text(str(limit))
+                    (path / limit_file).write_text(str(limit), encoding="ascii")
         except OSError:
             self.remove()
             self.dirs = []
@@ -104,14 +104,14 @@ class Cgroup:
 
     def enter(self):  # in the child, before exec
         for path in self.dirs:
-            with open(path / "cgroup.procs", "w") as procs:
+            with open(path / "cgroup.procs", "w", encoding="ascii") as procs:
                 procs.write(str(os.getpid()))
 
     def remove(self):
         for path in self.dirs:
             for _ in range(20):
                 try:
-                    pids = (path / "cgroup.procs").read_text().split()
+                    pids = (path / "cgroup.procs").read_text(encoding="ascii").split()
                 except OSError:
                     pids = []
                 for pid in pids:

@@ -1,0 +1,123 @@
+"""Stage 4: the mistakes its lesson note warns about: text a visitor sends shown as text, no secret in
+the code, no password in the server's output, a redirect that stays on the site."""
+import re
+import urllib.parse
+
+from support.mistakes import (HOSTILE, NON_ASCII, Visitor, every_link_stays_under,
+                              every_page_template_extends_the_layout, no_debugger_switched_on, no_secret_in_the_code,
+                              output_after_a_barrier, password_not_in_output, path_segment, shown_as_text,
+                              stays_on_this_site)
+
+STAGE = 4
+LOGIN = "/login"
+
+
+def log_in(client, username, password="pw", path=LOGIN):
+    page = client.get(LOGIN).text
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    assert token, f"{LOGIN} should show a form with a hidden csrf_token field"
+    return client.post(path, data={"csrf_token": token.group(1), "username": username, "password": password})
+
+
+def welcome_page(client, username):
+    response = log_in(client, username)
+    assert response.status_code == 302, (
+        f"Logging in as {username!r} (a valid username: 3 to 30 characters) should redirect, "
+        f"but answered {response.status_code}")
+    page = client.get(response.location)
+    assert page.status_code == 200, f"The page after logging in should answer 200, not {page.status_code}"
+    return page.text
+
+
+def url_pages(text):
+    yield f"/hello?name={path_segment(text)}"
+    yield f"/files/notes/{path_segment(text).replace('%2F', '/')}/plan.txt"
+    if "/" not in text:
+        yield f"/user/{path_segment(text)}"
+
+
+def test_the_code_never_switches_the_debugger_on(stage_folder):
+    """The code never switches the debugger on.
+
+    Hint: Turn the debugger on only when you start the server (flask run --debug); take
+    app.run(debug=True), DEBUG = True, host="0.0.0.0" and FLASK_DEBUG=1 out of the files you hand in."""
+    no_debugger_switched_on(stage_folder)
+
+
+def test_every_page_template_extends_the_layout(stage_folder):
+    """Every page template extends the layout.
+
+    Hint: Start each page template with {% extends "base.html" %} and put its content in the layout's
+    blocks."""
+    every_page_template_extends_the_layout(stage_folder)
+
+
+def test_no_secret_is_written_in_the_code(stage_folder):
+    """No secret is written in the code or in a committed settings file.
+
+    Hint: Read the secret key (and the attendant's password hash) from the environment or .env with
+    app.config.from_prefixed_env(); leave them empty in .env.example."""
+    no_secret_in_the_code(stage_folder)
+
+
+def test_text_a_visitor_sends_is_shown_as_text_on_every_page(client):
+    """Text a visitor sends is shown as text on every page.
+
+    Hint: Show what a visitor typed with {{ value }} in a template; never |safe, Markup(...), {%
+    autoescape false %}, or render_template_string with it in the template's source."""
+    for text in HOSTILE:
+        shown_as_text(welcome_page(client, text), text, f"The welcome message after logging in as {text!r}")
+        for path in url_pages(text):
+            response = client.get(path)
+            assert response.status_code == 200, f"GET {path} should answer 200, not {response.status_code}"
+            shown_as_text(response.text, text, f"The page {urllib.parse.unquote(path)}")
+    too_long = HOSTILE[2] + "x" * 10  # refused (over 30 characters): the form shows it again, in the box
+    response = log_in(client, too_long)
+    assert response.status_code == 200, f"A username over 30 characters should get the form again, not {response.status_code}"
+    shown_as_text(response.text, too_long, "The login form shown again with the typed username")
+
+
+def test_accents_cjk_and_emoji_come_back_as_typed(client):
+    """Accents, CJK and emoji come back as typed.
+
+    Hint: Keep the text as str from the form to the flashed message; never encode it to ASCII."""
+    for text in NON_ASCII:
+        html = welcome_page(client, text)
+        assert text in html, f"After logging in as {text!r} the welcome message should show the name exactly as typed"
+
+
+def test_after_logging_in_the_redirect_stays_on_this_site(client):
+    """After logging in, the redirect stays on this site.
+
+    Hint: Redirect to url_for(...) of one of your pages; if you honour ?next=, accept only a path of
+    this site."""
+    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
+        response = log_in(client, "ana", path=f"{LOGIN}?next={urllib.parse.quote(target, safe='')}")
+        stays_on_this_site(response, f"Logging in from {LOGIN}?next={target}")
+
+
+def test_the_password_never_reaches_the_servers_output(live_server):
+    """The password never reaches the server's output.
+
+    Hint: Remove every print or log call that includes the password; log the name and the outcome, if
+    anything."""
+    visitor, password = Visitor(live_server.url), "Tr0ub4dor&3-never-logged"
+    status, _ = visitor.post_form(LOGIN, {"username": "ana", "password": password})
+    assert status == 200, f"Logging in (then following the redirect) should end on a page that answers 200, not {status}"
+    visitor.post_form(LOGIN, {"username": "al", "password": password})  # refused: too short a name
+    password_not_in_output(output_after_a_barrier(live_server, visitor), password, "the login form")
+
+
+def test_every_link_works_when_the_site_is_served_under_a_prefix(start_app):
+    """Every link works when the site is served under a prefix.
+
+    Hint: Build every URL with url_for(...): links, stylesheets, scripts, form actions and redirects;
+    never write /path by hand."""
+    started = start_app(prefix="/course")
+    assert not started.error, started.error
+    seen, problems = every_link_stays_under(started.client(), "/course", ["/"])
+    assert len(seen) >= 3, f"The home page under /course/ should link to the site's other pages; visited {sorted(seen)}"
+    assert not problems, (
+        "Served under /course (as a school's server might), every link, stylesheet and form should lead "
+        "under /course/ and answer: build them with url_for(...), never write a URL by hand. Wrong:\n  "
+        + "\n  ".join(problems))
