@@ -14,6 +14,7 @@ import pytest
 
 from diff_stages import stage_diff
 from stages import ROOT, STAGES, stage_dir
+from support.remote import session_data
 from support.servers import LiveServer
 
 STAGE = 1
@@ -108,6 +109,29 @@ def test_make_stage_reloads_on_an_edit_and_ctrl_c_stops_the_reloader_and_its_ser
         assert server.interrupt() is not None, f"Ctrl+C should end `make stage N`:\n{server.output}"
         assert refused(server.port), (
             "After Ctrl+C something still listens on the port: the reloader's server outlived it")
+    finally:
+        server.stop()
+
+
+def test_make_stage_reads_no_dotenv_from_the_folders_above_the_stage(stage_env, tmp_path):
+    """`make stage 4` in a folder below one whose .env holds a FLASK_SECRET_KEY does not use that key:
+    serve.py tells Flask's CLI not to look for .env files above the stage (FLASK_SKIP_DOTENV)."""
+    (tmp_path / ".env").write_text("FLASK_SECRET_KEY=key-of-the-folder-above\n", encoding="utf-8")
+    folder = tmp_path / "course" / STAGES[4]
+    shutil.copytree(stage_dir(4), folder, ignore=shutil.ignore_patterns("__pycache__", ".env"))
+    env = {k: v for k, v in stage_env.items() if k != "FLASK_SECRET_KEY"}
+    server = LiveServer(4, folder, {**env, "FLASK_SECRET_KEY": None}).start()
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        connection.request("GET", "/login")
+        response = connection.getresponse()
+        cookie = re.search(r"session=([^;]+)", response.getheader("Set-Cookie") or "")
+        response.read()
+        connection.close()
+        assert cookie, f"Stage 4's login page should set the session cookie:\n{server.output}"
+        assert session_data(cookie.group(1), "key-of-the-folder-above") is None, (
+            "The app signed its cookie with the key of a .env ABOVE the stage folder: Flask's CLI "
+            "searched the parent folders (serve.py should set FLASK_SKIP_DOTENV)")
     finally:
         server.stop()
 

@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stages import ROOT, STAGES, stage_dir, stage_number, test_files, is_package_stage
+from stages import ROOT, STAGES, is_package_stage, stage_argument, stage_dir, test_files
 
 from grading import sandbox as sandboxes
 from grading.checks import (APP_LOADS, FAIL, NOT_RUN, PASS, STUCK_NOTE, Check, checks_from,  # noqa: F401
@@ -201,7 +201,7 @@ def _first(text):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stage", help="stage number, e.g. 4")
+    parser.add_argument("stage", type=stage_argument, help="stage number, e.g. 4")
     parser.add_argument("--dir", type=Path, help="the student's folder (default: the exercise "
                         "copy in exercises/, else the repo's stage)")
     parser.add_argument("--junit", type=Path, metavar="FILE", help="also write JUnit XML")
@@ -227,10 +227,7 @@ def main(argv=None):
     parser.add_argument("--finish-grace", type=float, default=FINISH_GRACE, help=argparse.SUPPRESS)
     parser.add_argument("--quiet", action="store_true", help="list only the checks that did not pass")
     args = parser.parse_args(argv)
-    try:
-        number = stage_number(args.stage)
-    except ValueError as error:
-        parser.exit(2, f"{error}\n")
+    number = args.stage
     folder, source = choose_folder(number, args.dir, args.exercises)
     if args.descend:
         folder = descend(folder)

@@ -10,12 +10,12 @@ from pathlib import Path
 
 from grading.batch import grade_all
 from grading.sandbox import KINDS, detect
-from stages import STAGES, stage_number
+from stages import STAGES, stage_argument
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stage", help="stage number, e.g. 4")
+    parser.add_argument("stage", type=stage_argument, help="stage number, e.g. 4")
     parser.add_argument("--submissions", type=Path, required=True, help="one sub-folder per submission")
     parser.add_argument("--out", type=Path, required=True, help="where the gradebook and reports go")
     parser.add_argument("--jobs", type=int, default=2, help="submissions graded at once (default 2)")
@@ -23,10 +23,7 @@ def main(argv=None):
     parser.add_argument("--import-timeout", type=float, default=20, help="seconds for an app to import (default 20)")
     parser.add_argument("--no-browser", action="store_true", help="leave the browser checks out")
     args = parser.parse_args(argv)
-    try:
-        number = stage_number(args.stage)
-    except ValueError as error:
-        parser.exit(2, f"{error}\n")
+    number = args.stage
     if not args.submissions.is_dir():
         parser.exit(2, f"There is no folder at {args.submissions}: SUBMISSIONS=dir names the folder "
                        "holding one folder per submission.\n")

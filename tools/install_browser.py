@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 SYSTEM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+HEADLESS_SHELLS = ("chromium-headless-shell", "chrome-headless-shell")  # the browser tests' first choice
 MANAGED = "playwright"  # what the stamp says when Playwright's own Chromium is used
 
 
@@ -85,10 +86,17 @@ def main(argv=None):
     if found:
         print(f"Browser tests will use the Chromium at {found}.")
         result = found
+        if can_use_apt() and not any(shutil.which(name) for name in HEADLESS_SHELLS):
+            # Chromium's headless shell runs the tests on about half the CPU; a nicety, not a need.
+            try:
+                run(["apt-get", "install", "-y", "-qq", "chromium-headless-shell"], args.dry_run)
+            except subprocess.CalledProcessError:
+                print("(Debian's chromium-headless-shell could not be installed; the tests use chromium.)")
     elif can_use_apt():
         print("No Chromium found; installing Debian's chromium package (about a minute) ...", flush=True)
         run(["apt-get", "update"], args.dry_run)
-        run(["apt-get", "install", "-y", "chromium"], args.dry_run)
+        # With its headless shell, which the browser tests prefer: about half the CPU of chromium.
+        run(["apt-get", "install", "-y", "chromium", "chromium-headless-shell"], args.dry_run)
         result = "/usr/bin/chromium" if args.dry_run else find_system_chromium()
         if not result:
             print("apt-get installed chromium, but no chromium is on the PATH.", file=sys.stderr)

@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
-from install_browser import find_system_chromium  # tools/ is on the path (pyproject.toml)
+from install_browser import HEADLESS_SHELLS, find_system_chromium  # tools/ is on the path (pyproject.toml)
 
 # The flags a headless Chromium needs in a container and to stay off the network.
 CHROMIUM_ARGS = [
@@ -37,7 +37,6 @@ recorder_key = pytest.StashKey()
 
 # Chromium's headless shell (its old headless mode, the one Playwright itself runs headless):
 # no browser UI behind each window, about a quarter of a full Chromium's CPU per browser context.
-HEADLESS_SHELLS = ("chromium-headless-shell", "chrome-headless-shell")
 
 
 def chromium_for_tests():

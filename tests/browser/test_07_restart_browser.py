@@ -30,11 +30,22 @@ def stage_env(stage_env):
 
 
 @pytest.fixture
-def make_stage(stage, stage_folder, stage_env, browser_recorder):
-    """``make_stage(port=None)``: start stage 7 as `make stage 7` does; every one is stopped at the end."""
+def make_stage(remote, app_host, stage, stage_folder, stage_env, tmp_path, browser_recorder):
+    """``make_stage(port=None)``: start stage 7 as `make stage 7` does; every one is stopped at the end.
+
+    When grading (remote mode), the student's app is served from the app host's sandbox instead,
+    as `flask run` would (no test config), on the port asked for; Ctrl+C is then a stop."""
     started = []
 
     def start(port=None):
+        if remote:
+            server = app_host.start(stage_folder, stage_env, None, tmp_path / f"server-{len(started)}.txt",
+                                    port=port or 0)
+            started.append(server)
+            browser_recorder.servers.append(server)
+            if server.error:
+                pytest.fail(f"The stage 7 app could not be started: {server.error}", pytrace=False)
+            return server
         server = LiveServer(stage, stage_folder, stage_env, port=port, debug=True)
         started.append(server)
         browser_recorder.servers.append(server)

@@ -141,9 +141,17 @@ class RemoteServer:
         assert answer and answer.get("limited"), "Could not limit the server's file size"
 
     def stop(self):
-        if self.port is not None:
+        if self.port is not None and self.ident is not None:
             self.host.request(op="stop", id=self.ident)
             self.port = None
+
+    def interrupt(self):
+        """What Ctrl+C is to a local server: here the server is stopped outright. Its exit code: 0."""
+        port = self.port
+        self.stop()
+        self.port = port  # where it was, for a restart on the same port
+        self.ident = None
+        return 0
 
 
 class AppHost:
@@ -181,7 +189,7 @@ class AppHost:
             self.changed.wait_for(lambda: fields["id"] in self.answers or self.process.poll() is not None, timeout)
             return self.answers.pop(fields["id"], None)
 
-    def start(self, folder, env, config, output, cwd=None, prefix="", clock=None, timeout=START_TIMEOUT):
+    def start(self, folder, env, config, output, cwd=None, prefix="", clock=None, port=0, timeout=START_TIMEOUT):
         """A new server of the app in folder; its .error says why when it did not start."""
         with self.lock:
             self.count += 1
@@ -190,7 +198,7 @@ class AppHost:
         Path(output).touch()
         answer = self.request(op="start", id=ident, folder=str(folder), cwd=str(cwd or folder),
                               env={**base_env(), **env}, config=config, output=str(output),
-                              prefix=prefix, clock=clock, timeout=timeout)
+                              prefix=prefix, clock=clock, port=port, timeout=timeout)
         if answer is None:
             self.request(op="stop", id=ident, timeout=5)
             server.error = (f"The app did not finish importing within {timeout:g} s. "

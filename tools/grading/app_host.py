@@ -5,7 +5,7 @@ checks never import the student's code. They start this program (in its own sand
 grading with bubblewrap) and ask it, one JSON line on stdin per request, for servers:
 
     {"op": "start", "id": "7", "folder": ..., "cwd": ..., "env": {...}, "config": {...} or null,
-     "prefix": "", "clock": null, "output": "path of the server's output file"}
+     "prefix": "", "clock": null, "port": 0 (any free one), "output": "path of the server's output file"}
     {"op": "stop", "id": "7"}
     {"op": "limit", "id": "7", "file_size": 65536}   (RLIMIT_FSIZE of that server: a full disk)
 
@@ -82,7 +82,7 @@ def serve(request, channel):
     if request.get("prefix"):
         wsgi = DispatcherMiddleware(NotFound(), {request["prefix"]: app})
     try:
-        server = make_server("127.0.0.1", 0, wsgi, threaded=True)
+        server = make_server("127.0.0.1", int(request.get("port") or 0), wsgi, threaded=True)
     except Exception as error:  # noqa: BLE001  whatever the app did to the process
         answer(channel, id=request["id"], error=f"The server could not start: {type(error).__name__}: {error}")
         os._exit(0)
