@@ -16,7 +16,7 @@ mutated copy, only the checks its mutation names, and the concept checks on the 
 through tools/grade.py, each run as small as its proof allows.
 
 Each grading or local run is a child process. The module's `gradings` fixture starts every job
-the selected tests need, two at a time, in the order the tests run: each test then waits only
+the selected tests need, three at a time, in the order the tests run: each test then waits only
 for its own, and the whole file takes about as long as half its jobs.
 """
 import json
@@ -44,7 +44,7 @@ from stages import test_files as stage_tests
 
 GRADE = ROOT / "tools" / "grade.py"
 EXERCISE = ROOT / "tools" / "exercise.py"
-WORKERS = 2           # gradings at once (CI machines have 2 cores)
+WORKERS = 3           # jobs at once: CI machines have 2 cores, and many jobs mostly wait (time limits, a browser)
 GRADING_BOUND = 240   # no grading in this file may take longer than this (seconds)
 QUICK = 30            # a broken folder's verdict comes within this many seconds
 APP_LOADS = "the_app_loads"
@@ -268,7 +268,7 @@ def run_job(job, workdir, proofs=()):
 
 @pytest.fixture(scope="module")
 def gradings(request, tmp_path_factory):
-    """job -> its result; every selected test's job is started at once, two at a time.
+    """job -> its result; every selected test's job is started at once, three at a time.
 
     A local job runs the proofs of the selected tests only (`make test-fast` leaves out the
     mutations that name browser checks, so their stage's run does not start a browser)."""
