@@ -17,7 +17,7 @@ through tools/grade.py, each run as small as its proof allows.
 
 Each grading or local run is a child process. The module's `gradings` fixture starts every job
 the selected tests need, three at a time, in the order the tests run: each test then waits only
-for its own, and the whole file takes about as long as half its jobs.
+for its own, and the whole file takes about as long as a third of its jobs.
 """
 import json
 import os
