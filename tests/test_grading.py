@@ -9,9 +9,15 @@
   gets a clean verdict in bounded time, and the graded folder is never changed;
 - the student's loop (exercise, grade, progress), the JUnit and JSON outputs, `make diff`.
 
-Each grading is a child process. The module's `gradings` fixture starts every grading the
-selected tests need, two at a time, in the order the tests run: each test then waits only
-for its own, and the whole file takes about as long as half its gradings.
+The mutations and the concept checks are proven in local mode, as `make test` runs the checks:
+a pytest child (tools/mutants_plugin.py; one for stages 1-6, one for stage 7) runs, on each
+mutated copy, only the checks its mutation names, and the concept checks on the stage before. What is about the grader itself
+(full marks, a folder that cannot load, a 500, a hang, the outputs, the student's loop) goes
+through tools/grade.py, each run as small as its proof allows.
+
+Each grading or local run is a child process. The module's `gradings` fixture starts every job
+the selected tests need, three at a time, in the order the tests run: each test then waits only
+for its own, and the whole file takes about as long as a third of its jobs.
 """
 import json
 import os
@@ -30,13 +36,15 @@ from typing import Callable, Optional
 
 import pytest
 
+from grading.checks import Check
+from grading.hints import hint_for
 from mutate import Mutation, StaleMutation, load, make_mutant
 from stages import ROOT, STAGES, stage_dir
 from stages import test_files as stage_tests
 
 GRADE = ROOT / "tools" / "grade.py"
 EXERCISE = ROOT / "tools" / "exercise.py"
-WORKERS = 2           # gradings at once (CI machines have 2 cores)
+WORKERS = 3           # jobs at once: CI machines have 2 cores, and many jobs mostly wait (time limits, a browser)
 GRADING_BOUND = 240   # no grading in this file may take longer than this (seconds)
 QUICK = 30            # a broken folder's verdict comes within this many seconds
 APP_LOADS = "the_app_loads"
@@ -67,16 +75,28 @@ class Job:
     """One grading: of `stage`, on the folder `make(workdir)` builds (None: the repo's stage).
 
     A job with a `task` runs task(workdir) instead: the slow part of a test that is not one
-    grading (a sequence of commands), so that it too runs alongside the others.
+    grading (a sequence of commands), so that it too runs alongside the others. A `local` job
+    runs stage `stage`'s checks in local mode on the folders of the selected tests' proofs.
     """
     key: str
     stage: int = 0
     make: Optional[Callable] = field(default=None, compare=False)
     args: tuple = ()
     task: Optional[Callable] = field(default=None, compare=False)
+    local: bool = False
 
     def __str__(self):
         return self.key
+
+
+@dataclass(frozen=True)
+class Proof:
+    """Checks of `stage` that must fail on the folder `make(workdir)` builds: a mutated copy of
+    the stage, or (key "concept") the stage before."""
+    stage: int
+    key: str
+    checks: tuple
+    make: Callable = field(compare=False)
 
 
 @dataclass
@@ -137,9 +157,105 @@ def grade(stage, folder, *args, workdir):
     return Graded(code, out, err, verdict, seconds, Path(folder))
 
 
-def run_job(job, workdir):
+# --- proofs in local mode: the checks themselves, on mutated copies --------------------
+
+@dataclass
+class LocalRun:
+    """What one local run of a stage's checks did: per proof key, its checks as the grader would list them."""
+    returncode: Optional[int]
+    stdout: str
+    stderr: str
+    seconds: float
+    checks: dict      # proof -> [check dicts: name, function, status, reason, details, hint]
+    stale: dict       # proof -> the StaleMutation its folder could not be made with
+    events: list
+
+    def instances(self, proof, name):
+        return [c for c in self.checks.get(proof, []) if name in (c["name"], c["function"])]
+
+    def check(self, proof, name):
+        """The check called name on proof's folder; for a parametrised one, its first failed instance if any."""
+        found = self.instances(proof, name)
+        return next((c for c in found if c["status"] == "fail"), found[0] if found else None)
+
+    def describe(self):
+        return (f"the local run of the checks: exit status {self.returncode} after {self.seconds:.1f} s; "
+                f"output:\n{self.stdout[-6000:]}\n{self.stderr[-3000:]}")
+
+
+def local_status(reports):
+    """(status, reason, details) of one test from its reports: "fail" only for a failure of the check
+    itself; a failure in its setup (a fixture) is an "error in setup", a skip is "not run"."""
+    by_phase = {r["when"]: r for r in reports}
+    setup, call, teardown = by_phase.get("setup"), by_phase.get("call"), by_phase.get("teardown")
+    if setup is None:
+        return "not run", "never started: the local run ended before this check", ""
+    if setup["outcome"] == "failed":
+        return "error in setup", setup["reason"], setup["details"]
+    if setup["outcome"] == "skipped" or (call and call["outcome"] == "skipped"):
+        skipped = call if call and call["outcome"] == "skipped" else setup
+        return "not run", skipped["reason"], skipped["details"]
+    if call is None:
+        return "not run", "did not finish: the local run ended during this check", ""
+    if call["outcome"] == "failed":
+        return "fail", call["reason"], call["details"]
+    if teardown and teardown["outcome"] == "failed":
+        return "error in teardown", teardown["reason"], teardown["details"]
+    return "pass", "", ""
+
+
+def prove_locally(proofs, workdir):
+    """Run the proofs' checks in one pytest child (tools/mutants_plugin.py): on each proof's folder,
+    only the checks it names. A proof whose folder cannot be made (a stale mutation) is left out."""
+    started = time.monotonic()
+    plan, stale, files = [], {}, []
+    for proof in proofs:
+        try:
+            folder = proof.make(workdir / "folders" / str(proof.stage) / proof.key)
+        except StaleMutation as error:
+            stale[proof] = error
+            continue
+        plan.append({"key": f"{proof.stage}-{proof.key}", "stage": proof.stage, "folder": str(folder),
+                     "checks": list(proof.checks)})
+        # The browser's test files only when a proof names a browser check (not in `make test-fast`).
+        files += [f for f in stage_tests(proof.stage, browser=bool(set(proof.checks) & check_names(proof.stage)[1]))
+                  if f not in files]
+    checks = {}
+    if not plan:
+        return LocalRun(0, "", "", 0.0, checks, stale, [])
+    (workdir / "plan.json").write_text(json.dumps(plan, indent=1), encoding="utf-8")
+    record = workdir / "record.jsonl"
+    code, out, err, _ = run_bounded(
+        [sys.executable, "-m", "pytest", *map(str, sorted(files)), "-p", "mutants_plugin",
+         "--mutants", str(workdir / "plan.json"), "--mutants-record", str(record),
+         "--basetemp", str(workdir / "tmp"), "-q", "--tb=short", "--no-header"],
+        env={"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "tools"), os.environ.get("PYTHONPATH")])),
+             # A mutated copy's failing browser checks leave their screenshots here, not in test-results/.
+             "BROWSER_ARTIFACTS": str(workdir / "browser-artifacts")})
+    events = [json.loads(line) for line in record.read_text(encoding="utf-8").splitlines()] if record.is_file() else []
+    reports, proof_of = {}, {f"{p.stage}-{p.key}": p for p in proofs}
+    for event in events:
+        if event["event"] == "report":
+            reports.setdefault(event["id"], []).append(event)
+    for event in events:
+        if event["event"] == "collected":
+            status, reason, details = local_status(reports.get(event["id"], []))
+            name = event["id"].split("::", 1)[-1]
+            check = {"name": name, "function": event["function"], "status": status,
+                     "reason": reason, "details": details, "hint": ""}
+            if status == "fail":  # the hint the grader would give
+                check["hint"] = hint_for(Check(id=event["id"], name=name, function=event["function"],
+                                               description=name, reason=reason, details=details,
+                                               browser=event["browser"], doc=event["doc"]), proof_of[event["key"]].stage)
+            checks.setdefault(proof_of[event["key"]], []).append(check)
+    return LocalRun(code, out, err, time.monotonic() - started, checks, stale, events)
+
+
+def run_job(job, workdir, proofs=()):
     started = time.monotonic()
     try:
+        if job.local:
+            return prove_locally(proofs, Path(workdir))
         if job.task:
             return job.task(Path(workdir))
         folder = job.make(workdir) if job.make else stage_dir(job.stage)
@@ -152,14 +268,24 @@ def run_job(job, workdir):
 
 @pytest.fixture(scope="module")
 def gradings(request, tmp_path_factory):
-    """job -> its Graded result; every selected test's job is started at once, two at a time."""
-    jobs = []
+    """job -> its result; every selected test's job is started at once, three at a time.
+
+    A local job runs the proofs of the selected tests only (`make test-fast` leaves out the
+    mutations that name browser checks, so their stage's run does not start a browser)."""
+    jobs, proofs = [], {}
     for item in request.session.items:
-        job = getattr(item, "callspec", None) and item.callspec.params.get("job")
-        if isinstance(job, Job) and item.module is request.module and job not in jobs:
-            jobs.append(job)
+        params = item.callspec.params if hasattr(item, "callspec") else {}
+        job = params.get("job")
+        if isinstance(job, Job) and item.module is request.module:
+            if job not in jobs:
+                jobs.append(job)
+            if isinstance(params.get("proof"), Proof) and params["proof"] not in proofs.setdefault(job, []):
+                proofs[job].append(params["proof"])
+    # The longest first (stage 7's full marks, then the local runs), the short ones alongside.
+    jobs.sort(key=lambda job: (job.key != f"full-{max(STAGES)}", not job.local))
     pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="grading")
-    futures = {job: pool.submit(run_job, job, tmp_path_factory.mktemp(job.key[:40])) for job in jobs}
+    futures = {job: pool.submit(run_job, job, tmp_path_factory.mktemp(job.key[:40]), proofs.get(job, ()))
+               for job in jobs}
     yield futures
     pool.shutdown(wait=True, cancel_futures=True)
 
@@ -170,10 +296,32 @@ def result(gradings, job):
 
 # --- full marks on the repo's stages -----------------------------------------------------
 
+def graded_with_make(workdir):
+    """A copy of stage 1 graded the way a student asks for it: `make grade 1 DIR=... JSON=...`."""
+    folder = workdir / "mine"
+    shutil.copytree(stage_dir(1), folder)
+    report = workdir / "verdict.json"
+    code, out, err, seconds = run_bounded(
+        ["make", "-s", "--no-print-directory", "grade", "1", f"DIR={folder}", f"JSON={report}"],
+        env={"BROWSER_ARTIFACTS": str(workdir / "browser-artifacts")})
+    verdict = json.loads(report.read_text(encoding="utf-8")) if report.is_file() else {}
+    return Graded(code, out, err, verdict, seconds, folder)
+
+
+# Stage 1's full marks come through `make grade 1`: test_make_grade_takes_the_stage_number_like_make_stage
+# reads the same run.
+MAKE_GRADE = Job("full-1-by-make", 1, task=graded_with_make)
+
+
+def has_browser_checks(number):
+    return len(stage_tests(number)) > len(stage_tests(number, False))
+
+
 def full_marks_jobs():
     for number in reversed(STAGES_WITH_CHECKS):  # the longest first: the others run alongside
-        marks = [pytest.mark.browser] if len(stage_tests(number)) > len(stage_tests(number, False)) else []
-        yield pytest.param(Job(f"full-{number}", number), id=f"stage-{number}", marks=marks)
+        marks = [pytest.mark.browser] if has_browser_checks(number) else []
+        job = MAKE_GRADE if number == 1 else Job(f"full-{number}", number)
+        yield pytest.param(job, id=f"stage-{number}", marks=marks)
 
 
 @pytest.mark.parametrize("job", list(full_marks_jobs()))
@@ -191,31 +339,34 @@ def test_each_stage_gets_full_marks(gradings, job):
 
 # --- the concept checks fail on the stage before -----------------------------------------
 
-def concept_jobs():
+def local_job(number):
+    """Stage 7's proofs (the most, and browser ones) run alongside those of stages 1-6 (one run: one start-up)."""
+    return Job("local-7", local=True) if number == 7 else Job("local-1-6", local=True)
+
+
+def concept_proofs():
     for number in STAGES_WITH_CHECKS:
         concept, _ = load(number)
         if number > 1 and concept and stage_dir(number - 1).is_dir():
-            yield pytest.param(
-                Job(f"concept-{number}", number, make=lambda _w, n=number: stage_dir(n - 1),
-                    args=("--no-browser", *[a for name in concept for a in ("--only", name)])),
-                id=f"stage-{number}-on-{STAGES[number - 1]}")
+            proof = Proof(number, "concept", tuple(concept), make=lambda _target, n=number: stage_dir(n - 1))
+            yield pytest.param(local_job(number), proof, id=f"stage-{number}-on-{STAGES[number - 1]}")
 
 
-@pytest.mark.parametrize("job", list(concept_jobs()))
-def test_the_checks_of_a_stage_concept_fail_on_the_stage_before(gradings, job):
+@pytest.mark.parametrize("job, proof", list(concept_proofs()))
+def test_the_checks_of_a_stage_concept_fail_on_the_stage_before(gradings, job, proof):
     concept, _ = load(job.stage)
-    graded = result(gradings, job)
-    missing = [name for name in concept if not graded.instances(name)]
+    ran = result(gradings, job)
+    missing = [name for name in concept if not ran.instances(proof, name)]
     assert not missing, (
         f"tests/mutations/stage_{job.stage:02d}.toml lists concept checks that stage {job.stage} does not have "
-        f"(renamed?): {missing}"
+        f"(renamed?): {missing}\n{ran.describe()}"
     )
-    passing = [(c["name"], c["status"]) for name in concept for c in graded.instances(name) if c["status"] != "fail"]
+    passing = [(c["name"], c["status"], c["reason"]) for name in concept for c in ran.instances(proof, name)
+               if c["status"] != "fail"]
     assert not passing, (
         f"These checks of stage {job.stage}'s concept should fail on {STAGES[job.stage - 1]}, which lacks the "
         f"concept, but did not: {passing}. They do not test what the stage adds."
     )
-    assert graded.returncode == 1, graded.describe()
 
 
 def test_every_stage_after_the_first_names_its_concept_checks():
@@ -231,34 +382,47 @@ def test_every_stage_after_the_first_names_its_concept_checks():
 
 # --- mutations: mistakes students make ---------------------------------------------------
 
-def mutation_jobs():
+def mutation_proofs():
+    """Each mutation as a Proof, with its job: the stage's local run; or, for a mutation that stops
+    the app loading (the grader's own first check, `the_app_loads`), a grading of its own."""
     for number in STAGES_WITH_CHECKS:
         _, mutations = load(number)
         _, browser = check_names(number)
         for mutation in mutations:
-            selected = [a for name in mutation.fails if name != APP_LOADS for a in ("--only", name)]
-            job = Job(f"mutant-{number}-{mutation.id}", number,
-                      make=lambda workdir, m=mutation: make_mutant(m, Path(workdir) / STAGES[m.stage]),
-                      args=(*selected, *mutation.extra.get("grade_args", [])))
+            proof = Proof(number, mutation.id, tuple(mutation.fails),
+                          make=lambda target, m=mutation: make_mutant(m, Path(target) / STAGES[m.stage]))
+            if APP_LOADS in mutation.fails:
+                job = Job(f"mutant-{number}-{mutation.id}", number, make=proof.make,
+                          args=("--no-browser", *mutation.extra.get("grade_args", [])))
+            else:
+                job = local_job(number)
             marks = [pytest.mark.browser] if set(mutation.fails) & browser else []
-            yield pytest.param(job, mutation, id=f"{number}-{mutation.id}", marks=marks)
+            yield pytest.param(job, proof, mutation, id=f"{number}-{mutation.id}", marks=marks)
 
 
-@pytest.mark.parametrize("job, mutation", list(mutation_jobs()))
-def test_a_mutated_stage_fails_the_check_that_names_the_mistake(gradings, job, mutation):
-    graded = result(gradings, job)
-    assert graded.returncode == 1, f"Grading stage {job.stage} with {mutation.id!r} should fail. {graded.describe()}"
-    for name in mutation.fails:
-        check = graded.check(name)
+@pytest.mark.parametrize("job, proof, mutation", list(mutation_proofs()))
+def test_a_mutated_stage_fails_the_check_that_names_the_mistake(gradings, job, proof, mutation):
+    ran = result(gradings, job)
+    if job.local:
+        if proof in ran.stale:
+            raise ran.stale[proof]
+        found = {name: ran.check(proof, name) for name in mutation.fails}
+    else:
+        assert ran.returncode == 1, f"Grading stage {job.stage} with {mutation.id!r} should fail. {ran.describe()}"
+        found = {name: ran.check(name) for name in mutation.fails}
+    for name, check in found.items():
         assert check is not None, (
             f"{mutation.source} says {mutation.id!r} fails {name}, but stage {job.stage} has no such check"
         )
         assert check["status"] == "fail", (
-            f"{mutation.id!r} ({mutation.why}) should fail the check {name!r}, but it is {check['status']!r}: "
-            f"the check does not catch this mistake.\n{graded.describe()}"
+            f"{mutation.id!r} ({mutation.why}) should fail the check {name!r}, but it is {check['status']!r}"
+            f"{': ' + check['reason'] if check['reason'] else ''}: the check does not catch this mistake."
+            f"\n{ran.describe()}"
         )
         assert check["reason"] and check["hint"], f"A failed check should come with a reason and a hint: {check}"
-    assert "Traceback (most recent call last)" not in graded.stdout + graded.stderr, graded.describe()
+        assert "Traceback (most recent call last)" not in check["reason"] + check["details"], check
+    if not job.local:
+        assert "Traceback (most recent call last)" not in ran.stdout + ran.stderr, ran.describe()
 
 
 def test_every_stage_has_at_least_five_mutations_naming_real_checks():
@@ -273,6 +437,35 @@ def test_every_stage_has_at_least_five_mutations_naming_real_checks():
                 f"{mutation.source}: {mutation.id!r} should name checks stage {number} has; unknown: "
                 f"{sorted(set(mutation.fails) - names)}"
             )
+
+
+def copy_of_stage_1(target, change=None):
+    shutil.copytree(stage_dir(1), target, ignore=shutil.ignore_patterns("__pycache__"))
+    if change:
+        change(target)
+    return target
+
+
+# Proofs that must NOT hold, run in stages 1-6's local run: a proof is only worth something if
+# a check that passes, or that never gets to its assertions, is told apart from one that fails.
+UNCHANGED = Proof(1, "self-check-unchanged-copy", ("test_home_page_says_hello", "test_home_page_is_html"),
+                  make=copy_of_stage_1)
+NO_APP = Proof(1, "self-check-no-app", ("test_home_page_says_hello",),
+               make=lambda target: copy_of_stage_1(target, renamed_to_main))
+
+
+@pytest.mark.parametrize("job, proof", [pytest.param(local_job(1), UNCHANGED, id="unchanged"),
+                                        pytest.param(local_job(1), NO_APP, id="app-cannot-load")])
+def test_a_local_proof_tells_a_failing_check_from_a_passing_or_broken_one(gradings, job, proof):
+    ran = result(gradings, job)
+    statuses = {name: ran.check(proof, name)["status"] for name in proof.checks}
+    if proof is UNCHANGED:
+        assert statuses == dict.fromkeys(proof.checks, "pass"), (
+            f"On an unchanged copy of stage 1 these checks pass; the local run says {statuses}\n{ran.describe()}")
+    else:
+        check = ran.check(proof, "test_home_page_says_hello")
+        assert check["status"] == "error in setup" and "could not be loaded" in check["reason"], (
+            f"A copy whose app cannot load fails in setup, which proves no mutation: {check}\n{ran.describe()}")
 
 
 def test_a_mutation_whose_text_left_the_lesson_fails_loudly(tmp_path):
@@ -318,13 +511,16 @@ def renamed_to_main(folder):
     (folder / "app.py").rename(folder / "main.py")
 
 
+# The browser is not the point of these: --no-browser.
 BROKEN = {
-    "syntax-error": Job("broken-syntax", 1, stage_1_with(appended("\ndef oops(:\n"))),
-    "exception-at-import": Job("broken-raises", 1, stage_1_with(appended("\nraise RuntimeError('no config')\n"))),
+    "syntax-error": Job("broken-syntax", 1, stage_1_with(appended("\ndef oops(:\n")), args=("--no-browser",)),
+    "exception-at-import": Job("broken-raises", 1, stage_1_with(appended("\nraise RuntimeError('no config')\n")),
+                               args=("--no-browser",)),
     "hangs-at-import": Job("broken-hangs", 1, stage_1_with(appended("\nimport time\ntime.sleep(600)\n")),
-                           args=("--import-timeout", "3")),
-    "exits-at-import": Job("broken-exits", 1, stage_1_with(appended("\nimport os\nos._exit(3)\n"))),
-    "main-py-layout": Job("broken-main-py", 1, stage_1_with(renamed_to_main)),
+                           args=("--no-browser", "--import-timeout", "3")),
+    "exits-at-import": Job("broken-exits", 1, stage_1_with(appended("\nimport os\nos._exit(3)\n")),
+                           args=("--no-browser",)),
+    "main-py-layout": Job("broken-main-py", 1, stage_1_with(renamed_to_main), args=("--no-browser",)),
     "main-py-layout-stage-5": Job("broken-main-py-5", 5, stage_1_with(renamed_to_main), args=("--no-browser",)),
 }
 
@@ -354,7 +550,8 @@ def test_an_app_that_cannot_load_gets_one_failure_and_the_rest_not_run(gradings,
         assert "its code goes into app/__init__.py" in graded.stdout, graded.describe()
 
 
-SERVES_500 = Job("serves-500", 1, stage_1_with(in_the_view("raise KeyError('lessons')")), args=("--no-browser",))
+SERVES_500 = Job("serves-500", 1, stage_1_with(in_the_view("raise KeyError('lessons')")),
+                 args=("--no-browser", "--only", "test_home_page_says_hello", "--only", "test_a_page_with_no_route_is_not_found"))
 
 
 @pytest.mark.parametrize("job", [pytest.param(SERVES_500, id="serves-500")])
@@ -393,7 +590,7 @@ def test_a_check_that_hangs_is_stopped_at_its_time_limit(gradings, job):
 
 NEVER_ENDING_THREAD = Job("never-ending-thread", 1, stage_1_with(appended(
     "\nimport threading, time\nthreading.Thread(target=time.sleep, args=(600,)).start()\n")),
-    args=("--no-browser", "--finish-grace", "2"))
+    args=("--no-browser", "--only", "test_home_page_says_hello", "--finish-grace", "2"))
 
 
 @pytest.mark.parametrize("job", [NEVER_ENDING_THREAD], ids=str)
@@ -483,11 +680,18 @@ def exercise_loop(workdir):
     steps["kept"] = (copy / "app.py").read_text(encoding="utf-8")
     shutil.rmtree(copy)
     steps["restart"] = run_bounded(start)
-    steps["grade"] = run_bounded([sys.executable, str(GRADE), "2", "--exercises", str(exercises), "--no-browser"])
-    steps["progress"] = run_bounded([sys.executable, str(EXERCISE), "--exercises", str(exercises), "progress",
-                                     "--no-browser"])
-    steps["no-exercise"] = run_bounded([sys.executable, str(GRADE), "1", "--exercises", str(workdir / "none"),
-                                        "--no-browser"])
+    # Three gradings that only read the copy: at once. One check each is enough for what is asserted.
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="exercise") as pool:
+        graded = {
+            "grade": pool.submit(run_bounded, [sys.executable, str(GRADE), "2", "--exercises", str(exercises),
+                                               "--no-browser", "--only", "test_home_and_about_pages_answer"]),
+            "progress": pool.submit(run_bounded, [sys.executable, str(EXERCISE), "--exercises", str(exercises),
+                                                  "progress", "--no-browser"]),
+            "no-exercise": pool.submit(run_bounded, [sys.executable, str(GRADE), "1", "--exercises",
+                                                     str(workdir / "none"), "--no-browser",
+                                                     "--only", "test_home_page_says_hello"]),
+        }
+    steps.update({step: future.result() for step, future in graded.items()})
     steps["copy"] = copy
     return steps
 
@@ -514,21 +718,19 @@ def test_exercise_copies_the_stage_before_refuses_to_overwrite_and_progress_repo
     assert code == 0 and "the repo's own stage" in out, out + err
 
 
-def make_grade(workdir):
-    folder = workdir / "mine"
-    shutil.copytree(stage_dir(1), folder)
-    make = ["make", "-s", "--no-print-directory", "grade"]
-    return (run_bounded([*make, "1", f"DIR={folder}", f"JSON={workdir / 'v.json'}"]),
-            json.loads((workdir / "v.json").read_text(encoding="utf-8")) if (workdir / "v.json").is_file() else {},
-            run_bounded([*make, "12"]))
-
-
-@pytest.mark.parametrize("job", [Job("make-grade", task=make_grade)], ids=str)
+# A full grading of stage 1, its browser check included (the same run as stage 1's full marks).
+@pytest.mark.parametrize("job", [pytest.param(MAKE_GRADE, marks=[pytest.mark.browser] if has_browser_checks(1) else [])],
+                         ids=str)
 def test_make_grade_takes_the_stage_number_like_make_stage(gradings, job):
-    (code, out, err, _), verdict, (code12, out12, err12, _) = result(gradings, job)
-    assert code == 0 and "checks passed" in out and "Nothing to be done" not in out + err, out + err
-    assert verdict.get("ok") is True, verdict
-    assert code12 != 0 and "01_hello" in out12 + err12, out12 + err12
+    graded = result(gradings, job)
+    out, err = graded.stdout, graded.stderr
+    assert graded.returncode == 0 and "checks passed" in out and "Nothing to be done" not in out + err, out + err
+    assert graded.verdict.get("ok") is True, graded.verdict
+
+
+def test_make_grade_with_no_such_stage_lists_the_stages():
+    code, out, err, _ = run_bounded(["make", "-s", "--no-print-directory", "grade", "12"], timeout=60)
+    assert code != 0 and "01_hello" in out + err and "Traceback" not in out + err, out + err
 
 
 # --- make diff: colour on a terminal, plain when piped -----------------------------------

@@ -196,7 +196,9 @@ def pytest_runtest_makereport(item, call):
         except Exception as error:  # saving evidence must never hide the real failure
             report.sections.append(("browser artifacts", f"could not be saved: {error!r}"))
         else:
-            where = folder.relative_to(item.config.rootpath)
+            # BROWSER_ARTIFACTS (the grader's, a mutated copy's) may lie outside the checkout.
+            root = item.config.rootpath
+            where = folder.relative_to(root) if folder.is_relative_to(root) else folder
             report.sections.append(("browser artifacts",
                                     f"screenshots, page HTML, console and server output in {where}/"))
     return report

@@ -1,0 +1,127 @@
+"""A pytest plugin for tests/test_grading.py: run chosen checks on chosen copies of a stage.
+
+    python -m pytest tests/test_04_forms.py tests/browser/test_04_forms_browser.py \\
+        -p mutants_plugin --mutants plan.json --mutants-record record.jsonl
+
+plan.json lists the folders to check, each with the checks to run on it:
+
+    [{"key": "csrf-token-left-out", "stage": 4, "folder": "/tmp/x/04_forms",
+      "checks": ["test_login_page_shows_the_form_with_a_csrf_token"]}, ...]
+
+Each check (test function) a folder names runs once on that folder: the plugin parametrizes the
+``stage_folder`` fixture directly (a direct parametrization overrides tests/conftest.py's fixture,
+and ``app``, ``client``, ``live_server`` all build on it), so a mutated copy is tested in this
+process, as `make test` tests the repo's stage (local mode), with no grader in between. Every
+other test is deselected. Each test still gets its own tmp_path, log folder and app.
+
+The record gets one JSON line per event, flushed at once:
+
+    {"event": "collected", "id": ..., "key": ..., "function": ..., "doc": ..., "browser": ...}
+    {"event": "report", "id": ..., "when": "setup"|"call"|"teardown",
+     "outcome": "passed"|"failed"|"skipped", "reason": ..., "details": ...}
+    {"event": "finished", "exitstatus": ...}
+
+A failure's reason and details are read as the grader reads them (grade_plugin.explain).
+"""
+import json
+from pathlib import Path
+
+import pytest
+
+from grade_plugin import explain
+
+_KEYS = pytest.StashKey()
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("mutants", "tests/test_grading.py's proofs")
+    group.addoption("--mutants", metavar="FILE", help="a JSON plan: the folders and the checks to run on each")
+    group.addoption("--mutants-record", metavar="FILE", help="write one JSON line per event to FILE")
+
+
+def pytest_configure(config):
+    path = config.getoption("--mutants")
+    if not path:
+        return
+    plan = json.loads(Path(path).read_text(encoding="utf-8"))
+    folders = [str(Path(entry["folder"])) for entry in plan]
+    if len(set(folders)) != len(folders):
+        raise pytest.UsageError(f"--mutants {path}: each entry needs a folder of its own")
+    config.stash[_KEYS] = {str(Path(entry["folder"])): entry["key"] for entry in plan}
+    config.mutants_plan = plan
+    record = config.getoption("--mutants-record")
+    if record:
+        config.pluginmanager.register(Recorder(config, Path(record), folders), "mutants-recorder")
+
+
+def pytest_generate_tests(metafunc):
+    plan = getattr(metafunc.config, "mutants_plan", None)
+    if plan is None or "stage_folder" not in metafunc.fixturenames:
+        return
+    stage = getattr(metafunc.module, "STAGE", None)
+    name = metafunc.function.__name__
+    entries = [e for e in plan if e["stage"] == stage and name in e["checks"]]
+    if entries:
+        metafunc.parametrize("stage_folder", [Path(e["folder"]) for e in entries],
+                             ids=[e["key"] for e in entries])
+
+
+def _function_name(item):
+    return getattr(item, "originalname", None) or item.name.split("[", 1)[0]
+
+
+def _key(item):
+    callspec = getattr(item, "callspec", None)
+    folder = callspec.params.get("stage_folder") if callspec else None
+    return item.config.stash[_KEYS].get(str(folder)) if folder is not None else None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    if _KEYS not in config.stash:
+        return
+    kept = [item for item in items if _key(item) is not None]
+    dropped = [item for item in items if _key(item) is None]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    items[:] = kept
+
+
+class Recorder:
+    def __init__(self, config, path, folders):
+        self.file = open(path, "a", encoding="utf-8")
+        self.folders = folders
+
+    def write(self, **event):
+        self.file.write(json.dumps(event, ensure_ascii=False) + "\n")
+        self.file.flush()
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.write(event="collect_error", id=report.nodeid, details=str(report.longrepr)[:4000])
+
+    def pytest_collection_finish(self, session):
+        for item in session.items:
+            function = getattr(item, "function", None)
+            self.write(event="collected", id=item.nodeid, key=_key(item), function=_function_name(item),
+                       doc=getattr(function, "__doc__", None) or "",
+                       browser=item.get_closest_marker("browser") is not None)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        report = yield
+        reason = details = ""
+        if call.excinfo is not None and report.outcome != "passed":
+            try:
+                reason, details = explain(call.excinfo, self.folders)
+            except Exception as error:  # never let the record hide a verdict
+                reason = details = f"(could not read the failure: {error!r})"
+        self.write(event="report", id=item.nodeid, when=report.when, outcome=report.outcome,
+                   reason=reason, details=details[:4000])
+        return report
+
+    def pytest_sessionfinish(self, session, exitstatus):
+        self.write(event="finished", exitstatus=int(exitstatus))
+
+    def pytest_unconfigure(self, config):
+        self.file.close()
