@@ -128,6 +128,14 @@ class Cgroup:
                     time.sleep(0.05)
 
 
+def private_folders_needed():
+    """The checkout and the Python running the checks, where they live in a folder a sandbox
+    replaces with an empty one (/tmp, /dev/shm, /run): to be shown again, read-only."""
+    private = [Path(p) for p in ("/tmp", "/dev/shm", "/run")]
+    wanted = {Path(__file__).resolve().parents[2], Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}
+    return sorted(path for path in wanted if any(folder in path.parents for folder in private))
+
+
 @dataclass
 class Sandbox:
     """Where and how grading children run. `work` is the one folder they may write."""
@@ -162,12 +170,6 @@ class Sandbox:
                 continue  # hiding it would hide what the checks need
             yield path
 
-    def _under_private_folders(self):
-        """The checkout and the Python running the checks, where they live in a folder the sandbox
-        replaces with an empty one (/tmp, /dev/shm, /run): shown again, read-only."""
-        private = [Path(p) for p in ("/tmp", "/dev/shm", "/run")]
-        wanted = {Path(__file__).resolve().parents[2], Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}
-        return sorted(path for path in wanted if any(folder in path.parents for folder in private))
 
     def command(self, argv, env):
         """The command line that runs argv in this sandbox."""
@@ -175,7 +177,7 @@ class Sandbox:
             # /run holds other programs' sockets: a read-only mount does not stop connect().
             wrapped = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
                        "--tmpfs", "/tmp", "--tmpfs", "/dev/shm", "--tmpfs", "/run"]
-            for path in self._under_private_folders():  # a checkout cloned into /tmp, say
+            for path in private_folders_needed():  # a checkout cloned into /tmp, say
                 wrapped += ["--ro-bind", str(path), str(path)]
             for path in self._hidden():
                 wrapped += (["--tmpfs", str(path)] if path.is_dir() else ["--ro-bind", "/dev/null", str(path)])
@@ -286,6 +288,8 @@ def app_sandbox(argv, hide, writable):
     submission's copy, the tests' temporary folders with the log folders) writable.
     """
     command = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--tmpfs", "/proc", "--tmpfs", "/tmp"]
+    for path in private_folders_needed():  # a checkout cloned into /tmp, say
+        command += ["--ro-bind", str(path), str(path)]
     for path in hide:
         command += ["--tmpfs", str(path)]
     for path in writable:
