@@ -10,6 +10,7 @@ def test_home_page_says_hello(client):
 
 def test_home_page_is_html(client):
     response = client.get("/")
+    assert response.status_code == 200, f"GET / should answer 200 OK, but answered {response.status_code}"
     assert response.mimetype == "text/html", f"GET / should send HTML, but sent {response.mimetype}"
 
 

@@ -595,9 +595,10 @@ NEVER_ENDING_THREAD = Job("never-ending-thread", 1, stage_1_with(appended(
 
 @pytest.mark.parametrize("job", [NEVER_ENDING_THREAD], ids=str)
 def test_an_app_whose_thread_never_ends_is_still_graded_and_stopped(gradings, job):
+    # The app runs as the app host's servers, which are stopped with each check: its thread can
+    # keep neither the checks nor the grading from ending.
     graded = result(gradings, job)
     assert graded.returncode == 0 and graded.seconds < QUICK, graded.describe()
-    assert "did not end" in graded.stdout and "thread" in graded.stdout, graded.describe()
 
 
 def snapshot(folder):

@@ -17,7 +17,7 @@ STAGE = 7
 pytestmark = pytest.mark.browser
 # socket.io-client retries after about 1, 2, 4, then every 5 s (each ±50%): a server that is
 # back within a few seconds is joined again well within this.
-RECONNECT_MS = 30_000
+RECONNECT_MS = 20_000
 # (who sends it, the message): the user and the attendant take turns.
 BEFORE = [("user", "Before the restart: is anyone there?"), ("attendant", "Yes, I am here.")]
 AFTER = [("user", "After the restart: still there?"), ("attendant", "Still here, nothing lost.")]
