@@ -207,6 +207,18 @@ class StartedApp:
     def url(self):
         return self._server.url if self._server and not self.error else None
 
+    @property
+    def remote(self):
+        return self._server is not None
+
+    @property
+    def served(self):
+        """What a check hands to helpers that take ``app``: the Flask app locally, else this."""
+        return self if self.remote else self.app
+
+    def test_client(self):
+        return self.client()
+
     def client(self):
         assert not self.error, f"The app could not be started: {self.error}"
         if self._server:

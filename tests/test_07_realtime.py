@@ -748,7 +748,7 @@ ROUNDS = 20  # issue 9: the concurrency check runs 20 times in a row, every time
 
 
 def test_live_fifty_clients_at_once_twenty_rounds_leave_each_message_logged_once_intact_and_in_order(
-        request, stage_env, log_dir):
+        request, stage_folder, stage_env, log_dir):
     """50 windows in 10 sessions of 5 (2 tabs of the user's browser, 3 of the attendant's) send at
     once, then again: 20 rounds, each with 10 fresh sessions, on one server. Every message also
     goes to the 5 windows of its session (one session of 50 would mean 50 deliveries a message)."""

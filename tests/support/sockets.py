@@ -411,14 +411,15 @@ def disconnect_windows(windows):
 
 def served(request, env):
     """The URL of one more server of the stage, started with exactly ``env``, stopped after the
-    test: in remote mode one more app of the app host (start_app), locally tools/serve.py's."""
+    test: in remote mode one more app of the app host (start_app), locally tools/serve.py's.
+    The test must name ``stage_folder`` among its arguments (a mutation's proof replaces it)."""
     if request.getfixturevalue("remote"):
         started = request.getfixturevalue("start_app")(env=env)
         if started.error:
             pytest.fail(f"The stage 7 app could not start:\n  {started.error}", pytrace=False)
         return started.url
     stage = request.getfixturevalue("stage")
-    server = LiveServer(stage, request.config.stage_folders[stage], env)
+    server = LiveServer(stage, request.getfixturevalue("stage_folder"), env)
     try:
         server.start()
     except ServerFailed as error:
