@@ -22,6 +22,7 @@ JSON, JUnit, Gradescope), batch.py (`make grade-all`), gradescope.py (`make grad
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -42,6 +43,7 @@ from grading.submission import EXERCISES, GradingError, choose_folder, layout_no
 DEFAULT_TIME_LIMIT = 600     # seconds for the whole run
 DEFAULT_IMPORT_TIMEOUT = 20  # seconds for the app to import and build
 FINISH_GRACE = 10            # seconds a finished run gets to exit before it is stopped
+MANY_CHECKS = 50             # a stage with this many check functions is checked by two processes
 
 
 @dataclass
@@ -56,6 +58,7 @@ class Options:
     finish_grace: float = FINISH_GRACE
     hide: list = field(default_factory=list)  # more paths the graded code must not see
     artifacts: Path = None                    # where failing browser checks' screenshots go
+    workers: int = 1                          # pytest-xdist workers running the checks
 
     def elapsed(self):
         return time.monotonic() - self.started
@@ -160,6 +163,15 @@ def grade(number, folder, source="", options=None, outputs=()):
                    isolation=kind, isolation_note=sandboxes.KINDS[kind], junit=junit_bytes)
 
 
+def default_workers(number, args):
+    """Two processes for a big stage (its checks mostly wait on servers and a browser), else one."""
+    if args.only:
+        return 1
+    count = sum(len(re.findall(r"^def test_", path.read_text(encoding="utf-8"), re.M))
+                for path in test_files(number, browser=not args.no_browser))
+    return 2 if count >= MANY_CHECKS else 1
+
+
 def descend(folder):
     """folder, or its one sub-folder when only that one holds an app (a zipped folder)."""
     if not folder.is_dir() or (folder / "app.py").exists() or (folder / "app").exists():
@@ -225,6 +237,9 @@ def main(argv=None):
     parser.add_argument("--hide", type=Path, action="append", default=[], help=argparse.SUPPRESS)
     parser.add_argument("--exercises", type=Path, default=EXERCISES, help=argparse.SUPPRESS)
     parser.add_argument("--finish-grace", type=float, default=FINISH_GRACE, help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=0, metavar="N",
+                        help="run the checks in N processes (pytest-xdist); default: 2 for a stage of "
+                             f"{MANY_CHECKS} checks or more, else 1")
     parser.add_argument("--quiet", action="store_true", help="list only the checks that did not pass")
     args = parser.parse_args(argv)
     number = args.stage
@@ -237,7 +252,8 @@ def main(argv=None):
     outputs = [p and Path(os.path.abspath(p)) for p in (args.json, args.junit, args.gradescope, artifacts)]
     options = Options(only=args.only, no_browser=args.no_browser, check_timeout=args.check_timeout,
                       import_timeout=args.import_timeout, time_limit=args.time_limit,
-                      finish_grace=args.finish_grace, hide=args.hide, artifacts=artifacts)
+                      finish_grace=args.finish_grace, hide=args.hide, artifacts=artifacts,
+                      workers=args.workers or default_workers(number, args))
     colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     print(f"Grading stage {number} ({STAGES[number]}): {folder}", flush=True)
     print(f"  that is {source}; the checks run on a private copy, the folder is not changed.",

@@ -130,8 +130,13 @@ def server_error(outputs, folders):
 
 
 class Recorder:
+    """Writes the record. With pytest-xdist the checks run in workers: each worker explains its own
+    failures (it has the exception) into the report, and the controller, which sees every report
+    in order, writes the events; the workers write only what they collected."""
+
     def __init__(self, config, path):
         self.config = config
+        self.worker = hasattr(config, "workerinput")
         self.file = open(path, "a", encoding="utf-8")
 
     def write(self, **event):
@@ -147,7 +152,7 @@ class Recorder:
             self.write(event="collect_error", file=report.nodeid, details=str(report.longrepr))
 
     def pytest_collection_finish(self, session):
-        for item in session.items:
+        for item in session.items:  # with xdist, each worker's (the same items: the reader keeps one)
             function = getattr(item, "function", None)
             self.write(
                 event="collected", id=item.nodeid, name=item.name, function=_function_name(item),
@@ -156,7 +161,8 @@ class Recorder:
             )
 
     def pytest_runtest_logstart(self, nodeid, location):
-        self.write(event="start", id=nodeid)
+        if not self.worker:
+            self.write(event="start", id=nodeid)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -173,13 +179,21 @@ class Recorder:
                 reason += f"; the app's server logged {logged}"
                 details += f"\nThe app's server logged: {logged}"
         app_error = next((value for name, value in item.user_properties if name == "app_error"), None)
-        self.write(event="report", id=item.nodeid, when=report.when, outcome=report.outcome,
-                   reason=reason, details=details[:4000], duration=round(report.duration, 3),
-                   **({"app_error": str(app_error)} if app_error and report.when == "setup" else {}))
+        report.user_properties.append(("grade_event", {
+            "reason": reason, "details": details[:4000],
+            **({"app_error": str(app_error)} if app_error and report.when == "setup" else {})}))
         return report
 
+    def pytest_runtest_logreport(self, report):
+        if self.worker:
+            return
+        extra = next((value for name, value in report.user_properties if name == "grade_event"), {})
+        self.write(**{"event": "report", "id": report.nodeid, "when": report.when, "outcome": report.outcome,
+                      "duration": round(report.duration, 3), "reason": "", "details": "", **extra})
+
     def pytest_sessionfinish(self, session, exitstatus):
-        self.write(event="finished", exitstatus=int(exitstatus))
+        if not self.worker:
+            self.write(event="finished", exitstatus=int(exitstatus))
 
     def pytest_unconfigure(self, config):
         self.file.close()

@@ -74,6 +74,8 @@ def run_checks(sandbox, number, copy, scratch, options, files):
                # this pytest process (with bubblewrap, in a sandbox of its own inside this one).
                "--app-host", "sandbox" if sandbox.kind == "bwrap" else "plain",
                "--app-start-timeout", f"{options.import_timeout:g}"]
+    if options.workers > 1 and not options.collect_only:  # pytest-xdist: the checks of a big stage side by side
+        command += ["-n", str(options.workers), "--dist", "load"]
     if options.check_timeout:
         command += ["--timeout", f"{options.check_timeout:g}"]
     for name in options.only:
