@@ -43,7 +43,7 @@ from grading.submission import EXERCISES, GradingError, choose_folder, layout_no
 DEFAULT_TIME_LIMIT = 600     # seconds for the whole run
 DEFAULT_IMPORT_TIMEOUT = 20  # seconds for the app to import and build
 FINISH_GRACE = 10            # seconds a finished run gets to exit before it is stopped
-MANY_CHECKS = 50             # a stage with this many check functions is checked by two processes
+MANY_CHECKS = 35             # a stage with this many check functions is checked by two processes
 
 
 @dataclass
