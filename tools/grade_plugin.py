@@ -151,14 +151,16 @@ class Recorder:
         if report.failed:
             self.write(event="collect_error", file=report.nodeid, details=str(report.longrepr))
 
+    def collected(self, item):
+        """The event that says a check was collected."""
+        function = getattr(item, "function", None)
+        return {"event": "collected", "id": item.nodeid, "name": item.name, "function": _function_name(item),
+                "file": item.nodeid.split("::", 1)[0], "doc": getattr(function, "__doc__", None) or "",
+                "browser": item.get_closest_marker("browser") is not None}
+
     def pytest_collection_finish(self, session):
         for item in session.items:  # with xdist, each worker's (the same items: the reader keeps one)
-            function = getattr(item, "function", None)
-            self.write(
-                event="collected", id=item.nodeid, name=item.name, function=_function_name(item),
-                file=item.nodeid.split("::", 1)[0], doc=(getattr(function, "__doc__", None) or ""),
-                browser=item.get_closest_marker("browser") is not None,
-            )
+            self.write(**self.collected(item))
 
     def pytest_runtest_logstart(self, nodeid, location):
         if not self.worker:

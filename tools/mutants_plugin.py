@@ -21,14 +21,15 @@ The record gets one JSON line per event, flushed at once:
      "outcome": "passed"|"failed"|"skipped", "reason": ..., "details": ...}
     {"event": "finished", "exitstatus": ...}
 
-A failure's reason and details are read as the grader reads them (grade_plugin.explain).
+The record is the grader's own (grade_plugin.Recorder): a failure's reason and details are read
+as the grader reads them.
 """
 import json
 from pathlib import Path
 
 import pytest
 
-from grade_plugin import explain
+from grade_plugin import Recorder as GradeRecorder
 
 _KEYS = pytest.StashKey()
 
@@ -66,10 +67,6 @@ def pytest_generate_tests(metafunc):
                              ids=[e["key"] for e in entries])
 
 
-def _function_name(item):
-    return getattr(item, "originalname", None) or item.name.split("[", 1)[0]
-
-
 def _key(item):
     callspec = getattr(item, "callspec", None)
     folder = callspec.params.get("stage_folder") if callspec else None
@@ -87,41 +84,17 @@ def pytest_collection_modifyitems(config, items):
     items[:] = kept
 
 
-class Recorder:
+class Recorder(GradeRecorder):
+    """The grader's record (tools/grade_plugin.py), each collected check naming its plan entry (key),
+    and failures explained with the plan's folders as the student's code."""
+
     def __init__(self, config, path, folders):
-        self.file = open(path, "a", encoding="utf-8")
-        self.folders = folders
+        super().__init__(config, path)
+        self._folders = folders
 
-    def write(self, **event):
-        self.file.write(json.dumps(event, ensure_ascii=False) + "\n")
-        self.file.flush()
+    @property
+    def folders(self):
+        return self._folders
 
-    def pytest_collectreport(self, report):
-        if report.failed:
-            self.write(event="collect_error", id=report.nodeid, details=str(report.longrepr)[:4000])
-
-    def pytest_collection_finish(self, session):
-        for item in session.items:
-            function = getattr(item, "function", None)
-            self.write(event="collected", id=item.nodeid, key=_key(item), function=_function_name(item),
-                       doc=getattr(function, "__doc__", None) or "",
-                       browser=item.get_closest_marker("browser") is not None)
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item, call):
-        report = yield
-        reason = details = ""
-        if call.excinfo is not None and report.outcome != "passed":
-            try:
-                reason, details = explain(call.excinfo, self.folders)
-            except Exception as error:  # never let the record hide a verdict
-                reason = details = f"(could not read the failure: {error!r})"
-        self.write(event="report", id=item.nodeid, when=report.when, outcome=report.outcome,
-                   reason=reason, details=details[:4000])
-        return report
-
-    def pytest_sessionfinish(self, session, exitstatus):
-        self.write(event="finished", exitstatus=int(exitstatus))
-
-    def pytest_unconfigure(self, config):
-        self.file.close()
+    def collected(self, item):
+        return {**super().collected(item), "key": _key(item)}
