@@ -108,4 +108,6 @@ print("HIDDEN", os.path.exists({str(host.base / "hidden.txt")!r}), flush=True)
     if host.mode == "sandbox":
         assert hidden.split()[1] == "False", "The sandboxed app could read a hidden file"
         assert processes == 0, f"The sandboxed app saw {processes} processes in /proc"
+    else:  # unsandboxed, the same probe sees both: it would tell a leaking sandbox
+        assert hidden.split()[1] == "True" and processes > 0, (hidden, processes)
     server.stop()
