@@ -10,6 +10,7 @@ The events of the support desk cross too: an attendant's list on one server
 hears of a session started on the other, and a chat ended on one is ended on both.
 """
 import threading
+from urllib.request import urlopen
 
 import pytest
 
@@ -34,26 +35,42 @@ def stage_env(stage_env):
 
 
 @pytest.fixture
-def redis_url():
+def redis_server():
     try:
         server = RedisServer().start()
     except (RedisMissing, ServerFailed) as problem:
         pytest.fail(str(problem), pytrace=False)
-    yield server.url
+    yield server
     server.stop()
 
 
+def listening(urls, redis_server):
+    """The URLs, once every server listens to the queue.
+
+    A Socket.IO server subscribes to Redis in a background thread started by its
+    first connection, so what another server publishes before that is lost: open
+    an Engine.IO connection to each and wait until Redis counts them all.
+    """
+    for url in urls:
+        urlopen(f"{url}/socket.io/?EIO=4&transport=polling", timeout=10).close()
+    if not redis_server.wait_for_subscribers(len(urls)):
+        pytest.fail(f"Only {redis_server.subscribers()} of the {len(urls)} servers subscribed to the Redis "
+                    "message queue within 10 s of their first connection: SocketIO(app, message_queue=...) "
+                    "should get FLASK_SOCKETIO_MESSAGE_QUEUE", pytrace=False)
+    return urls
+
+
 @pytest.fixture
-def two_servers(request, remote, stage, stage_folder, stage_env, redis_url):
+def two_servers(request, remote, stage, stage_folder, stage_env, redis_server):
     """The URLs of two stage 7 servers, one Redis message queue, one log folder."""
-    env = {**stage_env, "FLASK_SOCKETIO_MESSAGE_QUEUE": redis_url}
+    env = {**stage_env, "FLASK_SOCKETIO_MESSAGE_QUEUE": redis_server.url}
     if remote:  # two more apps of the stage, each its own server
         start_app = request.getfixturevalue("start_app")
         started = [start_app(env=env) for _ in range(2)]
         problems = [one.error for one in started if one.error]
         if problems:
             pytest.fail("The stage 7 app could not start:\n  " + problems[0], pytrace=False)
-        yield [one.url for one in started]
+        yield listening([one.url for one in started], redis_server)
         return
     servers = [LiveServer(stage, stage_folder, env), LiveServer(stage, stage_folder, env)]
     problems = []
@@ -72,7 +89,7 @@ def two_servers(request, remote, stage, stage_folder, stage_env, redis_url):
     try:
         if problems:
             pytest.fail("\n".join(problems), pytrace=False)
-        yield [server.url for server in servers]
+        yield listening([server.url for server in servers], redis_server)
     finally:
         for server in servers:
             server.stop()

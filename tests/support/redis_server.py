@@ -6,6 +6,9 @@ and is stopped by its process ID afterwards. ``make test`` installs Debian's
 """
 import shutil
 import tempfile
+import time
+
+import redis
 
 from stages import free_port
 
@@ -52,3 +55,18 @@ class RedisServer(ChildServer):
     def stop(self):
         super().stop()
         self._folder.cleanup()
+
+    def subscribers(self):
+        """How many clients are subscribed to a channel or a pattern right now."""
+        with redis.Redis.from_url(self.url) as client:
+            return sum(1 for one in client.client_list()
+                       if int(one.get("sub", 0)) + int(one.get("psub", 0)) > 0)
+
+    def wait_for_subscribers(self, count, timeout=10):
+        """True once ``count`` clients listen; False if they do not within ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while self.subscribers() < count:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
