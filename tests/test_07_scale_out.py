@@ -70,7 +70,7 @@ def two_servers(request, remote, stage, stage_folder, stage_env, redis_server):
         problems = [one.error for one in started if one.error]
         if problems:
             pytest.fail("The stage 7 app could not start:\n  " + problems[0], pytrace=False)
-        yield listening([one.url for one in started], redis_server)
+        yield [one.url for one in started]
         return
     servers = [LiveServer(stage, stage_folder, env), LiveServer(stage, stage_folder, env)]
     problems = []
@@ -89,15 +89,15 @@ def two_servers(request, remote, stage, stage_folder, stage_env, redis_server):
     try:
         if problems:
             pytest.fail("\n".join(problems), pytrace=False)
-        yield listening([server.url for server in servers], redis_server)
+        yield [server.url for server in servers]
     finally:
         for server in servers:
             server.stop()
 
 
 def test_user_and_attendant_on_two_servers_talk_through_redis_and_each_message_is_logged_once(
-        two_servers, log_dir):
-    one, two = two_servers
+        two_servers, redis_server, log_dir):
+    one, two = listening(two_servers, redis_server)
     chat_id, browser = start_chat(one)
     other_id, other_browser = start_chat(two)
     desk = Browser(two).sign_in()
@@ -130,8 +130,8 @@ def test_user_and_attendant_on_two_servers_talk_through_redis_and_each_message_i
         "The other session's log should hold only its own message")
 
 
-def test_the_desk_and_the_end_of_a_chat_cross_between_servers(two_servers, log_dir):
-    one, two = two_servers
+def test_the_desk_and_the_end_of_a_chat_cross_between_servers(two_servers, redis_server, log_dir):
+    one, two = listening(two_servers, redis_server)
     desk = Browser(two).sign_in()
     with desk.window() as attendant_list:
         attendant_list.emit("watch")
