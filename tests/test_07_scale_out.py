@@ -10,6 +10,7 @@ The events of the support desk cross too: an attendant's list on one server
 hears of a session started on the other, and a chat ended on one is ended on both.
 """
 import threading
+from urllib.error import URLError
 from urllib.request import urlopen
 
 import pytest
@@ -51,8 +52,11 @@ def listening(urls, redis_server):
     first connection, so what another server publishes before that is lost: open
     an Engine.IO connection to each and wait until Redis counts them all.
     """
-    for url in urls:
-        urlopen(f"{url}/socket.io/?EIO=4&transport=polling", timeout=10).close()
+    for number, url in enumerate(urls, 1):
+        try:
+            urlopen(f"{url}/socket.io/?EIO=4&transport=polling", timeout=10).close()
+        except (URLError, OSError) as error:
+            pytest.fail(f"Server {number} did not open a Socket.IO connection at /socket.io/: {error}", pytrace=False)
     if not redis_server.wait_for_subscribers(len(urls)):
         pytest.fail(f"Only {redis_server.subscribers()} of the {len(urls)} servers subscribed to the Redis "
                     "message queue within 10 s of their first connection: SocketIO(app, message_queue=...) "
