@@ -234,21 +234,23 @@ def templates_not_extending_the_layout(folder):
 
 # --- the checks on the files, with the words a student reads -----------------------------------
 
+def nothing_found(found, why):
+    """Fail with ``why`` and the places found, one per line, when anything was found."""
+    assert not found, f"{why} Found:\n  " + "\n  ".join(found)
+
+
 def no_debugger_switched_on(folder):
-    found = debugger_switches(folder)
-    assert not found, (
+    nothing_found(debugger_switches(folder), (
         "The debugger runs any Python a visitor types into an error page: it is for your own machine only, "
         "turned on when you start the server (flask run --debug, make stage N), never in the code or a "
-        "committed settings file, and the development server never listens on 0.0.0.0. Found:\n  "
-        + "\n  ".join(found))
+        "committed settings file, and the development server never listens on 0.0.0.0."))
 
 
 def no_secret_in_the_code(folder):
-    found = secrets_in_code(folder)
-    assert not found, (
+    nothing_found(secrets_in_code(folder), (
         "A secret in the code or in a committed settings file is in every copy of the code: anyone who reads "
         "it can sign session cookies (or sign in). Read keys and password hashes from the environment or .env, "
-        "and leave them empty in .env.example. Found:\n  " + "\n  ".join(found))
+        "and leave them empty in .env.example."))
 
 
 def every_page_template_extends_the_layout(folder):
@@ -264,11 +266,10 @@ def every_page_template_extends_the_layout(folder):
 
 
 def every_file_opened_with_an_encoding(folder):
-    found = files_opened_without_an_encoding(folder)
-    assert not found, (
+    nothing_found(files_opened_without_an_encoding(folder), (
         "A chat log holds any language and emoji: open it with encoding=\"utf-8\" (or in binary), or it is "
         "read and written in the machine's own encoding (cp1252 on many Windows PCs, where an emoji is an "
-        "error). Found:\n  " + "\n  ".join(found))
+        "error)."))
 
 
 # --- behaviour ---------------------------------------------------------------------------------
