@@ -4,34 +4,26 @@ Each test module names its stage with ``STAGE = N``. The fixtures then give it:
 
 - ``stage_folder``: the stage's folder (the repo's, or a student's copy given
   with ``--stage-dir N=PATH``);
-- ``app`` and ``client``: a freshly imported app with its own temporary log
-  folder, and Flask's test client for it;
-- ``live_server``: the stage running as a real server on 127.0.0.1;
+- ``app`` and ``client``: the stage's app, served for this check alone with its own
+  temporary log folder, and a browser-like client of it;
+- ``live_server``: the same server, for checks that need its URL;
 - ``start_app``: one more app of the stage, built with the environment, folder, settings,
   URL prefix or clock a check needs.
 
-Two modes. Locally (``make test``) the app is imported into this process: fast. In remote
-mode (``--app-host=sandbox``, as the grader runs the suite; ``plain`` without bubblewrap) the
-app never runs here: each check gets its own server, forked by tools/grading/app_host.py, and
-``client``, ``app`` and ``live_server`` reach it over HTTP (support/remote.py). A check
-observes the app from outside, so it gives the same verdict in both.
+The app never runs in this process: tools/grading/app_host.py forks a server of it for each
+check (in a bubblewrap sandbox of its own where bubblewrap runs, as the grader does), and the
+checks reach it from outside over HTTP and Socket.IO (support/remote.py). `make test` and the
+grader therefore run the same checks the same way, and give the same verdict.
 """
-import logging
-import os
-import time
 from pathlib import Path
 
 import pytest
-import time_machine
-from werkzeug.exceptions import NotFound
-from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 # tools/ is on the import path (pyproject.toml's pythonpath): the tests use the tools, never
 # the other way round.
-from loader import StageLoadError, load_app
+from grading.sandbox import detect
 from stages import STAGES, stage_dir, stage_number
-from support.remote import RemoteApp, RemoteClient, SuiteClient, launch_host
-from support.servers import LiveServer, ServerFailed
+from support.remote import RemoteApp, RemoteClient, launch_host
 
 # The checks stages 5 and 6 share: a failed assert there reports its values, as in a test file.
 pytest.register_assert_rewrite("support.chat_pages")
@@ -47,12 +39,12 @@ def pytest_addoption(parser):
         help="test the stage N found in PATH instead of the repo's folder (repeatable)",
     )
     parser.addoption(
-        "--app-host", choices=("plain", "sandbox"), default=None,
-        help="remote mode: never import the app here; serve it from tools/grading/app_host.py "
-             "(sandbox: in a bubblewrap sandbox of its own, as the grader does)",
+        "--app-host", choices=("auto", "plain", "sandbox"), default="auto",
+        help="how tools/grading/app_host.py serves the apps: sandbox (in a bubblewrap sandbox of "
+             "their own, as the grader does), plain (not isolated), auto (sandbox where bubblewrap runs)",
     )
     parser.addoption("--app-start-timeout", type=float, default=20, metavar="S",
-                     help="remote mode: seconds an app has to import and start serving (default 20)")
+                     help="seconds an app has to import and start serving (default 20)")
 
 
 def pytest_configure(config):
@@ -92,29 +84,42 @@ def log_dir(tmp_path):
 
 @pytest.fixture
 def stage_env(log_dir):
-    """The environment a stage runs with in tests; restored afterwards, whatever the stage set."""
-    saved = os.environ.copy()
-    os.environ["FLASK_SECRET_KEY"] = TEST_SECRET_KEY
-    os.environ["FLASK_LOG_DIR"] = str(log_dir)
-    yield {"FLASK_SECRET_KEY": TEST_SECRET_KEY, "FLASK_LOG_DIR": str(log_dir)}
-    os.environ.clear()
-    os.environ.update(saved)
+    """The environment (FLASK_* settings) a stage's server gets in a check."""
+    return {"FLASK_SECRET_KEY": TEST_SECRET_KEY, "FLASK_LOG_DIR": str(log_dir)}
+
+
+def app_host_mode(config):
+    mode = config.getoption("--app-host")
+    if mode == "auto":
+        mode = "sandbox" if detect() == "bwrap" else "plain"
+    return mode
 
 
 def _launch_app_host(config):
-    mode = config.getoption("--app-host")
-    if not mode:
-        return None
+    if config.pluginmanager.has_plugin("dsession"):
+        return None  # pytest-xdist's controller runs no check: each worker has its own host
+    mode = config.app_host_mode = app_host_mode(config)
     basetemp = config._tmp_path_factory.getbasetemp()
     # The folder holding pytest's temporary folders also holds the grader's record of the
     # checks: hidden from the app, but for the temporary folders (log folders, copies) and the
-    # graded copy itself.
-    writable = [basetemp, *(folder for n, folder in config.stage_folders.items() if folder != stage_dir(n))]
+    # folders tested instead of the repo's (--stage-dir; a plugin's, such as mutated copies).
+    given = [folder for n, folder in config.stage_folders.items() if folder != stage_dir(n)]
+    writable = [basetemp, *given, *getattr(config, "more_app_folders", [])]
     return launch_host(mode, hide=[basetemp.parent], writable=writable)
 
 
+def pytest_report_header(config):
+    if config.pluginmanager.has_plugin("dsession"):
+        mode = app_host_mode(config)
+    else:
+        mode = getattr(config, "app_host_mode", None) or app_host_mode(config)
+    return ("apps: served by tools/grading/app_host.py, " +
+            ("each in a bubblewrap sandbox" if mode == "sandbox" else
+             "NOT sandboxed (bubblewrap is not installed or cannot run here: `make sandbox`)"))
+
+
 def pytest_sessionstart(session):
-    # Remote mode: the app host starts now, and imports Flask while pytest collects the checks.
+    # The app host starts now, and imports Flask while pytest collects the checks.
     session.config.app_host = _launch_app_host(session.config)
 
 
@@ -126,14 +131,8 @@ def pytest_unconfigure(config):
 
 @pytest.fixture(scope="session")
 def app_host(request):
-    """The app host of remote mode (None locally): started once, serving every check's app."""
+    """The app host: started once per process, serving every check's app."""
     return request.config.app_host
-
-
-@pytest.fixture
-def remote(app_host):
-    """Whether the checks reach the app from outside (the grader's remote mode)."""
-    return app_host is not None
 
 
 def _start_remote(request, app_host, folder, env, config, output, **options):
@@ -147,7 +146,7 @@ def _start_remote(request, app_host, folder, env, config, output, **options):
 
 @pytest.fixture
 def server(request, app_host, stage, stage_folder, stage_env, log_dir, tmp_path):
-    """Remote mode: this check's own server of the app, with the check's environment."""
+    """This check's own server of the app, with the check's environment."""
     key = str(stage_folder)
     if key in _load_failures:
         pytest.skip(f"not run: the stage {stage} app could not be loaded (reported once, above)")
@@ -162,20 +161,8 @@ def server(request, app_host, stage, stage_folder, stage_env, log_dir, tmp_path)
 
 
 @pytest.fixture
-def app(request, remote, stage, stage_folder, stage_env, log_dir):
-    if remote:
-        return RemoteApp(request.getfixturevalue("server"))
-    key = str(stage_folder)
-    if key in _load_failures:
-        pytest.skip(f"not run: the stage {stage} app could not be loaded (reported once, above)")
-    try:
-        flask_app, _module = load_app(stage_folder, {"TESTING": True, "LOG_DIR": str(log_dir)})
-    except StageLoadError as error:
-        _load_failures[key] = str(error)
-        pytest.fail(f"The stage {stage} app in {stage_folder} could not be loaded:\n  {error}",
-                    pytrace=False)
-    flask_app.test_client_class = SuiteClient
-    return flask_app
+def app(server):
+    return RemoteApp(server)
 
 
 @pytest.fixture
@@ -184,127 +171,50 @@ def client(app):
 
 
 @pytest.fixture
-def live_server(request, remote, stage, stage_folder, stage_env):
-    if remote:
-        yield request.getfixturevalue("server")
-        return
-    server = LiveServer(stage, stage_folder, stage_env)
-    try:
-        server.start()
-    except ServerFailed as error:
-        pytest.fail(str(error), pytrace=False)
-    yield server
-    server.stop()
+def live_server(server):
+    return server
 
 
 class StartedApp:
-    """One more app of the stage, as start_app built it: in this process, or a server."""
+    """One more app of the stage, as start_app built it: a server of the app host."""
 
-    def __init__(self, app=None, server=None, error=None, records=None):
-        self.app, self._server, self.error, self._records = app, server, error, records
+    def __init__(self, server):
+        self._server, self.error = server, server.error
 
     @property
     def url(self):
-        return self._server.url if self._server and not self.error else None
-
-    @property
-    def remote(self):
-        return self._server is not None
-
-    @property
-    def served(self):
-        """What a check hands to helpers that take ``app``: the Flask app locally, else this."""
-        return self if self.remote else self.app
+        return None if self.error else self._server.url
 
     def test_client(self):
         return self.client()
 
     def client(self):
         assert not self.error, f"The app could not be started: {self.error}"
-        if self._server:
-            return RemoteClient(self._server.port)
-        return self.app.test_client()
+        return RemoteClient(self._server.port)
 
     def output(self):
         """What the app printed and logged so far."""
-        if self._server:
-            return self._server.output
-        return "".join(f"{r.levelname}:{r.name}:{r.getMessage()}\n" for r in self._records)
-
-
-class _Records(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.records = []
-
-    def emit(self, record):
-        self.records.append(record)
+        return self._server.output
 
 
 @pytest.fixture
-def start_app(request, remote, app_host, stage_folder, stage_env, log_dir, tmp_path):
+def start_app(request, app_host, stage_folder, stage_env, log_dir, tmp_path):
     """start_app(env=None, folder=None, config=..., cwd=None, prefix="", clock=None): one more app.
 
     env: the FLASK_* settings it sees (default: the check's); folder: the stage folder to load;
     config: create_app's test_config (None: none at all; default: TESTING and the log folder);
     cwd: where it starts (default: folder); prefix: the URL prefix it is served under; clock: an
-    ISO time its clock starts at (it ticks on). TZ in env sets its time zone (in both modes).
+    ISO time its clock starts at (it ticks on). TZ in env sets its time zone.
     """
     count = [0]
-    saved_tz = os.environ.get("TZ")
-
-    def restore_tz():
-        if saved_tz is None:
-            os.environ.pop("TZ", None)
-        else:
-            os.environ["TZ"] = saved_tz
-        time.tzset()
-
-    request.addfinalizer(restore_tz)
 
     def start(env=None, folder=None, config=DEFAULT, cwd=None, prefix="", clock=None):
         env = dict(stage_env if env is None else env)
         folder = Path(folder or stage_folder)
         if config is DEFAULT:
             config = {"TESTING": True, "LOG_DIR": str(log_dir)}
-        if remote:
-            count[0] += 1
-            server = _start_remote(request, app_host, folder, env, config,
-                                   tmp_path / f"app-{count[0]}-output.txt", cwd=cwd, prefix=prefix, clock=clock)
-            return StartedApp(server=server, error=server.error)
-        return _start_local(request, folder, env, config, cwd, prefix, clock)
+        count[0] += 1
+        return StartedApp(_start_remote(request, app_host, folder, env, config,
+                                        tmp_path / f"app-{count[0]}-output.txt", cwd=cwd, prefix=prefix, clock=clock))
 
     return start
-
-
-def _start_local(request, folder, env, config, cwd, prefix, clock):
-    handler = _Records()
-    logging.getLogger().addHandler(handler)
-    request.addfinalizer(lambda: logging.getLogger().removeHandler(handler))
-    if clock:
-        traveller = time_machine.travel(clock, tick=True)
-        traveller.start()
-        request.addfinalizer(traveller.stop)
-    saved_env, saved_cwd = os.environ.copy(), os.getcwd()
-    os.environ.clear()
-    os.environ.update({k: v for k, v in saved_env.items() if not k.startswith("FLASK_")}, **env)
-    time.tzset()
-    os.chdir(cwd or folder)
-    try:
-        flask_app, _module = load_app(folder, config)
-    except StageLoadError as error:
-        return StartedApp(error=f"The app could not be loaded: {error}", records=handler.records)
-    except SystemExit as exit_:  # as the app host says it: the check sees the same reason
-        return StartedApp(error=f"The app ended the Python process while it was being loaded (exit({exit_.code!r}))",
-                          records=handler.records)
-    finally:
-        tz = os.environ.get("TZ")
-        os.environ.clear()
-        os.environ.update(saved_env)
-        if tz is not None:  # the zone stays the app's for the rest of the check
-            os.environ["TZ"] = tz
-        os.chdir(saved_cwd)
-    flask_app.test_client_class = SuiteClient
-    if prefix:
-        flask_app.wsgi_app = DispatcherMiddleware(NotFound(), {prefix: flask_app.wsgi_app})
-    return StartedApp(app=flask_app, records=handler.records)

@@ -202,7 +202,7 @@ def test_a_flood_from_one_window_gets_a_chat_error_and_is_not_logged(start_app, 
     started = start_app(env={**stage_env, "FLASK_MESSAGES_PER_SECOND": "1"})
     client = started.client()
     chat_id = start_session(client)
-    sock = window(started.served, client)
+    sock = window(started, client)
     sock.join(chat_id, "user")
     for n in range(60):
         # At once: only the last waits, for its answer or for the server to close the connection.
@@ -223,8 +223,8 @@ def test_a_flood_from_one_window_gets_a_chat_error_and_is_not_logged(start_app, 
     assert logged == echoed, "Only the messages that were sent should be in the log, in order"
 
 
-def test_one_address_holds_a_bounded_number_of_connections(request, stage_folder, stage_env):
-    url = served(request, {**stage_env, "FLASK_MAX_CONNECTIONS_PER_CLIENT": "3"})
+def test_one_address_holds_a_bounded_number_of_connections(start_app, stage_env):
+    url = served(start_app, {**stage_env, "FLASK_MAX_CONNECTIONS_PER_CLIENT": "3"})
     windows = [ChatWindow(url).connect() for _ in range(3)]
     try:
         extra, reasons = ChatWindow(url), []

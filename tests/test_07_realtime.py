@@ -1,10 +1,7 @@
 """Stage 7: a realtime chat, one Socket.IO room per chat session.
 
-Each chat window is a ``support.sockets`` window: under ``make test`` one on
-Flask-SocketIO's test client (the handlers run in this process, fast), in remote
-mode a real Socket.IO client of the app's server. The tests marked "live" run
-the stage as a real server in both modes and talk to it over WebSocket, like the
-browser windows do. Absence ("the other session hears nothing") is proven with a
+Each chat window is a ``support.sockets`` window: a real Socket.IO client of the
+app's server, over WebSocket, as the browser's windows are. Absence ("the other session hears nothing") is proven with a
 barrier the server provides (an answer to a request sent after), never a sleep.
 """
 import json
@@ -748,13 +745,13 @@ ROUNDS = 20  # issue 9: the concurrency check runs 20 times in a row, every time
 
 
 def test_live_fifty_clients_at_once_twenty_rounds_leave_each_message_logged_once_intact_and_in_order(
-        request, stage_folder, stage_env, log_dir):
+        start_app, stage_env, log_dir):
     """50 windows in 10 sessions of 5 (2 tabs of the user's browser, 3 of the attendant's) send at
     once, then again: 20 rounds, each with 10 fresh sessions, on one server. Every message also
     goes to the 5 windows of its session (one session of 50 would mean 50 deliveries a message)."""
     sessions, tabs, per_client = 10, 5, 2
     clients = sessions * tabs
-    url = served(request, {**stage_env,
+    url = served(start_app, {**stage_env,
                            # What this check is about is concurrency, not the bounds (their own checks):
                            # 90 windows from one address, each sending as fast as it can.
                            "FLASK_MAX_CONNECTIONS_PER_CLIENT": "100", "FLASK_MESSAGES_PER_SECOND": "10000"})

@@ -9,7 +9,6 @@ the session's log exactly once (only the server that received it writes it).
 The events of the support desk cross too: an attendant's list on one server
 hears of a session started on the other, and a chat ended on one is ended on both.
 """
-import threading
 from urllib.error import URLError
 from urllib.request import urlopen
 
@@ -17,7 +16,7 @@ import pytest
 
 from stages import parse_log_line
 from support.redis_server import RedisMissing, RedisServer
-from support.servers import LiveServer, ServerFailed
+from support.servers import ServerFailed
 from support.sockets import ATTENDANT_ENV, Browser, converse, hears_nothing_else, start_chat
 
 STAGE = 7
@@ -65,38 +64,14 @@ def listening(urls, redis_server):
 
 
 @pytest.fixture
-def two_servers(request, remote, stage, stage_folder, stage_env, redis_server):
+def two_servers(start_app, stage_env, redis_server):
     """The URLs of two stage 7 servers, one Redis message queue, one log folder."""
     env = {**stage_env, "FLASK_SOCKETIO_MESSAGE_QUEUE": redis_server.url}
-    if remote:  # two more apps of the stage, each its own server
-        start_app = request.getfixturevalue("start_app")
-        started = [start_app(env=env) for _ in range(2)]
-        problems = [one.error for one in started if one.error]
-        if problems:
-            pytest.fail("The stage 7 app could not start:\n  " + problems[0], pytrace=False)
-        yield [one.url for one in started]
-        return
-    servers = [LiveServer(stage, stage_folder, env), LiveServer(stage, stage_folder, env)]
-    problems = []
-
-    def start(server):
-        try:
-            server.start()
-        except ServerFailed as error:
-            problems.append(str(error))
-
-    starters = [threading.Thread(target=start, args=(server,)) for server in servers]
-    for starter in starters:
-        starter.start()
-    for starter in starters:
-        starter.join()
-    try:
-        if problems:
-            pytest.fail("\n".join(problems), pytrace=False)
-        yield [server.url for server in servers]
-    finally:
-        for server in servers:
-            server.stop()
+    started = [start_app(env=env) for _ in range(2)]
+    problems = [one.error for one in started if one.error]
+    if problems:
+        pytest.fail("The stage 7 app could not start:\n  " + problems[0], pytrace=False)
+    return [one.url for one in started]
 
 
 def test_user_and_attendant_on_two_servers_talk_through_redis_and_each_message_is_logged_once(

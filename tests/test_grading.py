@@ -1,6 +1,7 @@
 """The grader (tools/grade.py) and the suite's power to tell a broken app from a working one.
 
-- each stage's own folder gets full marks;
+- the grader gives the repo's stage full marks (one stage through `make grade`, one big stage
+  graded by two workers: `make test` itself runs every check on every stage as the grader does);
 - the checks that state stage N's new concept fail on stage N-1's folder (as rustlings
   runs every exercise unsolved to prove its checks catch the missing piece);
 - every mutation in tests/mutations/stage_0N.toml (a mistake students make) makes the
@@ -9,13 +10,13 @@
   gets a clean verdict in bounded time, and the graded folder is never changed;
 - the student's loop (exercise, grade, progress), the JUnit and JSON outputs, `make diff`.
 
-The mutations and the concept checks are proven in local mode, as `make test` runs the checks:
-a pytest child (tools/mutants_plugin.py; one for stages 1-6, one for stage 7) runs, on each
+The mutations and the concept checks are proven with the checks themselves, as `make test` runs
+them: a pytest child (tools/mutants_plugin.py; one for stages 1-6, one for stage 7) runs, on each
 mutated copy, only the checks its mutation names, and the concept checks on the stage before. What is about the grader itself
 (full marks, a folder that cannot load, a 500, a hang, the outputs, the student's loop) goes
 through tools/grade.py, each run as small as its proof allows.
 
-Each grading or local run is a child process. The module's `gradings` fixture starts every job
+Each grading or proof run is a child process. The module's `gradings` fixture starts every job
 the selected tests need, three at a time, in the order the tests run: each test then waits only
 for its own, and the whole file takes about as long as a third of its jobs.
 """
@@ -75,15 +76,15 @@ class Job:
     """One grading: of `stage`, on the folder `make(workdir)` builds (None: the repo's stage).
 
     A job with a `task` runs task(workdir) instead: the slow part of a test that is not one
-    grading (a sequence of commands), so that it too runs alongside the others. A `local` job
-    runs stage `stage`'s checks in local mode on the folders of the selected tests' proofs.
+    grading (a sequence of commands), so that it too runs alongside the others. A `proofs` job
+    runs the checks on the folders of the selected tests' proofs.
     """
     key: str
     stage: int = 0
     make: Optional[Callable] = field(default=None, compare=False)
     args: tuple = ()
     task: Optional[Callable] = field(default=None, compare=False)
-    local: bool = False
+    proofs: bool = False
 
     def __str__(self):
         return self.key
@@ -157,11 +158,11 @@ def grade(stage, folder, *args, workdir):
     return Graded(code, out, err, verdict, seconds, Path(folder))
 
 
-# --- proofs in local mode: the checks themselves, on mutated copies --------------------
+# --- proofs: the checks themselves, on mutated copies --------------------------------
 
 @dataclass
-class LocalRun:
-    """What one local run of a stage's checks did: per proof key, its checks as the grader would list them."""
+class ProofRun:
+    """What one proof run of the checks did: per proof key, its checks as the grader would list them."""
     returncode: Optional[int]
     stdout: str
     stderr: str
@@ -179,24 +180,24 @@ class LocalRun:
         return next((c for c in found if c["status"] == "fail"), found[0] if found else None)
 
     def describe(self):
-        return (f"the local run of the checks: exit status {self.returncode} after {self.seconds:.1f} s; "
+        return (f"the proof run of the checks: exit status {self.returncode} after {self.seconds:.1f} s; "
                 f"output:\n{self.stdout[-6000:]}\n{self.stderr[-3000:]}")
 
 
-def local_status(reports):
+def status_of(reports):
     """(status, reason, details) of one test from its reports: "fail" only for a failure of the check
     itself; a failure in its setup (a fixture) is an "error in setup", a skip is "not run"."""
     by_phase = {r["when"]: r for r in reports}
     setup, call, teardown = by_phase.get("setup"), by_phase.get("call"), by_phase.get("teardown")
     if setup is None:
-        return "not run", "never started: the local run ended before this check", ""
+        return "not run", "never started: the proof run ended before this check", ""
     if setup["outcome"] == "failed":
         return "error in setup", setup["reason"], setup["details"]
     if setup["outcome"] == "skipped" or (call and call["outcome"] == "skipped"):
         skipped = call if call and call["outcome"] == "skipped" else setup
         return "not run", skipped["reason"], skipped["details"]
     if call is None:
-        return "not run", "did not finish: the local run ended during this check", ""
+        return "not run", "did not finish: the proof run ended during this check", ""
     if call["outcome"] == "failed":
         return "fail", call["reason"], call["details"]
     if teardown and teardown["outcome"] == "failed":
@@ -204,7 +205,7 @@ def local_status(reports):
     return "pass", "", ""
 
 
-def prove_locally(proofs, workdir):
+def prove(proofs, workdir):
     """Run the proofs' checks in one pytest child (tools/mutants_plugin.py): on each proof's folder,
     only the checks it names. A proof whose folder cannot be made (a stale mutation) is left out."""
     started = time.monotonic()
@@ -222,13 +223,15 @@ def prove_locally(proofs, workdir):
                   if f not in files]
     checks = {}
     if not plan:
-        return LocalRun(0, "", "", 0.0, checks, stale, [])
+        return ProofRun(0, "", "", 0.0, checks, stale, [])
     (workdir / "plan.json").write_text(json.dumps(plan, indent=1), encoding="utf-8")
+    (workdir / "run").mkdir()
     record = workdir / "record.jsonl"
     code, out, err, _ = run_bounded(
         [sys.executable, "-m", "pytest", *map(str, sorted(files)), "-p", "mutants_plugin",
          "--mutants", str(workdir / "plan.json"), "--mutants-record", str(record),
-         "--basetemp", str(workdir / "tmp"), "-q", "--tb=short", "--no-header"],
+         # The app host hides the folder holding pytest's temporary folders: not the one with the copies.
+         "--basetemp", str(workdir / "run" / "tmp"), "-q", "--tb=short", "--no-header"],
         env={"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "tools"), os.environ.get("PYTHONPATH")])),
              # A mutated copy's failing browser checks leave their screenshots here, not in test-results/.
              "BROWSER_ARTIFACTS": str(workdir / "browser-artifacts")})
@@ -239,7 +242,7 @@ def prove_locally(proofs, workdir):
             reports.setdefault(event["id"], []).append(event)
     for event in events:
         if event["event"] == "collected":
-            status, reason, details = local_status(reports.get(event["id"], []))
+            status, reason, details = status_of(reports.get(event["id"], []))
             name = event["id"].split("::", 1)[-1]
             check = {"name": name, "function": event["function"], "status": status,
                      "reason": reason, "details": details, "hint": ""}
@@ -248,14 +251,14 @@ def prove_locally(proofs, workdir):
                                                description=name, reason=reason, details=details,
                                                browser=event["browser"], doc=event["doc"]), proof_of[event["key"]].stage)
             checks.setdefault(proof_of[event["key"]], []).append(check)
-    return LocalRun(code, out, err, time.monotonic() - started, checks, stale, events)
+    return ProofRun(code, out, err, time.monotonic() - started, checks, stale, events)
 
 
 def run_job(job, workdir, proofs=()):
     started = time.monotonic()
     try:
-        if job.local:
-            return prove_locally(proofs, Path(workdir))
+        if job.proofs:
+            return prove(proofs, Path(workdir))
         if job.task:
             return job.task(Path(workdir))
         folder = job.make(workdir) if job.make else stage_dir(job.stage)
@@ -270,7 +273,7 @@ def run_job(job, workdir, proofs=()):
 def gradings(request, tmp_path_factory):
     """job -> its result; every selected test's job is started at once, three at a time.
 
-    A local job runs the proofs of the selected tests only (`make test-fast` leaves out the
+    A proofs job runs the proofs of the selected tests only (`make test-fast` leaves out the
     mutations that name browser checks, so their stage's run does not start a browser)."""
     jobs, proofs = [], {}
     for item in request.session.items:
@@ -281,8 +284,8 @@ def gradings(request, tmp_path_factory):
                 jobs.append(job)
             if isinstance(params.get("proof"), Proof) and params["proof"] not in proofs.setdefault(job, []):
                 proofs[job].append(params["proof"])
-    # The longest first (stage 7's full marks, then the local runs), the short ones alongside.
-    jobs.sort(key=lambda job: (job.key != f"full-{max(STAGES)}", not job.local))
+    # The longest first (the proof runs), the short ones alongside.
+    jobs.sort(key=lambda job: not job.proofs)
     pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="grading")
     futures = {job: pool.submit(run_job, job, tmp_path_factory.mktemp(job.key[:40]), proofs.get(job, ()))
                for job in jobs}
@@ -317,15 +320,23 @@ def has_browser_checks(number):
     return len(stage_tests(number)) > len(stage_tests(number, False))
 
 
-def full_marks_jobs():
-    for number in reversed(STAGES_WITH_CHECKS):  # the longest first: the others run alongside
-        marks = [pytest.mark.browser] if has_browser_checks(number) else []
-        job = MAKE_GRADE if number == 1 else Job(f"full-{number}", number)
-        yield pytest.param(job, id=f"stage-{number}", marks=marks)
+# A big stage is graded by two pytest-xdist workers (tools/grade.py's MANY_CHECKS). Stage 7's
+# scorecard from two workers, on checks that need what only its folder has: the Socket.IO
+# client it serves to the browser, Redis, and plain HTTP.
+TWO_WORKERS = ("test_user_and_attendant_chat_both_ways_live_over_a_websocket",
+               "test_user_and_attendant_on_two_servers_talk_through_redis_and_each_message_is_logged_once",
+               "test_home_page_opens_each_client_in_its_own_window",
+               "test_start_a_chat_creates_its_log_and_opens_its_page")
+FULL_7 = Job("full-7-two-workers", 7, args=("--workers", "2", *(arg for name in TWO_WORKERS for arg in ("--only", name))))
 
 
-@pytest.mark.parametrize("job", list(full_marks_jobs()))
-def test_each_stage_gets_full_marks(gradings, job):
+# `make test` runs every check of every stage on the repo's folders, served exactly as the grader
+# serves them; these two gradings prove what tools/grade.py adds to that: its copy of the folder
+# (app.py, and an app/ package with its static files), the scorecard and its JSON, and two workers.
+@pytest.mark.parametrize("job", [pytest.param(MAKE_GRADE, id="stage-1-by-make",
+                                              marks=[pytest.mark.browser] if has_browser_checks(1) else []),
+                                 pytest.param(FULL_7, id="stage-7-two-workers", marks=[pytest.mark.browser])])
+def test_the_repos_stage_gets_full_marks_from_the_grader(gradings, job):
     graded = result(gradings, job)
     not_passed = {name: s for name, s in graded.statuses().items() if s != "pass"}
     assert graded.returncode == 0 and not not_passed, (
@@ -333,15 +344,20 @@ def test_each_stage_gets_full_marks(gradings, job):
     )
     total = graded.verdict["total"]
     listed = {check["function"] for check in graded.verdict["checks"]}
-    assert listed == check_names(job.stage)[0], "The scorecard should list every check of the stage"
+    expected = check_names(1)[0] if job is MAKE_GRADE else {APP_LOADS, *TWO_WORKERS}
+    assert listed == expected, f"The scorecard should list every check it ran: {sorted(listed ^ expected)}"
     assert f"{total} of {total} checks passed" in graded.stdout, graded.describe()
 
 
 # --- the concept checks fail on the stage before -----------------------------------------
 
-def local_job(number):
-    """Stage 7's proofs (the most, and browser ones) run alongside those of stages 1-6 (one run: one start-up)."""
-    return Job("local-7", local=True) if number == 7 else Job("local-1-6", local=True)
+STAGE_7_RUNS = 3  # stage 7's proofs wait most (reconnects, Redis, time limits): in runs side by side
+
+
+def proof_job(number, turn=0):
+    """The run a proof of stage N goes to: stages 1-6 share one (one start-up); stage 7's proofs, the
+    most and the slowest, take turns in STAGE_7_RUNS runs that wait alongside each other."""
+    return Job(f"proofs-7-{turn % STAGE_7_RUNS}", proofs=True) if number == 7 else Job("proofs-1-6", proofs=True)
 
 
 def concept_proofs():
@@ -349,7 +365,7 @@ def concept_proofs():
         concept, _ = load(number)
         if number > 1 and concept and stage_dir(number - 1).is_dir():
             proof = Proof(number, "concept", tuple(concept), make=lambda _target, n=number: stage_dir(n - 1))
-            yield pytest.param(local_job(number), proof, id=f"stage-{number}-on-{STAGES[number - 1]}")
+            yield pytest.param(proof_job(number), proof, id=f"stage-{number}-on-{STAGES[number - 1]}")
 
 
 @pytest.mark.parametrize("job, proof", list(concept_proofs()))
@@ -383,19 +399,19 @@ def test_every_stage_after_the_first_names_its_concept_checks():
 # --- mutations: mistakes students make ---------------------------------------------------
 
 def mutation_proofs():
-    """Each mutation as a Proof, with its job: the stage's local run; or, for a mutation that stops
+    """Each mutation as a Proof, with its job: the stage's proof run; or, for a mutation that stops
     the app loading (the grader's own first check, `the_app_loads`), a grading of its own."""
     for number in STAGES_WITH_CHECKS:
         _, mutations = load(number)
         _, browser = check_names(number)
-        for mutation in mutations:
+        for turn, mutation in enumerate(mutations, 1):
             proof = Proof(number, mutation.id, tuple(mutation.fails),
                           make=lambda target, m=mutation: make_mutant(m, Path(target) / STAGES[m.stage]))
             if APP_LOADS in mutation.fails:
                 job = Job(f"mutant-{number}-{mutation.id}", number, make=proof.make,
                           args=("--no-browser", *mutation.extra.get("grade_args", [])))
             else:
-                job = local_job(number)
+                job = proof_job(number, turn)
             marks = [pytest.mark.browser] if set(mutation.fails) & browser else []
             yield pytest.param(job, proof, mutation, id=f"{number}-{mutation.id}", marks=marks)
 
@@ -403,16 +419,17 @@ def mutation_proofs():
 @pytest.mark.parametrize("job, proof, mutation", list(mutation_proofs()))
 def test_a_mutated_stage_fails_the_check_that_names_the_mistake(gradings, job, proof, mutation):
     ran = result(gradings, job)
-    if job.local:
+    if job.proofs:
         if proof in ran.stale:
             raise ran.stale[proof]
+        assert proof in ran.checks, f"The proof run ran no check on {mutation.id!r}'s copy: {ran.describe()}"
         found = {name: ran.check(proof, name) for name in mutation.fails}
     else:
         assert ran.returncode == 1, f"Grading stage {job.stage} with {mutation.id!r} should fail. {ran.describe()}"
         found = {name: ran.check(name) for name in mutation.fails}
     for name, check in found.items():
         assert check is not None, (
-            f"{mutation.source} says {mutation.id!r} fails {name}, but stage {job.stage} has no such check"
+            f"{mutation.source} says {mutation.id!r} fails {name}, but stage {mutation.stage} has no such check"
         )
         assert check["status"] == "fail", (
             f"{mutation.id!r} ({mutation.why}) should fail the check {name!r}, but it is {check['status']!r}"
@@ -421,7 +438,7 @@ def test_a_mutated_stage_fails_the_check_that_names_the_mistake(gradings, job, p
         )
         assert check["reason"] and check["hint"], f"A failed check should come with a reason and a hint: {check}"
         assert "Traceback (most recent call last)" not in check["reason"] + check["details"], check
-    if not job.local:
+    if not job.proofs:
         assert "Traceback (most recent call last)" not in ran.stdout + ran.stderr, ran.describe()
 
 
@@ -446,7 +463,7 @@ def copy_of_stage_1(target, change=None):
     return target
 
 
-# Proofs that must NOT hold, run in stages 1-6's local run: a proof is only worth something if
+# Proofs that must NOT hold, run in stages 1-6's proof run: a proof is only worth something if
 # a check that passes, or that never gets to its assertions, is told apart from one that fails.
 UNCHANGED = Proof(1, "self-check-unchanged-copy", ("test_home_page_says_hello", "test_home_page_is_html"),
                   make=copy_of_stage_1)
@@ -454,17 +471,17 @@ NO_APP = Proof(1, "self-check-no-app", ("test_home_page_says_hello",),
                make=lambda target: copy_of_stage_1(target, renamed_to_main))
 
 
-@pytest.mark.parametrize("job, proof", [pytest.param(local_job(1), UNCHANGED, id="unchanged"),
-                                        pytest.param(local_job(1), NO_APP, id="app-cannot-load")])
-def test_a_local_proof_tells_a_failing_check_from_a_passing_or_broken_one(gradings, job, proof):
+@pytest.mark.parametrize("job, proof", [pytest.param(proof_job(1), UNCHANGED, id="unchanged"),
+                                        pytest.param(proof_job(1), NO_APP, id="app-cannot-load")])
+def test_a_proof_tells_a_failing_check_from_a_passing_or_broken_one(gradings, job, proof):
     ran = result(gradings, job)
     statuses = {name: ran.check(proof, name)["status"] for name in proof.checks}
     if proof is UNCHANGED:
         assert statuses == dict.fromkeys(proof.checks, "pass"), (
-            f"On an unchanged copy of stage 1 these checks pass; the local run says {statuses}\n{ran.describe()}")
+            f"On an unchanged copy of stage 1 these checks pass; the proof run says {statuses}\n{ran.describe()}")
     else:
         check = ran.check(proof, "test_home_page_says_hello")
-        assert check["status"] == "error in setup" and "could not be loaded" in check["reason"], (
+        assert check["status"] == "error in setup" and "could not be started" in check["reason"], (
             f"A copy whose app cannot load fails in setup, which proves no mutation: {check}\n{ran.describe()}")
 
 

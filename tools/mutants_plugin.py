@@ -10,9 +10,9 @@ plan.json lists the folders to check, each with the checks to run on it:
 
 Each check (test function) a folder names runs once on that folder: the plugin parametrizes the
 ``stage_folder`` fixture directly (a direct parametrization overrides tests/conftest.py's fixture,
-and ``app``, ``client``, ``live_server`` all build on it), so a mutated copy is tested in this
-process, as `make test` tests the repo's stage (local mode), with no grader in between. Every
-other test is deselected. Each test still gets its own tmp_path, log folder and app.
+and ``app``, ``client``, ``live_server`` all build on it), so a mutated copy is tested as `make
+test` tests the repo's stage, with no grader in between. Every other test is deselected.
+Each test still gets its own tmp_path, log folder and app.
 
 The record gets one JSON line per event, flushed at once:
 
@@ -50,6 +50,7 @@ def pytest_configure(config):
         raise pytest.UsageError(f"--mutants {path}: each entry needs a folder of its own")
     config.stash[_KEYS] = {str(Path(entry["folder"])): entry["key"] for entry in plan}
     config.mutants_plan = plan
+    config.more_app_folders = [Path(folder) for folder in folders]  # tests/conftest.py's app host serves them
     record = config.getoption("--mutants-record")
     if record:
         config.pluginmanager.register(Recorder(config, Path(record), folders), "mutants-recorder")

@@ -90,6 +90,11 @@ class ChatWindow:
                      "fetches it into app/static/vendor/.")
         return hint
 
+    def wait_for_socket(self, timeout):
+        """Wait up to ``timeout`` ms until the page has opened its next WebSocket (after forget_socket())."""
+        if self.socket is None:
+            self.page.wait_for_event("websocket", lambda socket: "/socket.io/" in socket.url, timeout=timeout)
+
     def forget_socket(self):
         """The page's WebSocket is gone (a reload, a server that stopped): the next one it opens
         is the one wait_until_live() waits for."""

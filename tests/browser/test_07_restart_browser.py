@@ -1,16 +1,17 @@
 """Stage 7 restarted under open chat windows, as a student does it: Ctrl+C, then `make stage 7`.
 
-The server runs as `make stage 7` runs it (tools/serve.py, with the reloader) on one port; the
-windows stay open while it is down, and come back by themselves when it is up again.
+The server runs as `flask run` runs it, on one port; the windows stay open while it is down,
+and come back by themselves when it is up again on the same port. (That `make stage 7` gets
+the same port back is tools/serve.py's part: tests/test_tooling.py proves it.)
 """
 import re
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from chat_windows import join_chat, send_and_see, start_chat
 from stages import parse_log_line
-from support.servers import LiveServer, ServerFailed
 from support.sockets import ATTENDANT_ENV
 
 STAGE = 7
@@ -30,29 +31,18 @@ def stage_env(stage_env):
 
 
 @pytest.fixture
-def make_stage(remote, app_host, stage, stage_folder, stage_env, tmp_path, browser_recorder):
-    """``make_stage(port=None)``: start stage 7 as `make stage 7` does; every one is stopped at the end.
-
-    When grading (remote mode), the student's app is served from the app host's sandbox instead,
-    as `flask run` would (no test config), on the port asked for; Ctrl+C is then a stop."""
+def make_stage(app_host, stage_folder, stage_env, tmp_path, browser_recorder):
+    """``make_stage(port=None)``: start stage 7 as `flask run` would (no test config), on the port
+    asked for, from the app host; every one is stopped at the end. Stopping one is the Ctrl+C."""
     started = []
 
     def start(port=None):
-        if remote:
-            server = app_host.start(stage_folder, stage_env, None, tmp_path / f"server-{len(started)}.txt",
-                                    port=port or 0)
-            started.append(server)
-            browser_recorder.servers.append(server)
-            if server.error:
-                pytest.fail(f"The stage 7 app could not be started: {server.error}", pytrace=False)
-            return server
-        server = LiveServer(stage, stage_folder, stage_env, port=port, debug=True)
+        server = app_host.start(stage_folder, stage_env, None, tmp_path / f"server-{len(started)}.txt", port=port or 0)
         started.append(server)
         browser_recorder.servers.append(server)
-        try:
-            return server.start()
-        except ServerFailed as error:
-            pytest.fail(str(error), pytrace=False)
+        if server.error:
+            pytest.fail(f"The stage 7 app could not be started: {server.error}", pytrace=False)
+        return server
 
     yield start
     for server in started:
@@ -92,15 +82,15 @@ def test_after_ctrl_c_and_a_restart_on_the_same_port_both_windows_rejoin_with_th
     with step(f"`make stage 7` again: the server comes back on port {port}"):
         again = make_stage(port=port)
         assert again.port == port, (
-            f"After Ctrl+C with chat windows open, `make stage 7` moved from port {port} to {again.port}, "
-            f"so the open windows can never reconnect. The windows' old connections wait in TIME_WAIT, "
-            f"which does not stop Flask from binding the port (SO_REUSEADDR): serve.py should not count "
-            f"them as a program holding it. Its output:\n{again.output}")
+            f"After Ctrl+C with chat windows open, the server came back on port {again.port}, not {port}, "
+            f"so the open windows can never reconnect. Its output:\n{again.output}")
     with step("both windows reconnect by themselves and join the chat again"):
         for window in windows:
             try:
-                window.wait_until_live(timeout=RECONNECT_MS)
-            except AssertionError as error:
+                # socket.io's own retries bring the WebSocket back; joining then takes no longer than any join.
+                window.wait_for_socket(timeout=RECONNECT_MS)
+                window.wait_until_live()
+            except (AssertionError, PlaywrightError) as error:
                 raise AssertionError(
                     f"The {window.role}'s window should reconnect and join again by itself once the server is "
                     f"back (socket.io reconnects; chat.js joins on every connect).\n{error}") from error

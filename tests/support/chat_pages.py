@@ -350,13 +350,9 @@ class TinyDisk:
     def _file_size_limit(self, size):
         """Set the server's soft file size limit (None: as high as allowed). The hard limit stays:
         under the grader's sandbox it is already lower, and no process may raise it again."""
-        if hasattr(self.server, "limit_file_size"):  # remote mode: the app host sets it on its server
-            # The server inherits the hard limit of this process, its ancestor.
-            _soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-            self.server.limit_file_size(hard if size is None else size)
-            return
-        _soft, hard = resource.prlimit(self.server.pid, resource.RLIMIT_FSIZE)
-        resource.prlimit(self.server.pid, resource.RLIMIT_FSIZE, (hard if size is None else size, hard))
+        # The app host sets it on its server, which inherits the hard limit of this process, its ancestor.
+        _soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        self.server.limit_file_size(hard if size is None else size)
 
     def unmount(self):
         if self.mounted:
@@ -367,10 +363,10 @@ class TinyDisk:
 def disk(request, log_dir):
     """The log folder as a disk that can fill up (ask for it before live_server).
 
-    A server in the app host's bubblewrap sandbox (--app-host=sandbox) lives in a mount namespace
-    made when the host started: a tmpfs mounted now would be the tests' alone, so there the full
-    disk is always injected."""
-    sandboxed = request.config.getoption("--app-host") == "sandbox"
+    A server in the app host's bubblewrap sandbox lives in a mount namespace made when the host
+    started: a tmpfs mounted now would be the tests' alone, so there the full disk is always
+    injected (the tmpfs is for a machine without bubblewrap, where the servers see it)."""
+    sandboxed = request.config.app_host_mode == "sandbox"
     tiny = TinyDisk(log_dir, tmpfs=request.param == "tmpfs" and not sandboxed)
     yield tiny
     tiny.unmount()

@@ -109,10 +109,7 @@ def settings_read_as_text(start_app, stage_env, form_page):
 
 def why_it_did_not_start(start_app, **how):
     """The reason start_app gives when the app built as asked does not start (None: it started)."""
-    try:
-        return start_app(**how).error
-    except SystemExit as stopped:  # local mode lets the app's exit through (remote mode reports it as .error)
-        return f"SystemExit: {stopped}"
+    return start_app(**how).error
 
 
 def a_bad_setting_stops_the_start(start_app, stage_env):

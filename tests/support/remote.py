@@ -1,8 +1,8 @@
-"""Remote mode: the checks reach the student's app only from outside, over HTTP.
+"""The checks reach the stage's app only from outside, over HTTP.
 
-The grader runs the suite with ``--app-host=sandbox`` (``plain``: the same without bubblewrap).
-The app then never runs in the checks' process: tools/grading/app_host.py, started once per
-run (in a sandbox of its own when grading), forks one server per check, and the checks get:
+The app never runs in the checks' process: tools/grading/app_host.py, started once per pytest
+process (``--app-host=sandbox``: in a bubblewrap sandbox of its own, as the grader always runs
+it; ``plain``: not isolated), forks one server per check, and the checks get:
 
 - ``RemoteClient``: Werkzeug's test client (the one Flask's is built on: same calls, same
   responses, cookies kept), whose requests travel over HTTP to the server;
@@ -22,7 +22,6 @@ from pathlib import Path
 import flask
 import pytest
 from flask.sessions import SecureCookieSessionInterface
-from flask.testing import FlaskClient
 from itsdangerous import BadSignature
 from werkzeug.test import Client
 
@@ -39,12 +38,6 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", 
 def cookie_header(client):
     """The Cookie header a browser with this client's cookies sends (for a Socket.IO window)."""
     return {"Cookie": "; ".join(f"{c.key}={c.value}" for c in client._cookies.values())}
-
-
-class SuiteClient(FlaskClient):
-    """Flask's test client, with cookie_header() as RemoteClient has it."""
-
-    cookie_header = cookie_header
 
 
 def session_data(cookie_value, secret_key):
@@ -244,9 +237,7 @@ def launch_host(mode, hide=(), writable=()):
 
 
 class RemoteApp:
-    """The app as a check sees it in remote mode: a server to browse, and what it printed."""
-
-    remote = True
+    """The app as a check sees it: a server to browse, and what it printed."""
 
     def __init__(self, server):
         self._server = server

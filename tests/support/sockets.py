@@ -14,10 +14,8 @@ barrier the server itself provides:
   server sent this window before (another window's message to the room, say)
   arrived before that answer.
 
-Two backends behind the same API (``window()`` picks the one for the app):
-``ChatWindow`` is a real python-socketio client over WebSocket (a live server, or
-the student's app in remote mode); ``TestClientWindow`` wraps Flask-SocketIO's
-test client, which runs the handlers in this process (fast, no network).
+``ChatWindow`` is a real python-socketio client over WebSocket of the app's server
+(``window()`` opens one carrying a browser's cookies).
 """
 import functools
 import http.cookiejar
@@ -31,8 +29,6 @@ import engineio
 import pytest
 import socketio
 from werkzeug.security import generate_password_hash
-
-from .servers import LiveServer, ServerFailed
 
 WAIT = 10  # seconds to wait for any one event before a test fails
 # The attendant the stage 7 tests sign in as: the name and a password hash, as .env has them.
@@ -105,171 +101,23 @@ def start_chat(base_url):
 
 
 def window(app, client=None):
-    """A connected chat window of ``app`` carrying the cookies of ``client`` (a browser: Flask's
-    test client, or the remote one), or of a new browser. In remote mode (``app.remote``) a real
-    Socket.IO client of the app's server, else one on Flask-SocketIO's test client."""
-    if getattr(app, "remote", False):
-        browser = client or app.test_client()
-        opened = ChatWindow(app.url, headers=browser.cookie_header())
-        OPEN_WINDOWS.append(opened)
-        try:
-            return opened.connect()
-        except socketio.exceptions.ConnectionError as error:
-            pytest.fail(f"A chat window could not connect to the app ({error}). {NO_SOCKETIO}", pytrace=False)
-    return TestClientWindow(app, client or app.test_client()).connect()
+    """A connected chat window of ``app``'s server carrying the cookies of ``client`` (a browser),
+    or of a new browser; closed by close_windows() after the test."""
+    browser = client or app.test_client()
+    opened = ChatWindow(app.url, headers=browser.cookie_header())
+    OPEN_WINDOWS.append(opened)
+    try:
+        return opened.connect()
+    except socketio.exceptions.ConnectionError as error:
+        pytest.fail(f"A chat window could not connect to the app ({error}). {NO_SOCKETIO}", pytrace=False)
 
 
-OPEN_WINDOWS = []  # the remote windows window() opened, closed by close_windows() after each test
+OPEN_WINDOWS = []  # the windows window() opened, closed by close_windows() after each test
 
 
 def close_windows():
     while OPEN_WINDOWS:
         OPEN_WINDOWS.pop().disconnect(wait=1)
-
-
-class Window:
-    """What both backends share: the events received, in the server's order, and how a test
-    takes them. Each event is a (name, payload) pair; taking one removes it."""
-
-    def __init__(self):
-        self.pending = []  # events received and not yet taken, oldest first
-        self.arrived = threading.Condition()
-
-    # --- what a backend gives
-    def connect(self):
-        raise NotImplementedError
-
-    def emit(self, event, *args, answered=True):
-        """Send ``event`` with ``args``; with ``answered``, return once the server has handled it."""
-        raise NotImplementedError
-
-    @property
-    def connected(self):
-        raise NotImplementedError
-
-    def disconnect(self):
-        raise NotImplementedError
-
-    def _collect(self):
-        """Move what arrived into ``pending`` (the test client keeps it in its own list)."""
-
-    # --- the API of a test
-    def _record(self, name, payload):
-        with self.arrived:
-            self.pending.append((name, payload))
-            self.arrived.notify_all()
-
-    def received(self, event=None):
-        """Take every event that arrived so far: the payloads of those named ``event``, or,
-        with no name, all of them as (name, payload) pairs. The others are taken too."""
-        self._collect()
-        with self.arrived:
-            taken, self.pending = self.pending, []
-        return [payload for name, payload in taken if name == event] if event else taken
-
-    def wait_for(self, *events, when=""):
-        """Take the events up to and including the next one named in ``events`` (as (name, payload)
-        pairs), waiting for it up to WAIT seconds (the server may send it later, from another thread)."""
-        deadline = time.monotonic() + WAIT
-        while True:
-            self._collect()
-            with self.arrived:
-                found = [number for number, (name, _) in enumerate(self.pending) if name in events]
-                if found:
-                    taken, self.pending = self.pending[:found[0] + 1], self.pending[found[0] + 1:]
-                    return taken
-                left = deadline - time.monotonic()
-                if left <= 0 or self._closed():
-                    raise AssertionError(
-                        f"No '{' or '.join(events)}' event arrived within {WAIT} s {when}; got {self.pending}".rstrip())
-                self.arrived.wait(min(left, self._poll or left))
-
-    _poll = None  # how long to wait for news before looking again; None: until notified
-
-    def _closed(self):
-        return False
-
-    def expect(self, event, when=""):
-        """The payload of the next ``event`` the server sent this window (the events before it stay)."""
-        deadline = time.monotonic() + WAIT
-        while True:
-            self._collect()
-            with self.arrived:
-                for number, (name, payload) in enumerate(self.pending):
-                    if name == event:
-                        del self.pending[number]
-                        return payload
-                left = deadline - time.monotonic()
-                if left <= 0 or self._closed():
-                    raise AssertionError(f"No '{event}' event arrived within {WAIT} s {when}".rstrip())
-                self.arrived.wait(min(left, self._poll or left))
-
-    def barrier(self):
-        """Take every event the server sent this window before it answers a request sent now: the
-        request is an empty message, which the server refuses (a chat_error only this window gets)."""
-        self.emit("message", {"text": ""})
-        return self.wait_for("chat_error", when="for an empty message")[:-1]
-
-    def join(self, chat_id, role):
-        """Join a session (the server decides the role: ``role`` is the one the test expects); the
-        first event of the answer must be the history. Take every event so far; return the history."""
-        self.emit("join", {"chat_id": chat_id})
-        # (Through a message queue the answer may come after the acknowledgement: wait for it.)
-        got = self.wait_for("history", "chat_error", when=f"after joining session {chat_id}") + self.received()
-        assert got[0][0] == "history", (
-            f"Joining session {chat_id} as {role} should answer with a 'history' event first; got {got}")
-        history = got[0][1]
-        assert history.get("role") == role, (
-            f"This window should have joined session {chat_id} as the {role}; history says {history.get('role')!r}")
-        return history
-
-    def send(self, text):
-        """Send a chat message; return once the server has handled it."""
-        self.emit("message", {"text": text})
-
-    def __enter__(self):
-        return self.connect()
-
-    def __exit__(self, *exc):
-        self.disconnect()
-
-
-class TestClientWindow(Window):
-    """A window on Flask-SocketIO's test client: the handlers run in this process, at once."""
-
-    __test__ = False  # not a test class, whatever its name says
-    _poll = 0.005  # events from a background task (the leave grace) land in the test client's list
-
-    def __init__(self, app, client):
-        super().__init__()
-        self.app, self.client, self.sock = app, client, None
-
-    def connect(self):
-        socketio_ = self.app.extensions.get("socketio")
-        if socketio_ is None:
-            pytest.fail(NO_SOCKETIO, pytrace=False)
-        self.sock = socketio_.test_client(self.app, flask_test_client=self.client)
-        return self
-
-    @property
-    def connected(self):
-        return self.sock.is_connected()
-
-    def emit(self, event, *args, answered=True):
-        self.sock.emit(event, *args)  # the handler has run when this returns
-
-    def _collect(self):
-        # list.pop(0) and the test client's append are each atomic: a background task's event
-        # is never lost (get_received() rebuilds the list, and could drop one added meanwhile).
-        while self.sock.queue:
-            event = self.sock.queue.pop(0)
-            args = event["args"]
-            # The test client keeps a "message" event's payload as is, other events' as a list.
-            self._record(event["name"], args if event["name"] == "message" else (args[0] if args else None))
-
-    def disconnect(self):
-        if self.sock is not None and self.sock.is_connected():
-            self.sock.disconnect()
 
 
 class _InOrderEngineIO(engineio.Client):
@@ -294,11 +142,13 @@ class _InOrderClient(socketio.Client):
         return _InOrderEngineIO
 
 
-class ChatWindow(Window):
-    """A real Socket.IO client (python-socketio) of a running server."""
+class ChatWindow:
+    """A real Socket.IO client (python-socketio) of a running server, keeping every event it
+    receives in the server's order. Each event is a (name, payload) pair; taking one removes it."""
 
     def __init__(self, base_url, headers=None):
-        super().__init__()
+        self.pending = []  # events received and not yet taken, oldest first
+        self.arrived = threading.Condition()
         self.base_url = base_url
         self.headers = headers or {}
         self.client = _InOrderClient(reconnection=False)
@@ -361,6 +211,78 @@ class ChatWindow(Window):
         if ws is not None:
             ws.shutdown()  # this side's socket, whoever closed the connection
 
+    # --- what a test does with a window
+    def _record(self, name, payload):
+        with self.arrived:
+            self.pending.append((name, payload))
+            self.arrived.notify_all()
+
+    def received(self, event=None):
+        """Take every event that arrived so far: the payloads of those named ``event``, or,
+        with no name, all of them as (name, payload) pairs. The others are taken too."""
+        with self.arrived:
+            taken, self.pending = self.pending, []
+        return [payload for name, payload in taken if name == event] if event else taken
+
+    def wait_for(self, *events, when=""):
+        """Take the events up to and including the next one named in ``events`` (as (name, payload)
+        pairs), waiting for it up to WAIT seconds (the server may send it later, from another thread)."""
+        deadline = time.monotonic() + WAIT
+        with self.arrived:
+            while True:
+                found = [number for number, (name, _) in enumerate(self.pending) if name in events]
+                if found:
+                    taken, self.pending = self.pending[:found[0] + 1], self.pending[found[0] + 1:]
+                    return taken
+                left = deadline - time.monotonic()
+                if left <= 0 or self._closed():
+                    raise AssertionError(
+                        f"No '{' or '.join(events)}' event arrived within {WAIT} s {when}; got {self.pending}".rstrip())
+                self.arrived.wait(left)
+
+    def expect(self, event, when=""):
+        """The payload of the next ``event`` the server sent this window (the events before it stay)."""
+        deadline = time.monotonic() + WAIT
+        with self.arrived:
+            while True:
+                for number, (name, payload) in enumerate(self.pending):
+                    if name == event:
+                        del self.pending[number]
+                        return payload
+                left = deadline - time.monotonic()
+                if left <= 0 or self._closed():
+                    raise AssertionError(f"No '{event}' event arrived within {WAIT} s {when}".rstrip())
+                self.arrived.wait(left)
+
+    def barrier(self):
+        """Take every event the server sent this window before it answers a request sent now: the
+        request is an empty message, which the server refuses (a chat_error only this window gets)."""
+        self.emit("message", {"text": ""})
+        return self.wait_for("chat_error", when="for an empty message")[:-1]
+
+    def join(self, chat_id, role):
+        """Join a session (the server decides the role: ``role`` is the one the test expects); the
+        first event of the answer must be the history. Take every event so far; return the history."""
+        self.emit("join", {"chat_id": chat_id})
+        # (Through a message queue the answer may come after the acknowledgement: wait for it.)
+        got = self.wait_for("history", "chat_error", when=f"after joining session {chat_id}") + self.received()
+        assert got[0][0] == "history", (
+            f"Joining session {chat_id} as {role} should answer with a 'history' event first; got {got}")
+        history = got[0][1]
+        assert history.get("role") == role, (
+            f"This window should have joined session {chat_id} as the {role}; history says {history.get('role')!r}")
+        return history
+
+    def send(self, text):
+        """Send a chat message; return once the server has handled it."""
+        self.emit("message", {"text": text})
+
+    def __enter__(self):
+        return self.connect()
+
+    def __exit__(self, *exc):
+        self.disconnect()
+
 
 def converse(conversation, windows, why=""):
     """Each (sender, role, text) of ``conversation`` sends its text in turn; every (name, window)
@@ -409,20 +331,9 @@ def disconnect_windows(windows):
         thread.join(WAIT)
 
 
-def served(request, env):
-    """The URL of one more server of the stage, started with exactly ``env``, stopped after the
-    test: in remote mode one more app of the app host (start_app), locally tools/serve.py's.
-    The test must name ``stage_folder`` among its arguments (a mutation's proof replaces it)."""
-    if request.getfixturevalue("remote"):
-        started = request.getfixturevalue("start_app")(env=env)
-        if started.error:
-            pytest.fail(f"The stage 7 app could not start:\n  {started.error}", pytrace=False)
-        return started.url
-    stage = request.getfixturevalue("stage")
-    server = LiveServer(stage, request.getfixturevalue("stage_folder"), env)
-    try:
-        server.start()
-    except ServerFailed as error:
-        pytest.fail(str(error), pytrace=False)
-    request.addfinalizer(server.stop)
-    return server.url
+def served(start_app, env):
+    """The URL of one more server of the stage (start_app's), started with exactly ``env``."""
+    started = start_app(env=env)
+    if started.error:
+        pytest.fail(f"The stage 7 app could not start:\n  {started.error}", pytrace=False)
+    return started.url
