@@ -1,7 +1,6 @@
-"""The harness of remote mode (support/remote.py, tools/grading/app_host.py), tested for itself.
-
-The grader relies on it: a check must give the same verdict whether the app is imported here
-(`make test`) or served from the app host, in its own sandbox, and reached over HTTP.
+"""The harness that serves every check's app (support/remote.py, tools/grading/app_host.py),
+tested for itself: plain and in its bubblewrap sandbox, a server reached over HTTP must answer
+as the app imported here does, and must see nothing of the checks.
 """
 import re
 import shutil

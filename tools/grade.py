@@ -6,7 +6,7 @@
 
 ``make grade 4 DIR=path`` runs this. The checks are the suite's own tests for the
 stage (tests/test_04_*.py and tests/browser/test_04_*.py), run by pytest in a sandbox
-(tools/grading/sandbox.py) in remote mode: the student's app, a private copy of the
+(tools/grading/sandbox.py): the student's app, a private copy of the
 folder, never runs in that pytest process but as servers of tools/grading/app_host.py in a
 sandbox of its own, which the checks reach over HTTP, Socket.IO and a browser. The
 student's folder, the checkout, .venv and the output files are never writable by the graded

@@ -11,7 +11,7 @@ of what was collected, what started and how each phase ended:
      "outcome": "passed"|"failed"|"skipped", "reason": ..., "details": ..., "duration": ...}
     {"event": "collect_error", "file": ..., "details": ...}
 
-A report of a check whose app could not be started (remote mode) carries "app_error": why.
+A report of a check whose app could not be started carries "app_error": why.
 
 ``--grade-only NAME`` (repeatable) keeps only the checks whose test function is
 called NAME (exact names, unlike ``-k``, which matches substrings).
@@ -102,7 +102,7 @@ _FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)')
 
 
 def server_error(outputs, folders):
-    """The last error a server of the app logged (remote mode), with the student's line; or ''."""
+    """The last error a server of the app logged, with the student's line; or ''."""
     roots = [str(folder) for folder in folders]
     for path in reversed(outputs):
         try:

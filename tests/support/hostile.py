@@ -4,9 +4,9 @@ and requests a hostile client sends (a file for a text field, a huge body) answe
 Each stage's test file has its own test functions (their names are the grader's checks) and
 calls these with what differs: where its form is and which field holds the text.
 
-Every check here observes the app from outside, as the grader's remote mode needs (there the app
-is a server in its own sandbox): what it answers, the cookies it sets, what it printed, whether it
-started at all. ``start_app`` (a fixture) builds one more app of the stage the way a check needs it.
+Every check here observes the app from outside (it is a server in its own sandbox): what it
+answers, the cookies it sets, what it printed, whether it started at all. ``start_app`` (a
+fixture) builds one more app of the stage the way a check needs it.
 """
 import io
 import re

@@ -360,7 +360,7 @@ def password_not_in_output(output, password, where):
 # The server's clock and time zone for a check that involves the time: around midnight, noon and evening
 # (UTC), in zones from -03:00 to +14:00, so a check meets morning, afternoon and evening, 12:xx and 18:xx,
 # and a local date that is not UTC's. No local time is within 10 minutes of an hour's end. (Each is one
-# more server in remote mode, so these five, not every clock in every zone.)
+# more server, so these five, not every clock in every zone.)
 MIDNIGHT, NOON, EVENING = "2026-03-01T23:50:10+00:00", "2026-03-01T12:20:10+00:00", "2026-03-01T18:20:10+00:00"
 CLOCKS_AND_ZONES = [
     (NOON, "UTC"),                          # 12:20: afternoon from 12:00 on

@@ -1,8 +1,7 @@
 """Serve a student's app, never in the process that checks it: the grader's app host.
 
-When the suite runs in remote mode (`pytest --app-host=...`, as tools/grade.py runs it), the
-checks never import the student's code. They start this program (in its own sandbox when
-grading with bubblewrap) and ask it, one JSON line on stdin per request, for servers:
+The checks never import the stage's code (`make test`'s or the grader's). They start this
+program once per pytest process (in its own sandbox where bubblewrap runs) and ask it, one JSON line on stdin per request, for servers:
 
     {"op": "start", "id": "7", "folder": ..., "cwd": ..., "env": {...}, "config": {...} or null,
      "prefix": "", "clock": null, "port": 0 (any free one), "output": "path of the server's output file"}

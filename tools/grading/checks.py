@@ -70,7 +70,7 @@ def run_checks(sandbox, number, copy, scratch, options, files):
                "--grade-record", str(record), "--basetemp", str(work / "tmp"),
                "--junitxml", str(junit), "-o", "junit_family=xunit1",
                "-q", "--no-header", "-p", "no:cacheprovider",
-               # Remote mode: the app runs as servers of tools/grading/app_host.py, never in
+               # The app runs as servers of tools/grading/app_host.py, never in
                # this pytest process (with bubblewrap, in a sandbox of its own inside this one).
                "--app-host", "sandbox" if sandbox.kind == "bwrap" else "plain",
                "--app-start-timeout", f"{options.import_timeout:g}"]
