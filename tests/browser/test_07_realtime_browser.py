@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from chat_windows import join_chat, send_and_see, start_chat
+from chat_windows import join_chat, send_and_see, sign_in, start_chat
 from support.sockets import ATTENDANT_ENV
 
 STAGE = 7
@@ -130,3 +130,26 @@ def test_the_message_box_stays_in_view_however_long_the_chat(live_server, new_co
             listVisible: document.getElementById("messages").clientHeight})""")
         assert sizes["page"] <= height + 1, f"The page itself should not scroll; it is {sizes['page']} px tall"
         assert sizes["list"] > sizes["listVisible"], "The list of messages should scroll instead"
+
+
+def test_the_chat_works_live_when_the_site_is_served_under_a_prefix(start_app, stage_env, new_context, step):
+    """Served under /course, the pages' scripts reach the server under /course too: a new session's
+    link in the attendant's list leads to it, and the chat goes both ways.
+
+    Hint: a script cannot call url_for, so the template hands it the URLs it needs in data-
+    attributes (the Socket.IO path from request.script_root, the chat's URL from url_for).
+    """
+    started = start_app(env={**stage_env, **ATTENDANT_ENV}, prefix="/course")
+    assert not started.error, started.error
+    site = started.url + "/course"
+    with step("the attendant signs in under /course and keeps the list open"):
+        desk = sign_in(new_context, site)
+    with step("a user starts a chat under /course: the list links to it under /course"):
+        user = start_chat(new_context, site)
+        link = desk.locator(f'#sessions li[data-chat-id="{user.chat_id}"] a')
+        expect(link, "The new session's link, added by desk.js, should lead under /course").to_have_attribute(
+            "href", f"/course/attendant/{user.chat_id}")
+    with step("the attendant follows it, and they chat both ways"):
+        attendant = join_chat(new_context, site, user.chat_id, page=desk)
+        send_and_see(user, attendant, "Hello from under /course")
+        send_and_see(attendant, user, "Heard you, under /course too")

@@ -60,7 +60,8 @@ if (typeof io === "undefined") {
   statusLine.textContent = "Not connected.";
   showError("The Socket.IO client (static/vendor/socket.io.min.js) is missing: see the lesson note.");
 } else {
-  const socket = io(); // connects to the server and origin this page came from
+  // The server and origin this page came from, at the path the page names (the app may be mounted under a prefix).
+  const socket = io({ path: chat.dataset.socketioPath });
   let placeholder = null; // the "No messages yet." line, while there is one
 
   // On every connect, reconnects included: join the session again. The

@@ -3,6 +3,7 @@
 // session at the top or changes the status of one already listed.
 "use strict";
 
+const desk = document.getElementById("desk");
 const sessionList = document.getElementById("sessions");
 const noSessions = document.getElementById("no-sessions");
 
@@ -12,7 +13,7 @@ function showSession({ chat_id: chatId, status }) {
     item = document.createElement("li");
     item.dataset.chatId = chatId;
     const link = document.createElement("a");
-    link.href = `/attendant/${encodeURIComponent(chatId)}`;
+    link.href = desk.dataset.chatUrl.replace("CHAT_ID", encodeURIComponent(chatId));
     link.textContent = chatId;
     const label = document.createElement("span");
     item.append(link, " ", label);
@@ -25,7 +26,7 @@ function showSession({ chat_id: chatId, status }) {
 }
 
 if (typeof io !== "undefined") {
-  const socket = io();
+  const socket = io({ path: desk.dataset.socketioPath });
   socket.on("connect", () => socket.emit("watch"));
   socket.on("sessions", (data) => {
     sessionList.replaceChildren();
