@@ -13,7 +13,7 @@ import socketio
 from stages import parse_log_line
 from support.chat_pages import NOT_WRITTEN_BY_THE_APP, UNFINISHED_LAST_LINE, disk  # noqa: F401 (a fixture)
 from support import hostile
-from support.sockets import ATTENDANT_ENV, Browser, ChatWindow, close_windows, served, start_chat, window
+from support.sockets import ATTENDANT_ENV, WAIT, Browser, ChatWindow, close_windows, served, start_chat, window
 
 STAGE = 7
 
@@ -251,6 +251,28 @@ def test_a_message_up_to_the_packet_limit_gets_a_chat_error_and_keeps_the_connec
         assert user.expect("message", "after the refused message")["text"] == "still here", (
             "After a too-long message the connection should still carry messages"
         )
+
+
+def test_a_packet_over_the_limit_closes_its_own_connection_and_nothing_else(live_server, log_dir):
+    """A Socket.IO packet over 64 kB is never read: the server closes that connection (what one
+    window may cost is bounded), logs nothing, and the next window works.
+
+    Hint: SocketIO(..., max_http_buffer_size=...): Engine.IO's default reads packets up to 1 MB."""
+    chat_id, browser = start_chat(live_server.url)
+    with browser.window() as user:
+        user.join(chat_id, "user")
+        user.emit("message", {"text": "x" * 100_000})  # returns once answered, or once the server closed it
+        assert user.closed.wait(WAIT), (
+            "A 100,000-character packet (over 64 kB) should make the server close that connection unread, "
+            f"not read it; the window got {user.received()}")
+    with browser.window() as again:
+        again.join(chat_id, "user")
+        again.send("after the big packet")
+        assert again.expect("message", "after a new window joined")["text"] == "after the big packet", (
+            "After one connection was closed for its packet, a new window should still chat")
+    lines = session_log(log_dir, chat_id).read_text(encoding="utf-8").splitlines()
+    assert [parse_log_line(line)[2] for line in lines] == ["after the big packet"], (
+        "Only the message of the new window should be in the log")
 
 
 def test_one_browser_starts_a_bounded_number_of_chats_a_minute(client):
