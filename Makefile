@@ -136,12 +136,14 @@ progress: $(STAMP) $(NEEDS_CLIENT) browser
 
 TEST_FILES = $(if $(FOLDER),$(shell $(PYTHON) tools/stages.py tests $(N)),$(error No stage '$(N)'; the stages are 1 to 7))
 PYTEST_ARGS = $(if $(DIR),--stage-dir $(N)=$(DIR))
-# Every core (pytest-xdist), each test file on one worker: test_grading.py's module fixture
-# starts all its gradings at once, so its tests must share a worker (--dist loadfile, not
-# loadgroup: xdist_group marks are ignored with pytest 9.2, pytest-xdist#1386). JOBS=1 runs in one
-# process. (Not in pyproject.toml: the grader's own pytest runs stay serial.)
-JOBS ?= auto
-PYTEST = $(PY) -m pytest $(if $(filter 1,$(JOBS)),,-n $(JOBS) --dist loadfile)
+# pytest-xdist, each test file on one worker: test_grading.py's module fixture starts all its
+# gradings at once, so its tests must share a worker (--dist loadfile, not loadgroup:
+# xdist_group marks are ignored with pytest 9.2, pytest-xdist#1386). One worker more than there
+# are cores: the grading tests spend much of their time waiting for the gradings they started.
+# JOBS=k runs k workers, JOBS=1 one process. (Not in pyproject.toml: the grader's own pytest
+# runs stay serial.) JOBS is grade-all's too, so it has no default of its own here.
+TEST_WORKERS = $(or $(JOBS),$(shell $(PYTHON) -c 'import os; print((os.cpu_count() or 1) + 1)'))
+PYTEST = $(PY) -m pytest $(if $(filter 1,$(JOBS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 # socket.io-client 4.x speaks the protocol of python-socketio 5 (2.x does not).
 $(SOCKETIO_CLIENT):

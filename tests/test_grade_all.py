@@ -23,8 +23,8 @@ pytestmark = pytest.mark.timeout(300)
 
 # Folder names a shell would run or mangle; none may be run, and each gets its own row.
 # (Several tricks a name, so that the class stays small: each submission is a real grading.)
-HOSTILE_NAMES = ["with space, quote'\"s and dollar$HOME", "back`touch pwned-tick`tick $(touch pwned-subshell)",
-                 "=HYPERLINK(\"x\") ünïcödé 名前", "<img src=x onerror=alert(1)>"]
+HOSTILE_NAMES = ["with space, quote'\"s, dollar$HOME, back`touch pwned-tick`tick and $(touch pwned-subshell)",
+                 "=HYPERLINK(\"x\") ünïcödé 名前 <img src=x onerror=alert(1)>"]
 
 
 def stage_checks(number, browser=True):
@@ -113,13 +113,25 @@ def test_the_summary_page_escapes_every_name_and_links_each_report(graded_class)
 def test_make_grade_keeps_the_graders_exit_status(tmp_path):
     make = ["make", "-s", "--no-print-directory", "grade", "1"]
     no_greeting = stage_1(tmp_path / "no-greeting", lambda text: text.replace("Hello, Flask!", "TODO"))
-    statuses = {}
+    running = {}
     for case, args in {"passes": [], "fails": [f"DIR={no_greeting}"], "cannot": [f"DIR={tmp_path / 'nowhere'}"]}.items():
         status = tmp_path / f"{case}.status"
-        ran = subprocess.run([*make, *args, f"STATUS={status}"], capture_output=True, text=True, cwd=ROOT,
-                             env=env(), timeout=200)
-        statuses[case] = (ran.returncode, status.read_text().strip())
+        running[case] = (status, subprocess.Popen([*make, *args, f"STATUS={status}"], stdout=subprocess.DEVNULL,
+                                                  stderr=subprocess.DEVNULL, cwd=ROOT, env=env()))
+    statuses = {case: (make_run.wait(timeout=200), status.read_text().strip())
+                for case, (status, make_run) in running.items()}
     assert statuses == {"passes": (0, "0"), "fails": (2, "1"), "cannot": (2, "2")}, statuses
+
+
+def test_make_grade_all_grades_a_class_as_the_readme_says(tmp_path):
+    submissions, out = tmp_path / "class", tmp_path / "grades"
+    (submissions / "nothing handed in").mkdir(parents=True)
+    ran = subprocess.run(["make", "-s", "--no-print-directory", "grade-all", "1", f"SUBMISSIONS={submissions}",
+                          f"OUT={out}"], capture_output=True, text=True, cwd=ROOT, env=env(), timeout=200)
+    assert ran.returncode == 0, f"`make grade-all 1 SUBMISSIONS=... OUT=...` failed:\n{ran.stdout}{ran.stderr}"
+    with open(out / "grades.csv", encoding="utf-8", newline="") as book:
+        rows = list(csv.DictReader(book))
+    assert [(row["submission"], row["score"]) for row in rows] == [("nothing handed in", "0")], rows
 
 
 def test_gradescope_zip_has_the_autograder_and_no_lesson_code(tmp_path):
