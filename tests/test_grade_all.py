@@ -46,6 +46,10 @@ def stage_1(where, change=None):
     return where
 
 
+# These grade stage 1 with its browser check, which drives Chromium: `make test-fast` leaves them out.
+GRADES_WITH_THE_BROWSER = pytest.mark.browser
+
+
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("class")
@@ -64,6 +68,7 @@ def graded_class(tmp_path_factory):
     return {"ran": ran, "out": out, "tmp": tmp, "rows": rows, "submissions": submissions}
 
 
+@GRADES_WITH_THE_BROWSER
 def test_every_folder_gets_one_row_and_no_name_is_run_by_a_shell(graded_class):
     ran, rows = graded_class["ran"], graded_class["rows"]
     assert ran.returncode == 0, ran.stdout + ran.stderr
@@ -75,6 +80,7 @@ def test_every_folder_gets_one_row_and_no_name_is_run_by_a_shell(graded_class):
     assert formula["submission"].startswith("'="), "A name starting with = must not become a spreadsheet formula"
 
 
+@GRADES_WITH_THE_BROWSER
 def test_each_row_has_the_score_and_each_checks_status(graded_class):
     rows = {row["submission"].removeprefix("'"): row for row in graded_class["rows"]}
     full = rows[HOSTILE_NAMES[0]]
@@ -85,6 +91,7 @@ def test_each_row_has_the_score_and_each_checks_status(graded_class):
     assert all(row["isolated"] == "yes" for row in rows.values()), rows
 
 
+@GRADES_WITH_THE_BROWSER
 def test_a_hang_costs_that_submission_alone(graded_class):
     rows = {row["submission"].removeprefix("'"): row for row in graded_class["rows"]}
     assert rows["hangs"]["the_app_loads"] == "fail" and rows["hangs"]["score"] == "0", rows["hangs"]
@@ -92,6 +99,7 @@ def test_a_hang_costs_that_submission_alone(graded_class):
     assert "did not finish importing" in verdict["checks"][0]["reason"]
 
 
+@GRADES_WITH_THE_BROWSER
 def test_each_submission_has_its_own_verdict_report_and_screenshots(graded_class):
     out = graded_class["out"]
     for name in HOSTILE_NAMES:
@@ -103,6 +111,7 @@ def test_each_submission_has_its_own_verdict_report_and_screenshots(graded_class
     assert any(shots.rglob("*.png")), "A failing browser check's screenshot belongs to its submission's folder"
 
 
+@GRADES_WITH_THE_BROWSER
 def test_the_summary_page_escapes_every_name_and_links_each_report(graded_class):
     page = (graded_class["out"] / "index.html").read_text(encoding="utf-8")
     assert "<img src=x" not in page and html.escape("<img src=x onerror=alert(1)>") in page
@@ -110,6 +119,7 @@ def test_the_summary_page_escapes_every_name_and_links_each_report(graded_class)
     assert "test_home_page_says_hello" in page and f"of {len(HOSTILE_NAMES) + 3}" in page  # pass rates across the class
 
 
+@GRADES_WITH_THE_BROWSER
 def test_make_grade_keeps_the_graders_exit_status(tmp_path):
     make = ["make", "-s", "--no-print-directory", "grade", "1"]
     no_greeting = stage_1(tmp_path / "no-greeting", lambda text: text.replace("Hello, Flask!", "TODO"))
@@ -167,6 +177,7 @@ def test_gradescope_results_have_a_score_and_one_test_per_check(tmp_path):
     assert missing.returncode == 2 and json.loads(results.read_text())["score"] == 0
 
 
+@GRADES_WITH_THE_BROWSER
 def test_two_gradings_at_once_keep_their_screenshots_apart(tmp_path):
     runs = []
     for name in ("first", "second"):
