@@ -10,6 +10,7 @@ a temporary folder CLASS_SIZE times and times `tools/grade_all.py 7 --jobs 2`.
 Run it on a quiet machine: other work on the same cores shows up in every figure.
 """
 import argparse
+import json
 import shutil
 import statistics
 import subprocess
@@ -60,6 +61,13 @@ def main(argv=None):
             took, ran = timed([sys.executable, "tools/grade_all.py", "7", "--submissions", str(submissions),
                                "--out", str(Path(scratch) / "out"), "--jobs", "2"])
             print(ran.stdout[-600:])
+            # Every copy is the reference: a check it failed is a flaky check, reported in full.
+            for verdict_file in sorted((Path(scratch) / "out" / "submissions").glob("*/verdict.json")):
+                verdict = json.loads(verdict_file.read_text(encoding="utf-8"))
+                for check in verdict["checks"]:
+                    if check["status"] != "pass":
+                        print(f"FLAKY? {verdict_file.parent.name}: {check['name']} ({check['status']}): "
+                              f"{check['reason']}\n{check['details']}", flush=True)
             mark = "ok" if took <= CLASS_TARGET else "MISSED"
             print(f"grade-all of {args.class_size} stage-7 copies, 2 jobs: {took:.0f} s "
                   f"(target {CLASS_TARGET:.0f} s for 30)  {mark}")
