@@ -135,7 +135,7 @@ def app_host(request):
     return request.config.app_host
 
 
-def _start_remote(request, app_host, folder, env, config, output, **options):
+def _start_server(request, app_host, folder, env, config, output, **options):
     timeout = request.config.getoption("--app-start-timeout")
     server = app_host.start(folder, env, config, output, timeout=timeout, **options)
     request.addfinalizer(server.stop)
@@ -150,7 +150,7 @@ def server(request, app_host, stage, stage_folder, stage_env, log_dir, tmp_path)
     key = str(stage_folder)
     if key in _load_failures:
         pytest.skip(f"not run: the stage {stage} app could not be loaded (reported once, above)")
-    started = _start_remote(request, app_host, stage_folder, stage_env,
+    started = _start_server(request, app_host, stage_folder, stage_env,
                             {"TESTING": True, "LOG_DIR": str(log_dir)}, tmp_path / "server-output.txt")
     if started.error:
         _load_failures[key] = started.error
@@ -214,7 +214,7 @@ def start_app(request, app_host, stage_folder, stage_env, log_dir, tmp_path):
         if config is DEFAULT:
             config = {"TESTING": True, "LOG_DIR": str(log_dir)}
         count[0] += 1
-        return StartedApp(_start_remote(request, app_host, folder, env, config,
+        return StartedApp(_start_server(request, app_host, folder, env, config,
                                         tmp_path / f"app-{count[0]}-output.txt", cwd=cwd, prefix=prefix, clock=clock))
 
     return start
