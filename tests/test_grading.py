@@ -320,7 +320,7 @@ def has_browser_checks(number):
     return len(stage_tests(number)) > len(stage_tests(number, False))
 
 
-# A big stage is graded by two pytest-xdist workers (tools/grade.py's MANY_CHECKS). Stage 7's
+# A big stage is graded by several pytest-xdist workers (tools/grade.py's MANY_CHECKS). Stage 7's
 # scorecard from two workers, on checks that need what only its folder has: the Socket.IO
 # client it serves to the browser, Redis, and plain HTTP.
 TWO_WORKERS = ("test_user_and_attendant_chat_both_ways_live_over_a_websocket",
