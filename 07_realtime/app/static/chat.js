@@ -60,7 +60,8 @@ if (typeof io === "undefined") {
   statusLine.textContent = "Not connected.";
   showError("The Socket.IO client (static/vendor/socket.io.min.js) is missing: see the lesson note.");
 } else {
-  // The server and origin this page came from, at the path the page names (the app may be mounted under a prefix).
+  // The server and origin this page came from, at the Socket.IO path the page names
+  // (the app may be mounted under a prefix such as /course).
   const socket = io({ path: chat.dataset.socketioPath });
   let placeholder = null; // the "No messages yet." line, while there is one
 
