@@ -109,10 +109,7 @@ def _launch_app_host(config):
 
 
 def pytest_report_header(config):
-    if config.pluginmanager.has_plugin("dsession"):
-        mode = app_host_mode(config)
-    else:
-        mode = getattr(config, "app_host_mode", None) or app_host_mode(config)
+    mode = getattr(config, "app_host_mode", None) or app_host_mode(config)  # xdist's controller has no host
     return ("apps: served by tools/grading/app_host.py, " +
             ("each in a bubblewrap sandbox" if mode == "sandbox" else
              "NOT sandboxed (bubblewrap is not installed or cannot run here: `make sandbox`)"))
