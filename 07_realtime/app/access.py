@@ -1,14 +1,19 @@
-"""Who may see a chat session: the browser that started it, and a signed-in attendant.
+"""Who may see a chat session: the browser that started it, and the signed-in attendant.
 
-Both facts live in the Flask session (the signed cookie), so the pages and the
-Socket.IO events check the same thing. Flask-SocketIO gives each connection a
-copy of the Flask session as it was when the connection opened: a page that
-connects after its browser started a chat, or signed in, has it.
+Both facts are checked on the server for every page and every event. The browser's
+own chats live in its signed session cookie. The attendant's sign-in is also
+recorded on the server (a file in the log folder), so signing out ends it for
+every copy of the cookie and every window still open.
 """
 import hmac
+import os
+import secrets
+import threading
 
+import click
+from dotenv import set_key
 from flask import current_app, session
-from werkzeug.security import check_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import chat_sessions
 
@@ -20,24 +25,49 @@ def remember_started(chat_id):
     session["chats"] = session.get("chats", [])[-(KEEP_CHATS - 1):] + [chat_id]
 
 
-def is_attendant():
-    return session.get("attendant") is True
-
-
-def role_in(chat_id):
-    """"user" for the browser that started the chat, "attendant" for a signed-in attendant,
-    None for anyone else. None also for an ID that does not exist: a stranger who guesses
-    IDs cannot tell the sessions that exist from those that do not."""
+def roles_in(chat_id):
+    """The roles this browser has in chat_id: "user" if it started it, "attendant" if signed in.
+    None at all for an ID that does not exist, as for a chat that is not yours: a stranger
+    cannot tell the one from the other."""
     if not chat_sessions.exists(current_app.config["LOG_DIR"], chat_id):
-        return None
-    if chat_id in session.get("chats", []):
-        return "user"
-    return "attendant" if is_attendant() else None
+        return []
+    roles = ["user"] if chat_id in session.get("chats", []) else []
+    return roles + ["attendant"] if is_attendant() else roles
+
+
+def _sign_in_record():
+    return os.path.join(current_app.config["LOG_DIR"], "attendant.signed-in")
+
+
+def is_attendant():
+    token = session.get("attendant")
+    try:
+        with open(_sign_in_record(), encoding="utf-8") as record:
+            return isinstance(token, str) and hmac.compare_digest(token, record.read())
+    except OSError:  # nobody is signed in
+        return False
+
+
+def sign_in():
+    token = secrets.token_urlsafe()
+    with open(_sign_in_record(), "w", encoding="utf-8") as record:
+        record.write(token)
+    session["attendant"] = token
+
+
+def sign_out():
+    if is_attendant():
+        os.remove(_sign_in_record())
+    session.pop("attendant", None)
 
 
 def attendant_configured():
-    config = current_app.config
-    return bool(config.get("ATTENDANT_NAME") and config.get("ATTENDANT_PASSWORD_HASH"))
+    return bool(current_app.config.get("ATTENDANT_NAME") and current_app.config.get("ATTENDANT_PASSWORD_HASH"))
+
+
+# A password hash costs memory and time on purpose: one check at a time bounds what
+# many sign-ins at once can cost the server.
+_one_check_at_a_time = threading.Lock()
 
 
 def check_attendant(name, password):
@@ -46,8 +76,20 @@ def check_attendant(name, password):
     # compare_digest takes as long for a near miss as for a far one: the time gives nothing away.
     right_name = hmac.compare_digest(name.encode(), str(config["ATTENDANT_NAME"]).encode())
     try:
-        right_password = check_password_hash(str(config["ATTENDANT_PASSWORD_HASH"]), password)
+        with _one_check_at_a_time:
+            right_password = check_password_hash(str(config["ATTENDANT_PASSWORD_HASH"]), password)
     except ValueError:  # not a hash Werkzeug made
-        current_app.logger.error("FLASK_ATTENDANT_PASSWORD_HASH is not a Werkzeug hash: see .env.example.")
+        current_app.logger.error("FLASK_ATTENDANT_PASSWORD_HASH is not a Werkzeug hash: run `flask --app app attendant`.")
         return False
     return right_name and right_password
+
+
+@click.command("attendant")
+@click.option("--name", prompt="The attendant's name")
+@click.password_option(prompt="The attendant's password")
+def attendant_command(name, password):
+    """Set up the attendant's sign-in: its name and password's hash go into .env."""
+    env_file = os.path.join(os.path.dirname(current_app.root_path), ".env")
+    set_key(env_file, "FLASK_ATTENDANT_NAME", name)
+    set_key(env_file, "FLASK_ATTENDANT_PASSWORD_HASH", generate_password_hash(password))
+    click.echo(f"The attendant {name!r} is set up in {env_file}. Restart the server to sign in.")
