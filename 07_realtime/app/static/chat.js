@@ -23,7 +23,7 @@ function messageItem(message) {
   item.className = message.role; // "user" or "attendant": the server checked it
   const time = document.createElement("time");
   time.dateTime = message.time;
-  time.textContent = message.time;
+  time.textContent = message.time.slice(11, 16); // 17:00, as a person reads it
   const role = document.createElement("strong");
   role.textContent = message.role;
   item.append(time, " ", role, ": " + message.text);
