@@ -1,10 +1,5 @@
-"""Who may see a chat session: the browser that started it, and the signed-in attendant.
-
-Both facts are checked on the server for every page and every event. The browser's
-own chats live in its signed session cookie. The attendant's sign-in is also
-recorded on the server (a file in the log folder), so signing out ends it for
-every copy of the cookie and every window still open.
-"""
+"""Who may see a chat session: the browser that started it (its signed session cookie lists
+the chats it started), and the signed-in attendant. Checked for every page and every event."""
 import hmac
 import os
 import secrets
@@ -35,6 +30,8 @@ def roles_in(chat_id):
     return roles + ["attendant"] if is_attendant() else roles
 
 
+# The sign-in is also recorded on the server, so signing out ends it for every copy of the
+# cookie and every window still open.
 def _sign_in_record():
     return os.path.join(current_app.config["LOG_DIR"], "attendant.signed-in")
 

@@ -1,21 +1,17 @@
 """The realtime half of the chat: Socket.IO events.
 
-Each chat session is a Socket.IO room named by its ID. A window joins its
-session's room; a message sent to the room reaches every window of that
-session at once, and no window of another. The attendant's list page is in one
-more room, "desk", which hears of every new session.
+Each chat session is a Socket.IO room named by its ID: a message sent to the room
+reaches every window of that session at once, and no window of another. The
+attendant's list pages share one more room, "desk", which hears of each new session.
 
-Who may join is the server's decision, never the page's: the roles come from the
-browser's session (access.py), checked again for every message.
-
-    client -> server       join        {"chat_id": "20261123-154247", "role": "user"}
-    server -> that client  history     {"chat_id", "role", "messages": [{"time", "role", "text"}, ...]}
-    client -> server       message     {"text": "Hello"}  (the session and role come from the join)
-    server -> room         message     {"time": "2026-11-23T15:42:47", "role": "user", "text": "Hello"}
-    client -> server       watch       (no payload: the attendant's list page asks for the sessions)
-    server -> that client  sessions    {"sessions": [{"chat_id"}, ...]}  (the newest first)
-    server -> desk         session     {"chat_id"}  (a session just started)
-    server -> that client  chat_error  {"error": "Type a message first."}
+    page -> server        join        {"chat_id": "20261123-154247", "role": "user"}
+    server -> that page   history     {"chat_id", "role", "messages": [{"time", "role", "text"}, ...]}
+    page -> server        message     {"text": "Hello"}  (the chat and role come from the join)
+    server -> the room    message     {"time": "2026-11-23T15:42:47", "role": "user", "text": "Hello"}
+    list page -> server   watch       (no payload; the signed-in attendant only)
+    server -> that page   sessions    {"sessions": [{"chat_id"}, ...]}  (the newest first)
+    server -> desk        session     {"chat_id"}  (a chat just started)
+    server -> that page   chat_error  {"error": "Type a message first."}
 """
 import threading
 

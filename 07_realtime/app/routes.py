@@ -1,9 +1,4 @@
-"""The pages, as a Blueprint: a group of routes that create_app() registers on the app.
-
-The conversation itself now travels over Socket.IO (events.py). These pages start
-a chat session, sign the attendant in and out, list the sessions, and serve the
-chat page, whose script (static/chat.js) joins its session.
-"""
+"""The pages, as a Blueprint: a group of routes that create_app() registers on the app."""
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
@@ -70,6 +65,7 @@ def attendant():
     return render_template("attendant.html", chat_ids=chat_sessions.all_ids(log_dir()))
 
 
+# The any converter matches only the words listed: /user and /attendant, while /manager is a 404.
 # One view and one template serve both clients; role says which one is asking.
 @bp.route("/<any(user, attendant):role>/<chat_id>")
 def chat(role, chat_id):
