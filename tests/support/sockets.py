@@ -18,6 +18,7 @@ barrier the server itself provides:
 (``window()`` opens one carrying a browser's cookies).
 """
 import functools
+import http.client
 import http.cookiejar
 import re
 import threading
@@ -38,19 +39,35 @@ ATTENDANT_ENV = {
     # A cheap hash (a thousand rounds of PBKDF2): Werkzeug's default, scrypt, costs 80 ms of CPU
     # each time the app checks a password, and the stage 7 checks sign in some forty times.
     "FLASK_ATTENDANT_PASSWORD_HASH": generate_password_hash(ATTENDANT_PASSWORD, method="pbkdf2:sha256:1000"),
-    # A short grace before "left": the tests that wait for it do not wait long.
-    "FLASK_LEAVE_GRACE_SECONDS": "0.5",
 }
+# The stage 7 checks' settings. Every window a check opens comes from 127.0.0.1, one client
+# address to the server, which allows an address 5 messages a second: a check that sends faster
+# is about something else, so it may send 10,000. The checks of the limits set their own.
+STAGE_7_ENV = {**ATTENDANT_ENV, "FLASK_MESSAGES_PER_SECOND": "10000"}
 NO_SOCKETIO = "Stage 7 should set up Flask-SocketIO: create_app() should call socketio.init_app(app, ...)"
 
 
-class Browser:
-    """One browser's cookies: the chats it started, and whether its attendant signed in."""
+class _FromAddress(urllib.request.HTTPHandler):
+    """Each request leaves from ``address`` (any of 127.0.0.0/8 is this machine): to the server,
+    a client of its own address, as each browser of a class is."""
 
-    def __init__(self, base_url):
+    def __init__(self, address):
+        super().__init__()
+        self.address = address
+
+    def http_open(self, req):
+        return self.do_open(functools.partial(http.client.HTTPConnection, source_address=(self.address, 0)), req)
+
+
+class Browser:
+    """One browser's cookies: the chats it started, and whether its attendant signed in.
+    ``address``: the client address its pages are asked from (default 127.0.0.1)."""
+
+    def __init__(self, base_url, address=None):
         self.base_url = base_url
         self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        handlers = [urllib.request.HTTPCookieProcessor(self.jar)] + ([_FromAddress(address)] if address else [])
+        self.opener = urllib.request.build_opener(*handlers)
 
     def _post_form(self, path, fields, times=1):
         """Fill in the form on ``path`` (its CSRF token included) and post it ``times`` times;
@@ -261,9 +278,10 @@ class ChatWindow:
         return self.wait_for("chat_error", when="for an empty message")[:-1]
 
     def join(self, chat_id, role):
-        """Join a session (the server decides the role: ``role`` is the one the test expects); the
-        first event of the answer must be the history. Take every event so far; return the history."""
-        self.emit("join", {"chat_id": chat_id})
+        """Join a session as the chat page does, asking for ``role`` (the server decides: a browser
+        gets a role only if it has it); the first event of the answer must be the history, as that
+        role. Take every event so far; return the history."""
+        self.emit("join", {"chat_id": chat_id, "role": role})
         # (Through a message queue the answer may come after the acknowledgement: wait for it.)
         got = self.wait_for("history", "chat_error", when=f"after joining session {chat_id}") + self.received()
         assert got[0][0] == "history", (
@@ -298,10 +316,10 @@ def converse(conversation, windows, why=""):
 
 def hears_nothing_else(outsider, text, why):
     """``outsider`` sends ``text`` and gets it back: its own echo arrives after anything the server
-    sent it before (a barrier), so no other message or notice may be waiting. ``why``: the failure's message."""
+    sent it before (a barrier), so no other message may be waiting. ``why``: the failure's message."""
     outsider.send(text)
     got = [(name, payload) for name, payload in outsider.wait_for("message", "chat_error", when="(its own message)")
-           if name in ("message", "notice", "chat_error")]
+           if name in ("message", "chat_error")]
     assert got[-1][0] == "message" and got[-1][1]["text"] == text, (
         f"A window should get its own message {text!r} back; got {got}")
     assert got[:-1] == [], f"{why}; it got {got[:-1]}"
