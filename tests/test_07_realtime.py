@@ -7,16 +7,22 @@ barrier the server provides (an answer to a request sent after), never a sleep.
 import json
 import os
 import re
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 import socketio
+from dotenv import dotenv_values
+from werkzeug.security import check_password_hash
 
+from grading.sandbox import app_sandbox
 from stages import parse_log_line
 from support import hostile
-from support.sockets import (ATTENDANT_ENV, ATTENDANT_NAME, ATTENDANT_PASSWORD, Browser, ChatWindow,
-                             WAIT, close_windows, connect_windows, converse, disconnect_windows,
-                             hears_nothing_else, served, start_chat, window)
+from support.sockets import (ATTENDANT_NAME, ATTENDANT_PASSWORD, STAGE_7_ENV, Browser, ChatWindow, WAIT,
+                             close_windows, connect_windows, converse, disconnect_windows, hears_nothing_else,
+                             served, start_chat, window)
 
 STAGE = 7
 
@@ -31,8 +37,8 @@ FETCH_HINT = ("Fetch it with `make stage 7` (npm pack socket.io-client@4.8), or 
 @pytest.fixture
 def stage_env(stage_env):
     """The shared test environment, plus an attendant (name and password hash, as in .env)."""
-    os.environ.update(ATTENDANT_ENV)  # the shared fixture restores the environment afterwards
-    return {**stage_env, **ATTENDANT_ENV}
+    os.environ.update(STAGE_7_ENV)  # the shared fixture restores the environment afterwards
+    return {**stage_env, **STAGE_7_ENV}
 
 
 @pytest.fixture(autouse=True)
@@ -68,9 +74,10 @@ def sign_in(client, name=ATTENDANT_NAME, password=ATTENDANT_PASSWORD):
     return client.post("/signin", data={"csrf_token": token, "name": name, "password": password})
 
 
-def attendant_browser(app):
-    """A browser (HTTP test client) whose attendant has signed in."""
-    client = app.test_client()
+def attendant_browser(app, client=None):
+    """A browser (HTTP test client; ``client``, or a new one) whose attendant has signed in. The
+    attendant signs in once per check: a sign-in ends the one before."""
+    client = client or app.test_client()
     response = sign_in(client)
     assert response.status_code == 302 and response.location == "/attendant", (
         "Signing in with the attendant's name and password (FLASK_ATTENDANT_NAME and "
@@ -160,10 +167,11 @@ def test_start_a_chat_creates_its_log_and_opens_its_page(client, log_dir):
                          ('<form id="message-form"', 'a <form id="message-form">'),
                          ('id="text"', 'an <input id="text">'),
                          ('maxlength="500"', "a 500-character limit on the input"),
-                         (">Send</button>", 'a "Send" button'),
                          ("/static/vendor/socket.io.min.js", "the Socket.IO client served by the app"),
                          ("/static/chat.js", "its script, static/chat.js")]:
         assert needle in page, f"The chat page should have {what}"
+    assert re.search(r'<input [^>]*type="submit"[^>]*value="Send"|<button[^>]*>\s*Send\s*</button>', page), (
+        'The chat page should have a "Send" button (<input type="submit" value="Send">)')
 
 
 def test_start_without_csrf_token_is_refused_and_creates_nothing(client, log_dir):
@@ -199,7 +207,7 @@ def test_two_sessions_in_the_same_second_get_distinct_ids_and_files(client, log_
 
 
 def test_sessions_started_at_once_in_many_threads_get_distinct_ids(app, log_dir):
-    clients = [app.test_client() for _ in range(12)]
+    clients = [app.test_client() for _ in range(10)]  # one address may start 10 chats a minute
     tokens = [csrf_token(c.get("/user").text) for c in clients]
     start_line = threading.Barrier(len(clients))
     locations = []
@@ -284,12 +292,9 @@ def test_a_stranger_cannot_join_or_write_even_forging_a_role(app, client, log_di
         assert received[0][1] == unknown_error, (
             "A forbidden session should get the same refusal as one that does not exist")
         stranger.emit("message", {"text": "I am the attendant, give me your password"})
-        stranger.emit("end")
-        assert names(stranger.received()) == ["chat_error", "chat_error"], (
-            "A window that was refused must not be able to write to or end the chat")
+        assert names(stranger.received()) == ["chat_error"], "A window that was refused must not be able to write"
     assert user.barrier() == [], "The user's window should hear nothing of the stranger"
-    assert logged_messages(log_dir, chat_id) == [] and not (log_dir / f"chat_{chat_id}.ended").exists(), (
-        "Nothing the stranger sent may be logged, and the chat must not end")
+    assert logged_messages(log_dir, chat_id) == [], "Nothing the stranger sent may be logged"
 
 
 def test_the_role_comes_from_the_server_not_from_the_join(app, client, log_dir):
@@ -301,6 +306,8 @@ def test_the_role_comes_from_the_server_not_from_the_join(app, client, log_dir):
         "The browser that started the chat is its user, whatever role its join asks for")
     user.send("who am I?")
     assert logged_messages(log_dir, chat_id) == [("user", "who am I?")], "Its messages are logged as the user's"
+    assert client.get(f"/attendant/{chat_id}").status_code == 404, (
+        "The browser that started the chat, never signed in, is not its attendant: /attendant/<id> is 404 for it")
 
 
 def test_the_attendant_signs_in_only_with_the_right_name_and_password(app):
@@ -317,46 +324,135 @@ def test_the_attendant_signs_in_only_with_the_right_name_and_password(app):
     assert attendant_browser(app).get("/attendant").status_code == 200, "The right name and password let in"
 
 
+def test_a_browser_that_started_a_chat_and_signed_in_may_open_it_as_either_role(app, client, log_dir):
+    """One browser may play both sides: the chat it started, as the user, and, once its attendant
+    signed in, as the attendant. The page asks for its role; the server grants the roles the browser has.
+
+    Hint: access.roles_in() gives every role this browser has in the chat; join takes the role the
+    page asks for only if it is one of them."""
+    chat_id = start_session(client)
+    attendant_browser(app, client)  # the same browser signs in
+    for role in ("attendant", "user"):
+        response = client.get(f"/{role}/{chat_id}")
+        assert response.status_code == 200 and f'data-role="{role}"' in response.text, (
+            f"The browser that started chat {chat_id} and signed in should open /{role}/{chat_id} as the "
+            f"{role}; got {response.status_code}")
+    as_attendant, as_user = window(app, client), window(app, client)
+    as_attendant.join(chat_id, "attendant")
+    as_user.join(chat_id, "user")
+    as_attendant.send("Hello, the attendant here")
+    as_user.send("And the user")
+    assert logged_messages(log_dir, chat_id) == [("attendant", "Hello, the attendant here"), ("user", "And the user")], (
+        "Each window's messages should be logged in the role it joined as")
+
+
 def test_sign_in_with_no_attendant_set_up_says_how_to_set_one_up(start_app, stage_env, stage_folder, tmp_path):
     # A copy without the stage's own .env, which may well set up an attendant.
     no_attendant = {name: value for name, value in stage_env.items() if name != "FLASK_ATTENDANT_PASSWORD_HASH"}
     started = start_app(env=no_attendant, folder=hostile.stage_copy(stage_folder, tmp_path))
     assert started.error is None, f"With no FLASK_ATTENDANT_PASSWORD_HASH the app should still start: {started.error}"
     response = started.client().get("/signin")
-    assert response.status_code == 200 and ".env.example" in response.text, (
-        "With no FLASK_ATTENDANT_PASSWORD_HASH, the sign-in page should say how to set one up (.env.example)")
+    for command in ("make attendant", "flask --app app attendant"):
+        assert response.status_code == 200 and command in response.text, (
+            f"With no FLASK_ATTENDANT_PASSWORD_HASH, the sign-in page should say how to set one up: {command!r} "
+            f"is not on it (answered {response.status_code})")
     response = started.client().post("/signin", data={"name": ATTENDANT_NAME, "password": "anything"})
     assert response.status_code in (200, 400), "Posting to it must not crash"
 
 
-def test_signing_out_ends_the_attendants_access(app, client):
-    chat_id = start_session(client)
+def test_flask_attendant_writes_the_name_and_the_password_hash_to_the_stages_dotenv(
+        request, start_app, stage_env, stage_folder, tmp_path, tmp_path_factory, log_dir):
+    """`flask --app app attendant`, run in a copy of the stage, asks for the name and the password
+    (twice) and writes the name and the password's hash, never the password, to the copy's .env;
+    a server started from that copy then signs that attendant in.
+
+    Hint: the click command sets FLASK_ATTENDANT_NAME and FLASK_ATTENDANT_PASSWORD_HASH (from
+    generate_password_hash) with dotenv.set_key, in the .env next to the app package."""
+    copy = hostile.stage_copy(stage_folder, tmp_path)
+    name, password = "Robin Attendant", "a new password, typed twice"
+    flask = Path(sys.executable).with_name("flask")
+    command = [str(flask), "--app", "app", "attendant"]
+    if getattr(request.config, "app_host_mode", "plain") == "sandbox":  # the student's code, as the app host runs it
+        command = app_sandbox(command, hide=[tmp_path_factory.getbasetemp().parent], writable=[copy])
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "PYTEST_"))}
+    # A session of its own: no terminal to ask, so the password is read from the input, as the name is.
+    done = subprocess.run(command, cwd=copy, env={**env, "PYTHONDONTWRITEBYTECODE": "1"},
+                          input=f"{name}\n{password}\n{password}\n", capture_output=True, text=True,
+                          timeout=60, start_new_session=True)
+    said = f"It said:\n{done.stdout}\n{done.stderr}"
+    assert done.returncode == 0, f"`flask --app app attendant` should set up the attendant and exit 0, not {done.returncode}. {said}"
+    dotenv = copy / ".env"
+    assert dotenv.is_file(), f"`flask --app app attendant` should write the stage folder's .env. {said}"
+    settings = dotenv_values(dotenv)
+    assert settings.get("FLASK_ATTENDANT_NAME") == name, (
+        f".env should hold FLASK_ATTENDANT_NAME={name!r}; it holds {sorted(settings)}")
+    stored = settings.get("FLASK_ATTENDANT_PASSWORD_HASH") or ""
+    assert password not in dotenv.read_text(encoding="utf-8") and password not in done.stdout + done.stderr, (
+        "The password itself must never be written to .env or printed: only its hash")
+    assert check_password_hash(stored, password), (
+        f"FLASK_ATTENDANT_PASSWORD_HASH should be the password's hash (generate_password_hash); it is {stored[:30]!r}")
+    started = start_app(env={"FLASK_SECRET_KEY": stage_env["FLASK_SECRET_KEY"], "FLASK_LOG_DIR": str(log_dir)},
+                        folder=copy)
+    assert started.error is None, f"The copy with the new .env should start: {started.error}"
+    browser = Browser(started.url)
+    browser.sign_in(name, password)
+    assert browser.opener.open(f"{started.url}/attendant", timeout=WAIT).geturl().endswith("/attendant"), (
+        "Signed in with the name and password given to `flask --app app attendant`, the list should open")
+
+
+def test_signing_out_ends_the_sign_in_for_every_copy_of_the_cookie_and_every_open_window(app, client, log_dir):
+    """After signing out, a saved copy of the attendant's cookie opens no chat and gets no list,
+    even once the attendant has signed in again elsewhere, and a window opened before can no longer send.
+
+    Hint: the sign-in is recorded on the server (a token in the log folder, the cookie holds the same
+    token); signing out removes the record, and every page and event compares the two."""
+    chat_id, user = user_in_a_new_session(app, client)
     desk = attendant_browser(app)
+    saved = app.test_client()
+    for cookie_name, value in hostile.cookies(desk).items():
+        saved.set_cookie(cookie_name, value)  # a copy of the cookie, taken while signed in
+    still_open = window(app, desk)
+    still_open.join(chat_id, "attendant")
     token = csrf_token(desk.get("/attendant").text)
     desk.post("/signout", data={"csrf_token": token})
-    assert desk.get(f"/attendant/{chat_id}").status_code == 404, "After signing out, a chat is not found"
-    sock = window(app, desk)
-    sock.emit("join", {"chat_id": chat_id})
-    assert names(sock.received()) == ["chat_error"], "After signing out, a new window cannot join"
+
+    def copy_gets_nothing(when):
+        response = saved.get(f"/attendant/{chat_id}")
+        assert response.status_code == 404, (
+            f"{when}, a saved copy of the attendant's cookie should open no chat (404); got {response.status_code}")
+        response = saved.get("/attendant")
+        assert response.status_code == 302 and chat_id not in response.text, (
+            f"{when}, a saved copy of the attendant's cookie should be sent to sign in, not get the list")
+        sock = window(app, saved)
+        sock.emit("join", {"chat_id": chat_id, "role": "attendant"})
+        sock.emit("watch")
+        assert names(sock.received()) == ["chat_error", "chat_error"], (
+            f"{when}, a window with a saved copy of the cookie should neither join nor watch the list")
+        still_open.send(f"{when}: still the attendant?")
+        assert names(still_open.received()) == ["chat_error"], (
+            f"{when}, the attendant's window opened before signing out should no longer be able to send")
+
+    copy_gets_nothing("After signing out")
+    attendant_browser(app)  # the attendant signs in again, in another browser
+    copy_gets_nothing("With the attendant signed in again elsewhere")
+    assert user.barrier() == [], "The user should hear nothing from the signed-out windows"
+    assert logged_messages(log_dir, chat_id) == [], "Nothing a signed-out window sent may be logged"
 
 
-def test_the_attendants_list_is_live_and_says_waiting_answered_or_ended(app, client):
-    desk = window(app, attendant_browser(app))
+def test_the_attendants_list_is_live_and_gives_every_session_newest_first(app, client):
+    desk_browser = attendant_browser(app)
+    desk = window(app, desk_browser)
     desk.emit("watch")
     assert desk.received("sessions") == [{"sessions": []}], "watch should answer with the sessions (none yet)"
-    chat_id, user, attendant = both_in_a_new_session(app, client)
-    assert payloads(desk.barrier(), "session") == [
-        {"chat_id": chat_id, "status": "waiting"}], "A new session should reach the attendants' list live, as waiting"
-    attendant.send("Hello, how can I help?")
-    assert payloads(desk.barrier(), "session") == [
-        {"chat_id": chat_id, "status": "answered"}], "Once the attendant writes, the list should show the session as answered"
-    user.emit("end")
-    assert payloads(desk.barrier(), "session") == [
-        {"chat_id": chat_id, "status": "ended"}], "An ended session should show as ended in the list"
-    again = window(app, attendant_browser(app))
+    first = start_session(client)
+    assert payloads(desk.barrier(), "session") == [{"chat_id": first}], (
+        "A new session should reach the attendants' list live: a 'session' event {\"chat_id\": ...}")
+    second = start_session(app.test_client())
+    assert payloads(desk.barrier(), "session") == [{"chat_id": second}], "Each new session should reach the list"
+    again = window(app, desk_browser)
     again.emit("watch")
-    assert again.received("sessions") == [{"sessions": [{"chat_id": chat_id, "status": "ended"}]}], (
-        "A list page that (re)connects should get every session with its status")
+    assert again.received("sessions") == [{"sessions": [{"chat_id": second}, {"chat_id": first}]}], (
+        "A list page that (re)connects should get every session, the newest first")
 
 
 def test_a_stranger_cannot_watch_the_list(app, client):
@@ -365,31 +461,6 @@ def test_a_stranger_cannot_watch_the_list(app, client):
     assert names(stranger.received()) == ["chat_error"], "watch without signing in is refused"
     start_session(client)
     assert stranger.barrier() == [], "A stranger must not hear of new sessions"
-
-
-@pytest.mark.parametrize("who", ["user", "attendant"])
-def test_either_side_can_end_a_chat_which_then_is_read_only_and_stays_in_its_log(app, client, log_dir, who):
-    chat_id, user, attendant = both_in_a_new_session(app, client)
-    user.send("thanks, that is all")
-    attendant.barrier(), user.received()
-    (user if who == "user" else attendant).emit("end")
-    for name, sock in [("user", user), ("attendant", attendant)]:
-        got = sock.barrier()
-        assert payloads(got, "ended") == [{"text": f"The {who} ended the chat."}], (
-            f"The {name}'s window should hear 'The {who} ended the chat.'")
-    for sock in (user, attendant):
-        sock.send("one more thing")
-        got = sock.received()
-        assert names(got).count("chat_error") == 1 and "ended" not in names(got), (
-            f"A message to an ended chat should get a chat_error (and the end be told once); got {got}")
-    assert logged_messages(log_dir, chat_id) == [("user", "thanks, that is all")], (
-        "An ended chat keeps its log as it was, and nothing more is written to it")
-    reloaded = window(app, client)
-    history = reloaded.join(chat_id, "user")
-    assert history["ended"] is True and len(history["messages"]) == 1, (
-        "A window that joins an ended chat should get its history and hear that it has ended")
-    page = client.get(f"/user/{chat_id}").text
-    assert "This chat has ended" in page, "The chat page of an ended chat should say so"
 
 
 # ---------------------------------------------------------------- events
@@ -430,52 +501,6 @@ def test_a_message_reaches_both_roles_of_its_session_and_never_another(app, clie
         got = [(m["role"], m["text"]) for m in messages_until_answered(sock)]
         assert got == expected, f"The {name} window should get both messages of its session in order; got {got}"
     assert outsider.barrier() == [], "A window in another session must receive nothing from this one"
-
-
-def test_join_and_leave_notices_reach_the_other_window(app, client):
-    _chat_id, user, attendant = both_in_a_new_session(app, client)
-    assert payloads(user.barrier(), "notice") == [
-        {"text": "The attendant joined."}], (
-        "When the attendant joins, the user's window should get the notice 'The attendant joined.'"
-    )
-    attendant.disconnect()
-    got = user.wait_for("presence", when="after the attendant's window closed and the grace period passed")
-    assert payloads(got, "notice") == [{"text": "The attendant left."}], (
-        "When the attendant's window closes (and does not come back), the user's window should get "
-        f"'The attendant left.'; got {got}"
-    )
-    assert got[-1] == ("presence", {"present": ["user"]}), (
-        f"Then the user's window should hear that only the user is in the chat now; got {got[-1]}")
-
-
-def test_each_window_hears_who_is_in_the_chat_now_also_right_after_joining(app, client):
-    chat_id, user = user_in_a_new_session(app, client)
-    attendant = window(app, attendant_browser(app))
-    attendant.emit("join", {"chat_id": chat_id})
-    joined = attendant.received("presence")
-    assert joined == [{"present": ["attendant", "user"]}], (
-        f"A window that joins should hear who is in the chat now (the user is); got {joined}")
-    heard = payloads(user.barrier(), "presence")
-    assert heard == [{"present": ["attendant", "user"]}], (
-        "The user's window should hear that the attendant is in the chat now")
-
-    user.disconnect()  # the user reloads: a new window of the same browser joins at once
-    again = window(app, client)
-    again.emit("join", {"chat_id": chat_id})
-    assert again.received("presence") == [{"present": ["attendant", "user"]}], (
-        "Right after a reload, the window should hear again who is in the chat")
-
-
-def test_a_reload_within_the_grace_period_is_not_shown_as_a_leave_and_a_join(app, client):
-    # FLASK_LEAVE_GRACE_SECONDS is 0.5 here: a reconnect to the same server takes milliseconds.
-    chat_id, user, attendant = both_in_a_new_session(app, client)
-    user.disconnect()  # the user's page reloads (the server has seen it go) ...
-    again = window(app, client)
-    again.join(chat_id, "user")  # ... and is back long before the grace period ends
-    got = attendant.wait_for("presence", when="once the grace period after the user's reload is over")
-    assert got == [("presence", {"present": ["attendant", "user"]})], (
-        "A reload should not be shown to the other side as 'left' then 'joined': when the grace period "
-        f"is over, the attendant should only hear that both are still here; got {got}")
 
 
 def test_the_users_second_tab_in_the_same_browser_joins_as_the_user(app, client, log_dir):
@@ -680,7 +705,6 @@ def test_live_user_and_attendant_talk_both_ways_and_other_sessions_hear_nothing(
         user.join(chat_id, "user")
         attendant.join(chat_id, "attendant")
         outsider.join(other_id, "user")
-        assert user.expect("notice", "for the attendant joining") == {"text": "The attendant joined."}
 
         conversation = [(user, "user", "Hello, is anyone there?"),
                         (attendant, "attendant", "Yes, I am here. How can I help?"),
@@ -741,7 +765,7 @@ def test_live_history_after_reconnect_has_nothing_duplicated_or_lost(live_server
             assert again.received("message") == [], "No message should arrive twice"
 
 
-ROUNDS = 20  # issue 9: the concurrency check runs 20 times in a row, every time without a failure
+ROUNDS = 20  # the concurrency check runs 20 times in a row, every time without a failure
 
 
 def test_live_fifty_clients_at_once_twenty_rounds_leave_each_message_logged_once_intact_and_in_order(
@@ -754,11 +778,12 @@ def test_live_fifty_clients_at_once_twenty_rounds_leave_each_message_logged_once
     url = served(start_app, {**stage_env,
                            # What this check is about is concurrency, not the bounds (their own checks):
                            # 90 windows from one address, each sending as fast as it can.
-                           "FLASK_MAX_CONNECTIONS_PER_CLIENT": "100", "FLASK_MESSAGES_PER_SECOND": "10000"})
-    # A browser may start 10 chats a minute: 20 user browsers, those of group g starting the
-    # sessions of the rounds r with r % 2 == g. They start them before their tabs connect: a window
-    # carries its browser's cookie as it was when it connected.
-    users = [Browser(url) for _ in range(2 * sessions)]
+                           "FLASK_CONNECTIONS_PER_CLIENT": "100", "FLASK_MESSAGES_PER_SECOND": "10000"})
+    # An address may start 10 chats a minute: 20 user browsers, each from an address of its own
+    # (127.0.0.2, ...), those of group g starting the sessions of the rounds r with r % 2 == g.
+    # They start them before their tabs connect: a window carries its browser's cookie as it was
+    # when it connected.
+    users = [Browser(url, address=f"127.0.0.{2 + number}") for number in range(2 * sessions)]
     chat_ids = {}
 
     def start_chats(number, browser):

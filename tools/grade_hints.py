@@ -131,8 +131,9 @@ HINTS = {
         "On join: join_room, read the session's log and emit history to that window, all under one lock.",
     "test_a_message_reaches_both_roles_of_its_session_and_never_another":
         "Emit each message to the session's room (to=chat_id), never broadcast to everyone.",
-    "test_join_and_leave_notices_reach_the_other_window":
-        "On join and on disconnect, emit a notice to the room.",
+    "test_the_attendants_list_is_live_and_gives_every_session_newest_first":
+        "watch joins the desk room and answers with every session, the newest first; starting a chat "
+        "emits session to the desk room.",
     "test_each_message_is_logged_once_and_reads_back_exactly":
         "Append every message to its own session's chat_<ID>.log, in the same format as before.",
     "test_html_in_a_message_stays_text":
