@@ -12,7 +12,7 @@ from support.mistakes import (HOSTILE, NON_ASCII, Visitor, at_any_hour, close_af
                               every_file_opened_with_an_encoding, every_link_stays_under,
                               every_page_template_extends_the_layout, no_debugger_switched_on, no_secret_in_the_code,
                               output_after_a_barrier, password_not_in_output, shown_as_text, stays_on_this_site)
-from support.sockets import ATTENDANT_ENV, ATTENDANT_NAME, ATTENDANT_PASSWORD, Browser
+from support.sockets import ATTENDANT_NAME, ATTENDANT_PASSWORD, STAGE_7_ENV, Browser
 
 STAGE = 7
 
@@ -20,8 +20,8 @@ STAGE = 7
 @pytest.fixture
 def stage_env(stage_env):
     """The shared test environment, plus an attendant (name and password hash, as in .env)."""
-    os.environ.update(ATTENDANT_ENV)  # the shared fixture restores the environment afterwards
-    return {**stage_env, **ATTENDANT_ENV}
+    os.environ.update(STAGE_7_ENV)  # the shared fixture restores the environment afterwards
+    return {**stage_env, **STAGE_7_ENV}
 
 
 def start_chat(client, prefix=""):
