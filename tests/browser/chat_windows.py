@@ -51,7 +51,7 @@ class ChatWindow:
 
     @property
     def chat_lines(self):
-        """The messages on the page, without notices ("The user joined.", "No messages yet.")."""
+        """The messages on the page, without the notice "No messages yet."."""
         return self.page.locator("#messages li:not(.notice)")
 
     @property
@@ -136,9 +136,10 @@ def start_chat(new_context, url, label="user", from_home=False):
     return user
 
 
-def sign_in(new_context, url, label="attendant"):
-    """An attendant opens the list of sessions, is sent to sign in, and signs in; return the list page."""
-    page = new_context(label).new_page()
+def sign_in(new_context, url, label="attendant", page=None):
+    """An attendant opens the list of sessions, is sent to sign in, and signs in; return the list page.
+    ``page``: a page of a browser that is already open (a new tab of the user's, say)."""
+    page = page or new_context(label).new_page()
     page.goto(url + "/attendant")
     expect(page, "The list of sessions should ask an attendant to sign in first").to_have_url(url + "/signin")
     page.get_by_label("Name").fill(ATTENDANT_NAME)

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from chat_windows import join_chat, send_and_see, sign_in, start_chat
-from support.sockets import ATTENDANT_ENV
+from support.sockets import STAGE_7_ENV
 
 STAGE = 7
 pytestmark = pytest.mark.browser
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def stage_env(stage_env):
     """The shared test environment, plus an attendant (name and password hash, as in .env)."""
-    return {**stage_env, **ATTENDANT_ENV}
+    return {**stage_env, **STAGE_7_ENV}
 
 
 def test_user_and_attendant_chat_both_ways_live_over_a_websocket(live_server, new_context, step):
@@ -139,14 +139,14 @@ def test_the_chat_works_live_when_the_site_is_served_under_a_prefix(start_app, s
     Hint: a script cannot call url_for, so the template hands it the URLs it needs in data-
     attributes (the Socket.IO path from request.script_root, the chat's URL from url_for).
     """
-    started = start_app(env={**stage_env, **ATTENDANT_ENV}, prefix="/course")
+    started = start_app(prefix="/course")
     assert not started.error, started.error
     site = started.url + "/course"
     with step("the attendant signs in under /course and keeps the list open"):
         desk = sign_in(new_context, site)
     with step("a user starts a chat under /course: the list links to it under /course"):
         user = start_chat(new_context, site)
-        link = desk.locator(f'#sessions li[data-chat-id="{user.chat_id}"] a')
+        link = desk.locator("#sessions a", has_text=user.chat_id)
         expect(link, "The new session's link, added by desk.js, should lead under /course").to_have_attribute(
             "href", f"/course/attendant/{user.chat_id}")
     with step("the attendant follows it, and they chat both ways"):

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from chat_windows import join_chat, send_and_see, start_chat
 from stages import parse_log_line
-from support.sockets import ATTENDANT_ENV
+from support.sockets import STAGE_7_ENV
 
 STAGE = 7
 pytestmark = pytest.mark.browser
@@ -27,7 +27,7 @@ AFTER = [("user", "After the restart: still there?"), ("attendant", "Still here,
 @pytest.fixture
 def stage_env(stage_env):
     """The shared test environment, plus an attendant (name and password hash, as in .env)."""
-    return {**stage_env, **ATTENDANT_ENV}
+    return {**stage_env, **STAGE_7_ENV}
 
 
 @pytest.fixture

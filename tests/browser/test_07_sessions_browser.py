@@ -1,32 +1,28 @@
-"""Stage 7 in a real browser: who may see a chat session, who is in it, the attendant's list, its end.
+"""Stage 7 in a real browser: who may see a chat session, one browser in both roles, the attendant's list.
 
 The windows and what they do (start a chat, sign in, join, send) are in chat_windows.py.
 """
-import re
-
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
-from chat_windows import ChatWindow, carries, join_chat, send_and_see, sign_in, start_chat
-from support.sockets import ATTENDANT_ENV
+from chat_windows import ChatWindow, join_chat, send_and_see, sign_in, start_chat
+from support.sockets import STAGE_7_ENV
 
 STAGE = 7
 pytestmark = pytest.mark.browser
-GRACE_SECONDS = 2  # before "left": a reload here is back well within it
 
 
 @pytest.fixture
 def stage_env(stage_env):
     """The shared test environment, plus an attendant (name and password hash, as in .env)."""
-    return {**stage_env, **ATTENDANT_ENV, "FLASK_LEAVE_GRACE_SECONDS": str(GRACE_SECONDS)}
+    return {**stage_env, **STAGE_7_ENV}
 
 
 def test_a_stranger_in_another_browser_gets_nothing_and_changes_nothing(live_server, new_context, step):
     """Someone in another browser, without signing in, can neither list, read, join nor write a chat,
     even with its ID and a forged role.
 
-    Hint: the pages and the join event both ask access.role_in(); the role comes from the Flask session.
+    Hint: the pages and the join event both ask access.roles_in(); the roles come from the Flask session.
     """
     with step("a user starts a chat and writes in it"):
         user = start_chat(new_context, live_server.url)
@@ -79,75 +75,41 @@ def test_the_users_second_tab_is_the_same_user(live_server, new_context, step):
                "The first tab should show it too").to_have_count(1)
 
 
-def test_the_attendants_list_shows_new_sessions_live_and_their_status(live_server, new_context, step):
-    """A new session appears in the attendant's list without a reload, as waiting, then answered.
+def test_one_browser_may_be_the_user_in_one_tab_and_the_attendant_in_another(live_server, new_context, step):
+    """A browser that started a chat and signed in opens the chat from the list as the attendant, in
+    another tab: what it sends there shows as the attendant's, in both tabs.
 
-    Hint: desk.js emits watch on connect; the server tells the desk room of each change.
+    Hint: chat.js sends the page's role (data-role) with join; the server grants it when the browser has it.
+    """
+    with step("a user starts a chat, then signs in as the attendant in the same browser"):
+        user = start_chat(new_context, live_server.url)
+        desk = sign_in(new_context, live_server.url, page=user.page.context.new_page())
+    with step("the attendant's tab opens the chat from the list and writes"):
+        attendant = join_chat(new_context, live_server.url, user.chat_id, page=desk)
+        send_and_see(attendant, user, "Written as the attendant")
+        for window in (attendant, user):
+            expect(window.messages.filter(has_text="Written as the attendant"),
+                   f"In the {window.role}'s tab, the attendant tab's message should show as the attendant's"
+                   ).to_contain_text("attendant: Written as the attendant")
+    with step("the user's tab writes as the user"):
+        send_and_see(user, attendant, "Written as the user")
+        expect(attendant.messages.filter(has_text="Written as the user"),
+               "The user tab's message should show as the user's").to_contain_text("user: Written as the user")
+
+
+def test_the_attendants_list_shows_new_sessions_live(live_server, new_context, step):
+    """A new session appears at the top of the attendant's list without a reload, and its link opens it.
+
+    Hint: desk.js emits watch on connect; the server tells the desk room of each new session.
     """
     with step("the attendant signs in and keeps the list open"):
         desk = sign_in(new_context, live_server.url)
         desk.evaluate("window.sameListPage = true")
-    with step("a user starts a chat: it appears in the list, waiting"):
+    with step("a user starts a chat: it appears at the top of the list by itself"):
         user = start_chat(new_context, live_server.url)
-        item = desk.locator(f'#sessions li[data-chat-id="{user.chat_id}"]')
-        expect(item, "The new session should appear in the list by itself").to_contain_text("waiting")
-    with step("the attendant answers from another tab: the list says answered"):
-        attendant = join_chat(new_context, live_server.url, user.chat_id, page=desk.context.new_page())
-        send_and_see(attendant, user, "Hello, I am here to help")
-        expect(item, "Once the attendant wrote, the list should say answered").to_contain_text("answered")
+        expect(desk.locator("#sessions li").first, "The new session should appear at the top of the list by itself"
+               ).to_have_text(user.chat_id)
+    with step("the attendant follows its link from the same page, and they chat"):
         assert desk.evaluate("window.sameListPage === true"), "The list should update without a reload"
-
-
-def test_presence_shows_who_is_here_and_a_reload_is_not_a_leave_and_a_join(live_server, new_context, step):
-    """Each window shows who is in the chat; a reload is not shown to the other side as a leave and a join.
-
-    Hint: wait a grace period before announcing "left"; a window of the same role back by then
-    means nobody hears of it.
-    """
-    with step("a user and an attendant are in a chat: both windows say so"):
-        user = start_chat(new_context, live_server.url)
-        attendant = join_chat(new_context, live_server.url, user.chat_id)
-        for window in (user, attendant):
-            expect(window.page.locator("#presence"), f"The {window.role}'s window should show who is here"
-                   ).to_contain_text("attendant and user")
-    with step("the user reloads; once the grace period is over, the attendant hears only who is here"):
-        reloaded = False
-        try:
-            with attendant.socket.expect_event("framereceived", carries('"presence"'),
-                                               timeout=(GRACE_SECONDS + 10) * 1000):
-                user.reload()
-                user.wait_until_live()
-                reloaded = True
-        except PlaywrightTimeoutError:
-            if not reloaded:
-                raise
-            # No presence after the grace period: on a busy server the new page's join came before
-            # the old page's goodbye, so to the server the user never left and no grace period began.
-        expect(user.page.locator("#presence"), "Right after a reload, the window should show who is here"
-               ).to_contain_text("attendant and user")
-        expect(attendant.page.locator("#presence"), "The attendant should still see the user here"
-               ).to_contain_text("attendant and user")
-        expect(attendant.messages.filter(has_text=re.compile("The user (left|joined)")),
-               "A reload should not show the attendant 'The user left.' and 'The user joined.'").to_have_count(0)
-
-
-def test_either_side_can_end_a_chat_and_it_stays_read_only(live_server, new_context, step, log_dir):
-    """The user ends the chat: both windows say it has ended and can no longer send; it stays so on reload.
-
-    Hint: the end event writes chat_<ID>.ended; the history tells a window that joins.
-    """
-    with step("a user and an attendant talk"):
-        user = start_chat(new_context, live_server.url)
-        attendant = join_chat(new_context, live_server.url, user.chat_id)
-        send_and_see(user, attendant, "Thanks, that was all")
-    with step("the user ends the chat"):
-        user.page.get_by_role("button", name="End chat").click()
-        for window in (user, attendant):
-            expect(window.page.locator("#ended"), f"The {window.role}'s window should say the chat has ended"
-                   ).to_be_visible()
-            expect(window.page.locator("#text"), f"The {window.role} can no longer type").to_be_hidden()
-    with step("after a reload, the attendant still sees the conversation, read-only"):
-        attendant.reload()
-        expect(attendant.page.locator("#ended"), "An ended chat should say so after a reload").to_be_visible()
-        expect(attendant.messages.filter(has_text="Thanks, that was all")).to_have_count(1)
-    assert (log_dir / f"chat_{user.chat_id}.log").is_file(), "The ended chat's log should stay"
+        attendant = join_chat(new_context, live_server.url, user.chat_id, page=desk)
+        send_and_see(attendant, user, "Hello, I am here to help")
