@@ -4,45 +4,23 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 from flask import Flask, flash, redirect, render_template, request, url_for
-from flask_wtf.csrf import CSRFError, CSRFProtect
-from werkzeug.routing import IntegerConverter
+from flask_wtf.csrf import CSRFProtect
 
+import hardening
 from forms import LoginForm
-
-# Settings come from the environment, or from the .env file next to this one (see .env.example);
-# the path is given, so a .env in some parent folder is never read.
-load_dotenv(Path(__file__).with_name(".env"))
 
 # __name__ tells Flask where this app's files live (templates and static files, from stage 2 on).
 app = Flask(__name__)
-# Lax: the browser sends the session cookie with no other site's form post, only with links to here.
-app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-# Every FLASK_* variable becomes a setting: FLASK_SECRET_KEY -> app.config["SECRET_KEY"].
-# loads=str keeps each one the text it is: without it, FLASK_SECRET_KEY=123456 would become a number.
-app.config.from_prefixed_env(loads=str)
-# A request body (a form, an upload) over this many bytes gets 413 before the app reads it.
-max_bytes = app.config["MAX_CONTENT_LENGTH"] or "1000000"
-if not (max_bytes.isascii() and max_bytes.isdigit()):
-    raise SystemExit(f"FLASK_MAX_CONTENT_LENGTH should be a number of bytes, not {max_bytes!r}")
-app.config["MAX_CONTENT_LENGTH"] = int(max_bytes)
+# The secret key signs the session cookie (flashed messages wait there) and the CSRF tokens, so it
+# never goes in the code: FLASK_SECRET_KEY, from the environment or the .env next to this file.
+load_dotenv(Path(__file__).with_name(".env"))
+app.config.from_prefixed_env(loads=str)  # every FLASK_* variable, as text: FLASK_SECRET_KEY -> SECRET_KEY
 if not app.config.get("SECRET_KEY"):
-    # The key signs the session cookie (flashed messages live there) and the CSRF tokens.
-    # A random one is fine on your own machine, but it changes at every start.
-    app.config["SECRET_KEY"] = secrets.token_urlsafe()
-    app.logger.warning(
-        "FLASK_SECRET_KEY is not set, so a random key is used: copy .env.example to .env and set one."
-    )
-# Every POST must carry the token from the page it was sent from, or it gets 400 Bad Request.
+    app.config["SECRET_KEY"] = secrets.token_urlsafe()  # fine on your machine, but new at every start
+    app.logger.warning("FLASK_SECRET_KEY is not set, so a random key is used: set one in .env (see README.md).")
+# Every POST must carry the token of the page it was sent from, or it gets 400 Bad Request.
 CSRFProtect(app)
-
-
-@app.after_request
-def secure_headers(response):
-    # nosniff: the browser takes each answer as the Content-Type says, never guesses it is a script.
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    # DENY: no other site may show these pages in a frame and trick a visitor into clicking in them.
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    return response
+hardening.init_app(app)  # for a real deployment: see hardening.py
 
 LESSONS = [
     "Hello: the application object and one route",
@@ -72,12 +50,6 @@ def page_not_found(error):
     return render_template("404.html"), 404
 
 
-# A POST without a valid CSRF token (a form left open while the secret key changed, say).
-@app.errorhandler(CSRFError)
-def form_not_sent(error):
-    return render_template("400.html", reason=error.description), 400
-
-
 # Query string: /hello?name=Ana&times=3. Both are optional, so each gets a default.
 @app.route("/hello")
 def hello():
@@ -87,15 +59,6 @@ def hello():
     # The visitor chooses this number: keep it in a sensible range.
     times = max(1, min(times, 10))
     return render_template("hello.html", name=name, times=times)
-
-
-class DigitsOnlyConverter(IntegerConverter):
-    """The int converter's pattern is \\d+, which also matches other scripts' digits (/square/٧ is 7): 0-9 only."""
-
-    regex = r"[0-9]+"
-
-
-app.url_map.converters["int"] = DigitsOnlyConverter  # every <int:...> below uses it
 
 
 # URL converters: part of the path becomes an argument of the view, already converted.
@@ -111,7 +74,7 @@ def user(username):
     return show_converted("string", username, f"This would be the profile page of {username}.")
 
 
-# digits only: /square/7, not /square/seven or /square/-7; max: a huge number would make a huge page
+# /square/7, not /square/seven or /square/-7; max: the square of a huge number would be a huge page
 @app.route("/square/<int(max=999999999):number>")
 def square(number):
     return show_converted("int", number, f"{number} squared is {number * number}.")
@@ -134,8 +97,7 @@ def login():
     form = LoginForm(formdata=request.form)
     # True only for a POST whose fields all pass their validators.
     if form.validate_on_submit():
-        # A real app would look the user up, check the password, and log them in, for
-        # longer if form.remember_me.data is True (see README.md). Here any valid form will do.
+        # A real app would check the password here (see README.md); any valid form will do.
         flash(f"Welcome, {form.username.data}! You are logged in.")
         # Redirect after a successful POST, so reloading the next page does not send the form again.
         return redirect(url_for("index"))

@@ -157,6 +157,10 @@ def test_a_message_cannot_forge_a_log_line(client, log_dir, text):
     pages.a_message_cannot_forge_a_log_line(client, log_dir / "user.log", text)
 
 
+def test_each_message_shows_its_time_as_a_person_reads_it(client, log_dir):
+    pages.each_message_shows_its_time_as_a_person_reads_it(client, log_dir / "user.log")
+
+
 def test_the_log_reads_back_every_message_in_order(client, log_dir):
     pages.the_log_reads_back_every_message_in_order(client, log_dir / "attendant.log")
 

@@ -68,7 +68,8 @@ def test_each_message_is_logged_at_the_servers_local_time_at_any_hour_in_any_zon
         assert close_after(datetime.fromisoformat(logged), expected), (
             f"The message was logged at {logged} {when}, but the server's local time was {expected:%Y-%m-%dT%H:%M:%S}: "
             "log datetime.now() (the server's own time zone, a 24-hour clock), not UTC or %I")
-        assert f">{logged}</time>" in client.get("/user").text, f"The page should show the time {logged} as logged"
+        assert f'<time datetime="{logged}">' in client.get("/user").text, (
+            f'The page should show the message with the time it was logged: <time datetime="{logged}">')
 
     at_any_hour(start_app, stage_env, check)
 

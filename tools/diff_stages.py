@@ -3,8 +3,8 @@
     python tools/diff_stages.py 4            # 03_params -> 04_forms
     python tools/diff_stages.py 4 --stat     # just the list of changed files
 
-The lesson note (README.md), local configuration, logs, caches and fetched
-libraries are left out, so the diff reads as the lesson. A file the stage moves
+The lesson's notes (every Markdown file), local configuration, logs, caches and
+fetched libraries are left out, so the diff reads as the lesson. A file the stage moves
 is shown as the change it makes: when stage 5 turns app.py into the app/ package,
 app.py is compared with app/__init__.py and templates/x.html with
 app/templates/x.html. Files a stage drops are named in one line, not shown.
@@ -38,6 +38,24 @@ def moves(number, before, after):
         elif Path("app", path) in after - before:
             paired[path] = Path("app", path)
     return paired
+
+
+def changes(number):
+    """What stage `number` does to stage number-1's files, as paths relative to the stage folders:
+    (the files it adds or changes, by their new paths; {old: new} for the files it moves, changed
+    or not; the files it drops), as `make diff N --stat` names them."""
+    before_dir, after_dir = stage_dir(number - 1), stage_dir(number)
+    before, after = lesson_files(before_dir), lesson_files(after_dir)
+    paired = moves(number, before, after)
+    pairs = [(path, path) for path in before & after] + list(paired.items())
+    same = {new for old, new in pairs if (before_dir / old).read_bytes() == (after_dir / new).read_bytes()}
+    return sorted(after - same), paired, sorted(before - after - set(paired))
+
+
+def changed_lines(diff):
+    """How many lines a diff adds or removes, blank ones left out: a lesson's size."""
+    return sum(1 for line in diff.splitlines()
+               if line[:1] in "+-" and not line.startswith(("+++", "---")) and line[1:].strip())
 
 
 def copy(files, source, target):

@@ -44,6 +44,7 @@ HINTS = {
     "test_int_converter_takes_whole_numbers_only": "Write the converter in the route: <int:number>.",
     "test_float_converter_takes_numbers_with_a_decimal_point": "Write the converter in the route: <float:number>.",
     "test_path_converter_takes_slashes_too": "Only <path:...> accepts slashes in the value.",
+    "test_int_converter_refuses_numbers_over_its_max": "Give the int converter its max: <int(max=999999999):number>.",
     "test_home_page_links_to_working_examples_of_each_parameter":
         "Build each example link with url_for(view, ...): parameters the route does not name "
         "become the query string.",
@@ -96,11 +97,13 @@ HINTS = {
     "test_an_empty_message_shows_an_error_and_writes_nothing":
         "DataRequired on the text field refuses an empty or blank box with an error.",
     "test_a_message_over_the_limit_shows_an_error_naming_the_limit_and_writes_nothing":
-        "Length(max=500, message=...) with a message that names the limit.",
+        "Length(max=500) on the text field: its error names the limit.",
     "test_messages_are_shown_as_text_not_run_as_html": "Show messages with {{ message.text }} (escaped), never |safe.",
     "test_a_message_cannot_forge_a_log_line":
-        "Write the text with json.dumps(text, ensure_ascii=False): quotes and newlines become "
-        "escapes, so one message is one line.",
+        "Write the text with json.dumps(text): quotes, newlines and every non-ASCII character "
+        "become escapes, so one message is one line.",
+    "test_each_message_shows_its_time_as_a_person_reads_it":
+        "Keep the ISO time in <time datetime=\"...\">, and show it as a person reads it, e.g. 2026-12-04 17:00.",
     "test_the_log_reads_back_every_message_in_order":
         "Read each line with line.split(' ', 2) and json.loads the third part.",
 

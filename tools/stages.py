@@ -40,8 +40,8 @@ SOCKETIO_CLIENT = Path("app", "static", "vendor", "socket.io.min.js")
 NOT_COPIED = (".git", ".venv", "venv", "env", "node_modules", "__pycache__", "*.pyc",
               ".pytest_cache", ".ruff_cache", ".mypy_cache", ".DS_Store",
               ".env", "instance", "logs", "*.log")
-# Not part of the lesson's code either: its note, and fetched libraries.
-NOT_IN_DIFF = NOT_COPIED + ("README.md", "vendor")
+# Not part of the lesson's code either: its notes (every Markdown file), and fetched libraries.
+NOT_IN_DIFF = NOT_COPIED + ("*.md", "vendor")
 
 
 # Stages 5-7 write a chat message as one log line: <ISO time to the second> <role> <text as JSON>.

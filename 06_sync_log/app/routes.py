@@ -2,7 +2,6 @@
 import os
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_wtf.csrf import CSRFError
 
 from . import chat_log
 from .forms import MessageForm
@@ -28,35 +27,20 @@ def chat(role):
     form = MessageForm(formdata=request.form)
     if form.validate_on_submit():
         # An empty box is a Refresh: nothing is written, and the redirect shows the conversation now.
-        if form.text.data and form.text.data.strip():
-            if not save(log_path(), role, form):
-                # The page again, with the error and the text still in the box: 503 Service Unavailable.
-                return render_template("chat.html", role=role, form=form, messages=chat_log.read(log_path())), 503
+        if not (form.text.data or "").strip():
+            return redirect(url_for("main.chat", role=role))
+        try:
+            chat_log.append(log_path(), role, form.text.data)
             flash("Message sent.")
-        # Redirect after a successful POST, so reloading the page does not send the message again.
-        return redirect(url_for("main.chat", role=role))
-    messages = chat_log.read(log_path())
-    return render_template("chat.html", role=role, form=form, messages=messages)
-
-
-def save(path, role, form):
-    """Append the form's message to the log; on a full disk or a read-only folder, say so on the form."""
-    try:
-        chat_log.append(path, role, form.text.data)
-        return True
-    except OSError:
-        current_app.logger.exception("The chat log %s could not be written", path)
-        form.text.errors.append("The message could not be saved (is the server's disk full?). Please try again.")
-        return False
+            # Redirect after a successful POST, so reloading the page does not send the message again.
+            return redirect(url_for("main.chat", role=role))
+        except OSError:  # a full disk, a folder that cannot be written: the page again, saying so
+            current_app.logger.exception("The chat log could not be written")
+            form.text.errors.append("The message could not be saved. Please try again.")
+    return render_template("chat.html", role=role, form=form, messages=chat_log.read(log_path()))
 
 
 # Error pages in the site's layout, for every URL of the app (not only this Blueprint's).
 @bp.app_errorhandler(404)
 def page_not_found(error):
     return render_template("404.html"), 404
-
-
-# A POST without a valid CSRF token (a form left open while the secret key changed, say).
-@bp.app_errorhandler(CSRFError)
-def form_not_sent(error):
-    return render_template("400.html", reason=error.description), 400

@@ -180,6 +180,19 @@ def a_message_cannot_forge_a_log_line(client, log, text):
     assert str(escape(text)) in client.get("/user").text, f"The page should show {text!r} exactly as it was sent"
 
 
+def each_message_shows_its_time_as_a_person_reads_it(client, log):
+    send(client, "user", "What time is it?")
+    logged, _role, _text = parse_log_line(log.read_bytes().decode("utf-8").splitlines()[-1])
+    shown = re.search(rf'<time datetime="{logged}">([^<]*)</time>', client.get("/user").text)
+    assert shown, (
+        f'The message logged at {logged} should be shown in <time datetime="{logged}">...</time>: the log\'s '
+        "ISO time stays in datetime, for programs (and the tests)")
+    expected = f"{logged[:10]} {logged[11:16]}"
+    assert logged[11:16] in shown[1] and not re.search(r"\dT\d", shown[1]), (
+        f"The time of a message is shown as {shown[1].strip()!r}, not as a person reads it: show e.g. {expected} "
+        f'({{{{ message.time[:16]|replace("T", " ") }}}}) and keep {logged} in datetime="..."')
+
+
 def the_log_reads_back_every_message_in_order(client, log):
     for text in TRICKY:
         send(client, "attendant", text)
