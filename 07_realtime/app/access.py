@@ -21,9 +21,8 @@ def remember_started(chat_id):
 
 
 def roles_in(chat_id):
-    """The roles this browser has in chat_id: "user" if it started it, "attendant" if signed in.
-    None at all for an ID that does not exist, as for a chat that is not yours: a stranger
-    cannot tell the one from the other."""
+    """This browser's roles in chat_id: "user" if it started it, "attendant" if signed in. None for
+    an ID that does not exist, as for a chat not yours: a stranger cannot tell which."""
     if not chat_sessions.exists(current_app.config["LOG_DIR"], chat_id):
         return []
     roles = ["user"] if chat_id in session.get("chats", []) else []
@@ -58,13 +57,7 @@ def sign_out():
     session.pop("attendant", None)
 
 
-def attendant_configured():
-    return bool(current_app.config.get("ATTENDANT_NAME") and current_app.config.get("ATTENDANT_PASSWORD_HASH"))
-
-
-# A password hash costs memory and time on purpose: one check at a time bounds what
-# many sign-ins at once can cost the server.
-_one_check_at_a_time = threading.Lock()
+_one_check_at_a_time = threading.Lock()  # a hash costs memory on purpose: many at once could exhaust it
 
 
 def check_attendant(name, password):

@@ -1,120 +1,49 @@
-"""The chat log: one line per message, easy to read and impossible to forge.
-
-A line is   <time> <role> <text as a JSON string>
-e.g.        2026-11-23T15:42:47 user "hello \"you\"\nsecond line"
-
-json.dumps() turns quotes, newlines and other control characters inside the
-text into escapes such as \" and \n, so a message always stays on its own
-line and can never pretend to be a line of its own.
-
-A full disk or a crash must not corrupt the log either: a line is written
-whole or not at all, and reading skips every line this module did not write.
-"""
+r"""The chat log: one message a line, <time> <role> <text as JSON>, e.g.
+2026-11-23T15:42:47 user "hello \"you\"\nsecond line \u00e9". json.dumps() escapes quotes,
+line breaks and all but plain ASCII, so a message can never pass for a line of its own."""
 import json
 import os
 import re
 import threading
 from datetime import datetime
 
-# Flask serves each request in its own thread. One lock makes sure two
-# requests never write (or read half a line) at the same time.
-_lock = threading.Lock()
-
-# json.dumps(..., ensure_ascii=False) keeps these three as they are, but some
-# editors (and Python's str.splitlines) start a new line at them: escape them too.
-_MORE_ESCAPES = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
-
-# The only lines read back: [0-9], not \d, which would also take other scripts' digits.
-_LINE = re.compile(r'([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}) ([a-z]+) (".*")')
+_lock = threading.Lock()  # Flask serves each request in a thread of its own: one writes at a time
+_LINE = re.compile(r'(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d) ([a-z]+) ("[ -~]*")', re.ASCII)  # as append() writes it
 
 
 def append(path, role, text):
-    """Add one message to the log file at path; return it as {"time", "role", "text"}.
-
-    Raises OSError when it cannot (disk full, folder read-only): the log then
-    holds exactly what it held before.
-    """
-    time = datetime.now().isoformat(timespec="seconds")
-    line = f"{time} {role} {json.dumps(text, ensure_ascii=False).translate(_MORE_ESCAPES)}\n"
-    _write_whole_line(path, line.encode("utf-8"))
-    return {"time": time, "role": role, "text": text}
-
-
-def _write_whole_line(path, line):
-    with _lock:
-        os.makedirs(os.path.dirname(path), exist_ok=True)  # the folder may have been deleted
-        # O_APPEND: every write goes to the end of the file, even with other writers.
-        log = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    """Add a message to the log; return it as {"time", "role", "text"}. Raises OSError when it
+    cannot write (disk full, folder read-only): the log then holds what it held before."""
+    message = {"time": datetime.now().isoformat(timespec="seconds"), "role": role, "text": text}
+    line = f"{message['time']} {role} {json.dumps(text)}\n".encode("ascii")
+    os.makedirs(os.path.dirname(path), exist_ok=True)  # the folder may have been deleted
+    with _lock, open(path, "ab", buffering=0) as log:  # unbuffered: write() tells how much it wrote
+        size = log.tell()
         try:
-            size = os.fstat(log).st_size
-            if size and os.pread(log, 1, size - 1) != b"\n":
-                line = b"\n" + line  # a crash left half a line: never glue this one onto it
-            try:
-                # One write of the whole line; a short write (the disk filled up) is a failure too.
-                if os.write(log, line) != len(line):
-                    raise OSError("the disk is full: the message was only partly written")
-            except OSError:
-                os.ftruncate(log, size)  # take back whatever part of the line was written
-                raise
-        finally:
-            os.close(log)
+            if log.write(line) < len(line):  # the disk filled up halfway through the line
+                raise OSError("the disk is full")
+        except OSError:
+            log.truncate(size)  # take back any part of the line: the next one starts clean
+            raise
+    return message
 
 
 def read(path):
-    """All messages in the log file, oldest first: a list of {"time", "role", "text"}."""
+    """The messages in the log, oldest first, skipping every line append() did not write."""
     try:
-        with _lock:
-            with open(path, "rb") as log:
-                content = log.read()
+        with open(path, "rb") as log:  # a byte that is not ASCII becomes "\ufffd": no line of ours
+            lines = log.read().decode("ascii", "replace").split("\n")[:-1]  # the last was never ended
     except (FileNotFoundError, NotADirectoryError):
-        return []  # nobody has written anything yet (or the log folder is gone)
+        return []  # nothing written yet, or the log folder is gone
     messages = []
-    # Only whole lines: a last line without its newline was never finished.
-    for line in content.split(b"\n")[:-1]:
-        message = _parse(line)
-        if message is not None:
-            messages.append(message)
+    for line in lines:
+        found = _LINE.fullmatch(line)
+        if not found:
+            continue
+        try:
+            text = json.loads(found[3])  # fails on '"two" "strings"'
+            text.encode("utf-8")  # fails on "\ud83d": valid JSON, but half an emoji
+        except ValueError:
+            continue
+        messages.append({"time": found[1], "role": found[2], "text": text})
     return messages
-
-
-def _parse(line):
-    """The message on one line, or None for a line this module did not write (e.g. edited by hand)."""
-    try:
-        found = _LINE.fullmatch(line.decode("utf-8"))
-        text = json.loads(found.group(3)) if found else None
-        if not isinstance(text, str):
-            return None
-        text.encode("utf-8")  # "\ud83d" is valid JSON, but half an emoji no page can show
-    except (ValueError, RecursionError):  # not UTF-8, not JSON, or a broken character
-        return None
-    return {"time": found.group(1), "role": found.group(2), "text": text}
-
-
-def recent(path, count=100, before=None):
-    """The last `count` messages of the log (or the last ones that start before byte `before`),
-    oldest first, and the byte where the first of them starts: pass it as `before` for the ones
-    before them; 0 means there are none. Reads only the end of the file, however long it is.
-    """
-    try:
-        with _lock:
-            with open(path, "rb") as log:
-                size = log.seek(0, os.SEEK_END)
-                end = size if before is None else max(0, min(before, size))
-                start, content = end, b""
-                # Read back 64 kB at a time until the piece holds count whole lines (and the
-                # newline that ends the line before them).
-                while start > 0 and content.count(b"\n") <= count:
-                    step = min(65536, start)
-                    start -= step
-                    log.seek(start)
-                    content = log.read(step) + content
-    except (FileNotFoundError, NotADirectoryError):
-        return [], 0
-    if start > 0:  # the piece starts inside a line: skip to the next one
-        cut = content.index(b"\n") + 1
-        start, content = start + cut, content[cut:]
-    lines = content.split(b"\n")[:-1]  # only lines ended by their newline
-    for line in lines[:-count] if count else lines:
-        start += len(line) + 1
-    messages = [message for message in map(_parse, lines[-count:] if count else []) if message]
-    return messages, start

@@ -1,13 +1,6 @@
-"""Chat sessions: one conversation each, in its own log file.
-
-A session's ID is the moment it started, YYYYMMDD-hhmmss (20261123-154247), and
-its log is chat_<ID>.log in the log folder. A second session started in the same
-second gets -2 after the time, the next one -3, and so on.
-
-An ID comes from outside (a URL, a Socket.IO event), so it is trusted only when it
-has exactly that shape AND its log exists. The shape rules out "/" and "..": no
-ID can name a file outside the log folder.
-"""
+"""Chat sessions: an ID, the moment it started (20261123-154247, then -2, -3 for more in that
+second), and a log, chat_<ID>.log. An ID from outside is trusted only with exactly that shape
+(no "/" or "..": no file outside the log folder) AND an existing log."""
 import os
 import re
 from datetime import datetime

@@ -23,7 +23,7 @@ from . import access, chat_log, chat_sessions, hardening
 # create_app() connects this to the app with socketio.init_app(app, ...).
 socketio = SocketIO()
 
-MAX_LENGTH = 500  # characters in one message
+MAX_LENGTH = 500  # characters in one message, as forms.py draws the box
 DESK = "desk"  # the room of the attendant's list pages
 
 # Held while a message is written to the log and sent to the room, and while a
@@ -32,8 +32,7 @@ DESK = "desk"  # the room of the attendant's list pages
 room_lock = threading.Lock()
 
 
-def refuse(reason):
-    """Tell only the window that sent the event what was wrong with it."""
+def refuse(reason):  # only the window that sent the event hears it
     emit("chat_error", {"error": reason})
 
 
@@ -75,14 +74,16 @@ def message(data=None):
         return refuse("Type a message first.")
     if len(text) > MAX_LENGTH:
         return refuse(f"A message can be at most {MAX_LENGTH} characters long.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # JSON can carry half an emoji (a lone surrogate); no page can show it
+        return refuse("That message has a broken character in it (half of an emoji?).")
     with room_lock:
         try:
             sent = chat_log.append(chat_sessions.log_path(log_dir(), chat_id), role, text)
         except OSError:  # a full disk or a read-only folder: the log holds what it held before
             current_app.logger.exception("The log of chat session %s could not be written", chat_id)
             return refuse("The message could not be saved (is the server's disk full?). Please try again.")
-        except UnicodeEncodeError:  # JSON can carry half an emoji (a lone surrogate); no file can store it
-            return refuse("That message has a broken character in it (half of an emoji?).")
         emit("message", sent, to=chat_id)
 
 
@@ -95,8 +96,7 @@ def watch(data=None):
     emit("sessions", {"sessions": [{"chat_id": chat_id} for chat_id in chat_sessions.all_ids(log_dir())]})
 
 
-@socketio.on_error_default
+@socketio.on_error_default  # a handler failed: log it, tell that window, and serve the others
 def unexpected_error(error):
-    """An event handler failed: log it, tell that window, and go on serving the others."""
     current_app.logger.exception("A Socket.IO event failed")
     refuse("Something went wrong on the server with that event; please try again.")

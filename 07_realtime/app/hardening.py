@@ -1,78 +1,67 @@
-"""For a real deployment: bounds on what one client may cost, and settings that close
-doors a lesson does not need to open. create_app() calls init_app(app) once.
-"""
-import threading
-
-from flask import current_app, request
+"""For a real deployment: what a public server needs beyond the lesson, each a setting of Flask,
+Werkzeug or Flask-WTF. The app calls init_app(app) once, after reading its settings."""
+from flask import current_app, render_template, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_socketio import ConnectionRefusedError
+from flask_wtf.csrf import CSRFError
 from limits import parse
 from werkzeug.sansio.utils import host_is_trusted
 
-# Rate limits per client address, kept on the server (Flask-Limiter): routes.py uses
-# @limiter.limit(...). FLASK_RATELIMIT_STORAGE_URI=redis://... shares them between processes.
+# Rate limits per client address, kept on the server (Flask-Limiter): routes.py uses @limiter.limit().
 limiter = Limiter(get_remote_address)
 
 
 def init_app(app):
-    # A request body (a form, an upload) over this many bytes gets 413 before the app reads it.
-    app.config["MAX_CONTENT_LENGTH"] = whole_number(app, "MAX_CONTENT_LENGTH", 1_000_000)
-    # What one client address may cost: chat messages a second, Socket.IO connections (a tab each).
-    app.config["MESSAGES_PER_SECOND"] = whole_number(app, "MESSAGES_PER_SECOND", 5)
-    app.config["CONNECTIONS_PER_CLIENT"] = whole_number(app, "CONNECTIONS_PER_CLIENT", 50)
-    # Lax: the browser sends the session cookie with no other site's form post, only with links to here.
+    # A request body over FLASK_MAX_CONTENT_LENGTH bytes (1 MB) gets 413 before the app reads it.
+    limit = app.config.get("MAX_CONTENT_LENGTH") or "1000000"
+    if not str(limit).isdecimal():
+        raise SystemExit(f"FLASK_MAX_CONTENT_LENGTH should be a number of bytes, not {limit!r}")
+    app.config["MAX_CONTENT_LENGTH"] = int(limit)
+    # Lax: the browser sends the session cookie with no other site's form post.
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    # Answer only requests for these host names (FLASK_TRUSTED_HOSTS=a,b to change): a page from
-    # another site whose name was pointed at 127.0.0.1 (DNS rebinding) gets 400, not the chat.
+    app.after_request(browser_protections)
+    app.register_error_handler(CSRFError, form_not_sent)
+    # Only these host names are answered (FLASK_TRUSTED_HOSTS=a,b): a site whose name was pointed
+    # at 127.0.0.1 (DNS rebinding) gets 400, not the chat.
     app.config["TRUSTED_HOSTS"] = (app.config.get("TRUSTED_HOSTS") or "127.0.0.1,localhost").split(",")
+    # The chat messages one address may send (the connections it keeps open: DEPLOY.md's proxy).
+    app.config["MESSAGE_RATE"] = parse(app.config.get("MESSAGE_RATE") or "5 per second")
+    # FLASK_RATELIMIT_STORAGE_URI=redis://... shares the counts between server processes.
     app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     limiter.init_app(app)
-    app.after_request(secure_headers)
+    app.register_error_handler(429, too_many)
 
 
-def whole_number(app, name, default):
-    value = str(app.config.get(name) or default)
-    if not (value.isascii() and value.isdigit()):
-        raise SystemExit(f"FLASK_{name} should be a whole number, not {value!r}")
-    return int(value)
-
-
-def secure_headers(response):
-    # nosniff: the browser takes each answer as the Content-Type says, never guesses it is a script.
+def browser_protections(response):
+    # nosniff: the browser takes each answer as its Content-Type says, never guesses it is a script.
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     # DENY: no other site may show these pages in a frame and trick a visitor into clicking in them.
     response.headers.setdefault("X-Frame-Options", "DENY")
     return response
 
 
-def socketio_settings(app, socketio):
-    """For socketio.init_app(): only this app's own pages may connect (never "*"), no packet
-    over 64 kB is read (Engine.IO's default is 1 MB), and one address keeps a bounded number
-    of connections open."""
-    trusted_hosts, most = app.config["TRUSTED_HOSTS"], app.config["CONNECTIONS_PER_CLIENT"]
-    open_connections, counting = {}, threading.Lock()  # per address
+def form_not_sent(error):
+    """A POST without a valid CSRF token gets a page of the site saying what happened."""
+    return render_template("400.html", reason=error.description), 400
+
+
+def too_many(error):  # over a rate limit: 429 Too Many Requests, in the site's layout
+    return render_template("400.html", reason=f"Too many tries from your address (at most {error.description}). "
+                           "Wait a minute."), 429
+
+
+def socketio_settings(app):
+    """For socketio.init_app(): only this app's own pages may connect (never "*"), and no packet
+    over 64 kB is read (Engine.IO's default is 1 MB)."""
+    trusted_hosts = app.config["TRUSTED_HOSTS"]
 
     def own_pages_only(origin, environ):
         host = environ.get("HTTP_HOST", "")
         return origin == f"{environ['wsgi.url_scheme']}://{host}" and host_is_trusted(host, trusted_hosts)
 
-    @socketio.on("connect")
-    def count_connection(auth=None):
-        with counting:
-            if open_connections.get(request.remote_addr, 0) >= most:
-                raise ConnectionRefusedError("Too many chat windows are open from your address: close some first.")
-            open_connections[request.remote_addr] = open_connections.get(request.remote_addr, 0) + 1
-
-    @socketio.on("disconnect")
-    def uncount_connection(reason=None):
-        with counting:
-            open_connections[request.remote_addr] -= 1
-
     return {"cors_allowed_origins": own_pages_only, "max_http_buffer_size": 64 * 1024}
 
 
 def message_allowed():
-    """Count one chat message from this client's address; False when it is over the rate."""
-    rate = parse(f"{current_app.config['MESSAGES_PER_SECOND']}/second")
-    return limiter.limiter.hit(rate, "chat-messages", request.remote_addr)
+    """Count one chat message from this client's address; False when it is over FLASK_MESSAGE_RATE."""
+    return limiter.limiter.hit(current_app.config["MESSAGE_RATE"], "chat-messages", request.remote_addr)

@@ -1,10 +1,9 @@
 """The pages, as a Blueprint: a group of routes that create_app() registers on the app."""
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_wtf.csrf import CSRFError
 
 from . import access, chat_log, chat_sessions
-from .events import MAX_LENGTH, tell_desk
-from .forms import SignInForm
+from .events import tell_desk
+from .forms import MessageForm, SignInForm
 from .hardening import limiter
 
 bp = Blueprint("main", __name__)
@@ -40,7 +39,7 @@ def user():
 @bp.route("/signin", methods=["GET", "POST"])
 @limiter.limit("5 per minute", methods=["POST"])  # per address: no guessing the password
 def sign_in():
-    if not access.attendant_configured():
+    if not current_app.config.get("ATTENDANT_PASSWORD_HASH"):
         return render_template("sign_in.html", form=None)
     form = SignInForm()
     if form.validate_on_submit():
@@ -62,7 +61,7 @@ def sign_out():
 def attendant():
     if not access.is_attendant():
         return redirect(url_for("main.sign_in"))
-    return render_template("attendant.html", chat_ids=chat_sessions.all_ids(log_dir()))
+    return render_template("attendant.html")
 
 
 # The any converter matches only the words listed: /user and /attendant, while /manager is a 404.
@@ -72,23 +71,10 @@ def chat(role, chat_id):
     if role not in access.roles_in(chat_id):
         abort(404)  # never started, or not yours: a stranger cannot tell which
     messages = chat_log.read(chat_sessions.log_path(log_dir(), chat_id))
-    return render_template("chat.html", role=role, chat_id=chat_id, messages=messages, max_length=MAX_LENGTH)
+    return render_template("chat.html", role=role, chat_id=chat_id, messages=messages, form=MessageForm())
 
 
 # Error pages in the site's layout, for every URL of the app (not only this Blueprint's).
 @bp.app_errorhandler(404)
 def page_not_found(error):
     return render_template("404.html"), 404
-
-
-# A POST without a valid CSRF token (a form left open while the secret key changed, say).
-@bp.app_errorhandler(CSRFError)
-def form_not_sent(error):
-    return render_template("400.html", reason=error.description), 400
-
-
-# Over a rate limit (Flask-Limiter): 429 Too Many Requests, in the site's layout.
-@bp.app_errorhandler(429)
-def too_many(error):
-    return render_template("400.html", reason=f"Too many tries from your address (at most {error.description}): "
-                           "wait a minute."), 429

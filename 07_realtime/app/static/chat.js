@@ -23,53 +23,48 @@ function messageItem(message) {
   item.className = message.role; // "user" or "attendant": the server checked it
   const time = document.createElement("time");
   time.dateTime = message.time;
-  time.textContent = message.time.slice(11, 16); // 17:00, as a person reads it
+  time.textContent = message.time.slice(0, 16).replace("T", " "); // as a person reads it
   const role = document.createElement("strong");
   role.textContent = message.role;
   item.append(time, " ", role, ": " + message.text);
   return item;
 }
 
-if (typeof io === "undefined") {
-  statusLine.textContent = "Not connected.";
-  showError("The Socket.IO client (static/vendor/socket.io.min.js) is missing: see the lesson note.");
-} else {
-  // The server this page came from, at the Socket.IO path the page names
-  // (the app may be mounted under a prefix such as /course).
-  const socket = io({ path: chat.dataset.socketioPath });
+// The server this page came from, at the Socket.IO path the page names (the app
+// may be mounted under a prefix such as /course).
+const socket = io({ path: chat.dataset.socketioPath });
 
-  // On every connect, reconnects included: join the session again. The
-  // server answers with the whole history, which replaces the list.
-  socket.on("connect", () => {
-    statusLine.textContent = "Connected.";
-    socket.emit("join", { chat_id: chat.dataset.chatId, role: chat.dataset.role });
-  });
+// On every connect, reconnects included, join the session again: the server
+// answers with the whole history, which replaces the list.
+socket.on("connect", () => {
+  statusLine.textContent = "Connected.";
+  socket.emit("join", { chat_id: chat.dataset.chatId, role: chat.dataset.role });
+});
 
-  socket.on("history", (data) => {
-    list.replaceChildren(...data.messages.map(messageItem));
-    list.scrollTop = list.scrollHeight;
-    sendButton.disabled = false;
-  });
+socket.on("history", (data) => {
+  list.replaceChildren(...data.messages.map(messageItem));
+  list.scrollTop = list.scrollHeight;
+  sendButton.disabled = false;
+});
 
-  socket.on("message", (message) => {
-    list.querySelector(".notice")?.remove(); // "No messages yet."
-    list.append(messageItem(message));
-    list.scrollTop = list.scrollHeight;
-  });
+socket.on("message", (message) => {
+  list.querySelector(".notice")?.remove(); // "No messages yet."
+  list.append(messageItem(message));
+  list.scrollTop = list.scrollHeight;
+});
 
-  socket.on("chat_error", (data) => showError(data.error));
+socket.on("chat_error", (data) => showError(data.error));
 
-  // Until the next connect and join, sending would go nowhere.
-  socket.on("disconnect", () => {
-    statusLine.textContent = "Disconnected: reconnecting…";
-    sendButton.disabled = true;
-  });
+// Until the next connect and join, sending would go nowhere.
+socket.on("disconnect", () => {
+  statusLine.textContent = "Disconnected: reconnecting…";
+  sendButton.disabled = true;
+});
 
-  form.addEventListener("submit", (event) => {
-    event.preventDefault(); // no page load: the message goes over the socket
-    showError("");
-    socket.emit("message", { text: input.value });
-    input.value = "";
-    input.focus();
-  });
-}
+form.addEventListener("submit", (event) => {
+  event.preventDefault(); // no page load: the message goes over the socket
+  showError("");
+  socket.emit("message", { text: input.value });
+  input.value = "";
+  input.focus();
+});

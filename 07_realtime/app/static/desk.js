@@ -15,12 +15,7 @@ function sessionItem({ chat_id: chatId }) {
   return item;
 }
 
-if (typeof io !== "undefined") {
-  const socket = io({ path: desk.dataset.socketioPath });
-  socket.on("connect", () => socket.emit("watch"));
-  socket.on("sessions", (data) => sessionList.replaceChildren(...data.sessions.map(sessionItem)));
-  socket.on("session", (session) => {
-    sessionList.querySelector(".muted")?.remove(); // "No chat sessions yet."
-    sessionList.prepend(sessionItem(session));
-  });
-}
+const socket = io({ path: desk.dataset.socketioPath });
+socket.on("connect", () => socket.emit("watch"));
+socket.on("sessions", (data) => sessionList.replaceChildren(...data.sessions.map(sessionItem)));
+socket.on("session", (session) => sessionList.prepend(sessionItem(session)));
