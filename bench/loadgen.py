@@ -146,7 +146,7 @@ class Server(ChildServer):
         env = {"FLASK_LOG_DIR": str(log_dir), "PYTHONUNBUFFERED": "1",
                "FLASK_SECRET_KEY": "bench-only-secret-key",
                # every bench client is one address, and a throughput sender is far over a person's rate
-               "FLASK_MAX_CONNECTIONS_PER_CLIENT": "100000", "FLASK_MESSAGES_PER_SECOND": "100000",
+               "FLASK_MESSAGE_RATE": "1000000 per second",
                "FLASK_SOCKETIO_MESSAGE_QUEUE": None,
                "FLASK_ATTENDANT_NAME": self._attendant[0],
                "FLASK_ATTENDANT_PASSWORD_HASH": generate_password_hash(self._attendant[1])}
