@@ -126,7 +126,6 @@ HINTS = {
         "Create the log with open(path, 'x'); if it exists, try <ID>-2, <ID>-3 ...",
     "test_sessions_started_at_once_in_many_threads_get_distinct_ids":
         "Only open(path, 'x') decides who gets an ID: checking os.path.exists first is a race.",
-    "test_attendant_page_lists_the_sessions_with_links": "/attendant lists every chat_<ID>.log as a link to /attendant/<ID>.",
     "test_chat_pages_are_not_found_for_unknown_sessions_and_roles":
         "Accept an ID only when it matches the strict pattern AND its log file exists; route "
         "roles with any(user, attendant).",

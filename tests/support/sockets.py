@@ -43,7 +43,7 @@ ATTENDANT_ENV = {
 # The stage 7 checks' settings. Every window a check opens comes from 127.0.0.1, one client
 # address to the server, which allows an address 5 messages a second: a check that sends faster
 # is about something else, so it may send 10,000. The checks of the limits set their own.
-STAGE_7_ENV = {**ATTENDANT_ENV, "FLASK_MESSAGES_PER_SECOND": "10000"}
+STAGE_7_ENV = {**ATTENDANT_ENV, "FLASK_MESSAGE_RATE": "10000 per second"}
 NO_SOCKETIO = "Stage 7 should set up Flask-SocketIO: create_app() should call socketio.init_app(app, ...)"
 
 
