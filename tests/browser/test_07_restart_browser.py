@@ -50,8 +50,8 @@ def make_stage(app_host, stage_folder, stage_env, tmp_path, browser_recorder):
 
 
 def lines_of(messages):
-    """The page's line of each message, in order: '<time> <role>: <text>'."""
-    return [re.compile(rf"^\S+ {role}: {re.escape(text)}$") for role, text in messages]
+    """The page's line of each message, in order: '<time, to the minute> <role>: <text>'."""
+    return [re.compile(rf"^.*[0-9]:[0-9][0-9] {role}: {re.escape(text)}$") for role, text in messages]
 
 
 def test_after_ctrl_c_and_a_restart_on_the_same_port_both_windows_rejoin_with_the_whole_history_once(

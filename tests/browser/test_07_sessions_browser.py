@@ -98,17 +98,22 @@ def test_one_browser_may_be_the_user_in_one_tab_and_the_attendant_in_another(liv
 
 
 def test_the_attendants_list_shows_new_sessions_live(live_server, new_context, step):
-    """A new session appears at the top of the attendant's list without a reload, and its link opens it.
+    """The attendant's list shows the sessions there are; a new one appears at its top without a
+    reload, and its link opens it.
 
-    Hint: desk.js emits watch on connect; the server tells the desk room of each new session.
+    Hint: desk.js emits watch on connect and lists the sessions it gets; the server tells the desk
+    room of each new session.
     """
-    with step("the attendant signs in and keeps the list open"):
+    with step("a user starts a chat before the attendant opens the list: it is listed"):
+        earlier = start_chat(new_context, live_server.url, label="earlier-user")
         desk = sign_in(new_context, live_server.url)
+        expect(desk.locator("#sessions li"), "The list should show the session there is").to_have_text(
+            [earlier.chat_id])
         desk.evaluate("window.sameListPage = true")
     with step("a user starts a chat: it appears at the top of the list by itself"):
         user = start_chat(new_context, live_server.url)
-        expect(desk.locator("#sessions li").first, "The new session should appear at the top of the list by itself"
-               ).to_have_text(user.chat_id)
+        expect(desk.locator("#sessions li"), "The new session should appear at the top of the list by itself"
+               ).to_have_text([user.chat_id, earlier.chat_id])
     with step("the attendant follows its link from the same page, and they chat"):
         assert desk.evaluate("window.sameListPage === true"), "The list should update without a reload"
         attendant = join_chat(new_context, live_server.url, user.chat_id, page=desk)
