@@ -5,7 +5,7 @@ import socketio
 
 from support.nginx_proxy import NginxMissing, NginxProxy
 from support.servers import ServerFailed
-from support.sockets import ChatWindow, start_chat
+from support.sockets import start_chat
 
 STAGE = 7
 BOUND = 3  # DEPLOY.md says 50; three windows make the same point quickly

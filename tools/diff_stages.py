@@ -52,10 +52,19 @@ def changes(number):
     return sorted(after - same), paired, sorted(before - after - set(paired))
 
 
+LESSON_CODE = (".py", ".html", ".css", ".js")  # a lesson's size counts its code, templates, CSS and JS
+
+
 def changed_lines(diff):
-    """How many lines a diff adds or removes, blank ones left out: a lesson's size."""
-    return sum(1 for line in diff.splitlines()
-               if line[:1] in "+-" and not line.startswith(("+++", "---")) and line[1:].strip())
+    """How many lines of code, templates, CSS and JS a diff adds or removes, blank ones left out:
+    a lesson's size. Its settings (requirements.txt, .env.example) are not counted."""
+    counted, total = False, 0
+    for line in diff.splitlines():
+        if line.startswith("diff --git "):
+            counted = line.endswith(LESSON_CODE)
+        elif counted and line[:1] in "+-" and not line.startswith(("+++", "---")) and line[1:].strip():
+            total += 1
+    return total
 
 
 def copy(files, source, target):

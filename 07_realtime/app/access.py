@@ -23,7 +23,7 @@ def remember_started(chat_id):
 def roles_in(chat_id):
     """This browser's roles in chat_id: "user" if it started it, "attendant" if signed in. None for
     an ID that does not exist, as for a chat not yours: a stranger cannot tell which."""
-    if not chat_sessions.exists(current_app.config["LOG_DIR"], chat_id):
+    if not chat_sessions.exists(chat_id):
         return []
     roles = ["user"] if chat_id in session.get("chats", []) else []
     return roles + ["attendant"] if is_attendant() else roles

@@ -20,24 +20,18 @@ from flask_socketio import SocketIO, emit, join_room
 
 from . import access, chat_log, chat_sessions, hardening
 
-# create_app() connects this to the app with socketio.init_app(app, ...).
-socketio = SocketIO()
+socketio = SocketIO()  # create_app() connects it to the app
 
 MAX_LENGTH = 500  # characters in one message, as forms.py draws the box
 DESK = "desk"  # the room of the attendant's list pages
 
-# Held while a message is written to the log and sent to the room, and while a
-# window reads the log and joins the room. So a window gets each message exactly
-# once: in its history, or live after it, never both and never neither.
+# Held while a message is logged and sent to the room, and while a window reads the log and joins
+# the room: a window gets each message once, in its history or live after it, never both or neither.
 room_lock = threading.Lock()
 
 
 def refuse(reason):  # only the window that sent the event hears it
     emit("chat_error", {"error": reason})
-
-
-def log_dir():
-    return current_app.config["LOG_DIR"]
 
 
 def tell_desk(chat_id):
@@ -56,7 +50,7 @@ def join(data=None):
     session["joined"] = (chat_id, role)
     with room_lock:
         join_room(chat_id)
-        messages = chat_log.read(chat_sessions.log_path(log_dir(), chat_id))
+        messages = chat_log.read(chat_sessions.log_path(chat_id))
         emit("history", {"chat_id": chat_id, "role": role, "messages": messages})
 
 
@@ -80,7 +74,7 @@ def message(data=None):
         return refuse("That message has a broken character in it (half of an emoji?).")
     with room_lock:
         try:
-            sent = chat_log.append(chat_sessions.log_path(log_dir(), chat_id), role, text)
+            sent = chat_log.append(chat_sessions.log_path(chat_id), role, text)
         except OSError:  # a full disk or a read-only folder: the log holds what it held before
             current_app.logger.exception("The log of chat session %s could not be written", chat_id)
             return refuse("The message could not be saved (is the server's disk full?). Please try again.")
@@ -93,7 +87,7 @@ def watch(data=None):
     if not access.is_attendant():
         return refuse("Sign in as the attendant to see the chat sessions.")
     join_room(DESK)
-    emit("sessions", {"sessions": [{"chat_id": chat_id} for chat_id in chat_sessions.all_ids(log_dir())]})
+    emit("sessions", {"sessions": [{"chat_id": chat_id} for chat_id in chat_sessions.all_ids()]})
 
 
 @socketio.on_error_default  # a handler failed: log it, tell that window, and serve the others

@@ -9,10 +9,6 @@ from .hardening import limiter
 bp = Blueprint("main", __name__)
 
 
-def log_dir():
-    return current_app.config["LOG_DIR"]
-
-
 @bp.route("/")
 def index():
     return render_template("index.html")
@@ -25,9 +21,9 @@ def user():
     if request.method == "GET":
         return render_template("user.html")
     try:
-        chat_id = chat_sessions.start(log_dir())
+        chat_id = chat_sessions.start()
     except OSError:  # the log folder is gone or read-only
-        current_app.logger.exception("Could not start a chat session in %s", log_dir())
+        current_app.logger.exception("Could not start a chat session")
         flash("The chat could not be started (the server cannot write its log). Please try again later.")
         return render_template("user.html"), 503
     access.remember_started(chat_id)  # this browser, and only this one, is its user
@@ -70,7 +66,7 @@ def attendant():
 def chat(role, chat_id):
     if role not in access.roles_in(chat_id):
         abort(404)  # never started, or not yours: a stranger cannot tell which
-    messages = chat_log.read(chat_sessions.log_path(log_dir(), chat_id))
+    messages = chat_log.read(chat_sessions.log_path(chat_id))
     return render_template("chat.html", role=role, chat_id=chat_id, messages=messages, form=MessageForm())
 
 

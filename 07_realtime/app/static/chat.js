@@ -1,6 +1,5 @@
-// The chat page's realtime half. The page says which session and role it is
-// (<main id="chat" data-chat-id="..." data-role="...">); this script joins that
-// session over Socket.IO, shows its history, then each message as it arrives.
+// The chat page's realtime half: it joins the session its page names (<main data-chat-id
+// data-role>) over Socket.IO, shows its history, then each message as it arrives.
 "use strict";
 
 const chat = document.getElementById("chat");
@@ -30,8 +29,7 @@ function messageItem(message) {
   return item;
 }
 
-// The server this page came from, at the Socket.IO path the page names (the app
-// may be mounted under a prefix such as /course).
+// The server this page came from, at the path the page names (the app may be under /course).
 const socket = io({ path: chat.dataset.socketioPath });
 
 // On every connect, reconnects included, join the session again: the server

@@ -1,6 +1,5 @@
-// The attendant's list of chat sessions, kept up to date over Socket.IO: on every
-// connect it asks for the list ("watch"), then each "session" event adds a new
-// session at the top.
+// The attendant's list of chat sessions: on every connect it asks for them ("watch"),
+// then each "session" event adds a new one at the top.
 "use strict";
 
 const desk = document.getElementById("desk");
