@@ -37,12 +37,9 @@ def create_app(test_config=None):
     app.register_blueprint(routes.bp)
     app.cli.add_command(access.attendant_command)  # flask --app app attendant
 
-    # Socket.IO joins the app: the same server now also answers at /socket.io/.
-    # - "threading" runs on Flask's own server (flask run), WebSocket included.
-    # - a message queue (FLASK_SOCKETIO_MESSAGE_QUEUE=redis://127.0.0.1:6379) lets
-    #   several server processes share their rooms; without one, one process.
-    # - async_handlers=False: one window's events are handled one after the other,
-    #   so its messages keep the order it sent them in.
+    # Socket.IO joins the app: the same server now also answers at /socket.io/, WebSocket included
+    # ("threading": Flask's own server). A message queue (FLASK_SOCKETIO_MESSAGE_QUEUE=redis://...) lets
+    # several processes share rooms. async_handlers=False: each window's messages stay in order.
     socketio.init_app(app, async_mode=app.config.get("SOCKETIO_ASYNC_MODE", "threading"), async_handlers=False,
                       message_queue=app.config.get("SOCKETIO_MESSAGE_QUEUE"), **hardening.socketio_settings(app))
     return app
