@@ -8,19 +8,17 @@
 ``make stage N`` runs this, and so do the browser tests, so a stage is always
 started the same way: ``flask --app app run`` inside the stage folder.
 
-A stage whose .env.example names FLASK_SECRET_KEY (stages 4-7) gets, on its first run, a .env
-holding a new random key: with the reloader, every save starts the app again, and a key made
-at each start would void the forms (CSRF) and sessions of every open page. An existing .env is
-never touched; .env is git-ignored.
+A stage whose .env.example names FLASK_SECRET_KEY (stages 4-7) first gets its .env with a
+secret key, when it has none (tools/secret_key.py): the same key at every reload.
 """
 import argparse
 import os
-import secrets
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
+from secret_key import write_secret_key
 from stages import free_port, has_app, stage_argument, stage_dir
 
 DEFAULT_PORT = 5000
@@ -55,35 +53,6 @@ def choose_port(wanted):
     return port
 
 
-def shown(path):
-    """path relative to the current folder when it is below it (as the student typed it), else whole."""
-    try:
-        return str(path.relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
-def write_secret_key(folder):
-    """Write folder/.env with a new FLASK_SECRET_KEY when folder/.env.example names that setting and
-    there is no .env yet; the path written, or None."""
-    example, env = folder / ".env.example", folder / ".env"
-    if not example.is_file() or env.exists() or env.is_symlink():
-        return None
-    from dotenv import dotenv_values  # noqa: PLC0415 (a lesson package: stages 1-3 do not need it)
-
-    if "FLASK_SECRET_KEY" not in dotenv_values(example):
-        return None
-    try:
-        # O_EXCL: never over a .env that appeared meanwhile; 0o600: only its owner reads the key.
-        with os.fdopen(os.open(env, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as file:
-            file.write("# This folder's own settings, made by `make stage` (.env.example lists the others).\n"
-                       "# Never commit this file: the key signs the sessions and the forms' CSRF tokens.\n"
-                       f"FLASK_SECRET_KEY={secrets.token_urlsafe(32)}\n")
-    except FileExistsError:
-        return None
-    return env
-
-
 def debug_wanted(value):
     """DEBUG=0 (or no, false, off) turns the reloader off; anything else, or unset, keeps it."""
     return (value or "1").strip().lower() not in ("0", "no", "false", "off")
@@ -103,9 +72,7 @@ def main(argv=None):
     if not has_app(folder):
         parser.exit(2, f"{folder} has no app.py or app/ package to serve.\n")
 
-    written = write_secret_key(folder)
-    if written:
-        print(f"wrote {shown(written)} with a new secret key (it is yours: never commit it)", flush=True)
+    write_secret_key(folder)
     port = choose_port(args.port)
     print(f"Stage {number} ({folder.name}): open http://127.0.0.1:{port}/  (Ctrl+C stops it)", flush=True)
     if args.debug:
