@@ -204,6 +204,39 @@ def test_make_stage_writes_no_dotenv_for_a_folder_whose_env_example_names_no_sec
         f"serve.py wrote a .env in a folder that has no .env.example naming FLASK_SECRET_KEY:\n{server.output}")
 
 
+class MakeStage(LiveServer):
+    """`make stage N DIR=folder PORT=port` itself, as a student types it in the repo."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._cwd = ROOT
+
+    def command(self):
+        return ["make", "--no-print-directory", "stage", str(self.stage), f"DIR={self.folder}", f"PORT={self.port}",
+                f"DEBUG={int(self.debug)}"]
+
+
+# A make run by a test must not join the jobserver of the `make test` around it.
+NO_OUTER_MAKE = {"MAKEFLAGS": None, "MFLAGS": None, "MAKELEVEL": None}
+
+
+def test_make_stage_4_with_dir_serves_the_students_copy_with_its_own_key(stage_env, tmp_path):
+    folder = stage_copy(4, tmp_path)
+    base = folder / "templates" / "base.html"
+    base.write_text(base.read_text(encoding="utf-8").replace("<body>", '<body><p>served from my copy</p>', 1),
+                    encoding="utf-8")
+    server = MakeStage(4, folder, {**without_a_key(stage_env), **NO_OUTER_MAKE}).start()
+    try:
+        status, page = get_home(server.port)
+        assert "served from my copy" in page, (
+            f"`make stage 4 DIR={folder}` should serve that folder, but its home page ({status}) is not the copy's. "
+            f"The Makefile should pass DIR to tools/serve.py as --dir. Output:\n{server.output}")
+        assert "with a new secret key" in server.output and (folder / ".env").is_file(), (
+            f"`make stage 4 DIR=...` should write the copy's .env with a secret key, as for the repo's stage:\n{server.output}")
+    finally:
+        server.stop()
+
+
 def test_ruff_finds_nothing_in_the_tools_the_tests_the_bench_and_the_lessons():
     """pyproject.toml's [tool.ruff] rules hold everywhere, so each `# noqa` names a real exception."""
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
