@@ -10,11 +10,14 @@ tells), it runs stage 4's checks on the copy, as ``make test 4 DIR=path`` does (
 grader's record (tools/grade_plugin.py) and shows "k of n checks passed" and the first failing
 check with the grader's reason and hint. A save during a run stops that run and starts anew.
 Broken code is a failing check, never the watcher's end; Ctrl+C stops it.
+
+Each run is a fork of one waiting process (tools/watch_runner.py, started once) that has loaded
+pytest, the plugins and the stage's checks: a run starts without the half second a new Python
+and pytest take, and every run still starts from the same clean state.
 """
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,14 +26,13 @@ from pathlib import Path
 import watchfiles
 
 from grade import with_app_loads
-from grading.checks import FAIL, PASS, app_error, checks_from, child_env, read_record
+from grading.checks import FAIL, PASS, app_error, checks_from, read_record
 from grading.hints import hint_for
 from grading.submission import EXERCISES, layout_problem
-from processes import stop_group
-from stages import ROOT, STAGES, left_out, stage_argument, test_files
+from stages import STAGES, left_out, stage_argument, test_files
+from watch_runner import Runner, pytest_args, stop_run
 
 POLL = 0.05        # seconds between looks at a running check run (and at the watcher)
-CHECK_TIMEOUT = 30  # seconds one check may take here: a hang shows up soon, the grader's own is 90
 CLOSE_GRACE = 10    # seconds pytest has to end after its last check
 
 
@@ -58,23 +60,18 @@ class Sources(watchfiles.DefaultFilter):
 
 
 class Run:
-    """One run of the checks of some test files on the folder: a pytest process, recording as it goes."""
+    """One run of the checks of some test files on the folder: pytest in a fork of the runner,
+    recording as it goes."""
 
-    def __init__(self, number, folder, files, scratch):
+    def __init__(self, runner, number, folder, files, scratch):
         self.number, self.folder, self.files = number, Path(folder), files
         # A folder of its own: a run that is still ending never shares files with the next one.
         self.scratch = Path(tempfile.mkdtemp(prefix="run-", dir=scratch))
         self.record, self.output = self.scratch / "record.jsonl", self.scratch / "pytest.out"
         self.started = time.monotonic()
-        command = [sys.executable, "-m", "pytest", *map(str, files),
-                   "-c", str(ROOT / "pyproject.toml"), "--rootdir", str(ROOT),
-                   "--stage-dir", f"{number}={self.folder}", "-p", "grade_plugin",
-                   "--grade-record", str(self.record), "--basetemp", str(self.scratch / "tmp"),
-                   "-q", "--no-header", "-p", "no:cacheprovider", "--timeout", str(CHECK_TIMEOUT)]
-        with open(self.output, "w", encoding="utf-8") as output:
-            # Its own session: the terminal's Ctrl+C reaches the watcher, which stops the whole run.
-            self.process = subprocess.Popen(command, cwd=ROOT, env=child_env(), stdin=subprocess.DEVNULL,
-                                            stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+        args = [*pytest_args(number, self.folder, files),
+                "--grade-record", str(self.record), "--basetemp", str(self.scratch / "tmp")]
+        self.process = runner.fork(args, self.output, self.scratch / "exit-status")
 
     def events(self):
         return read_record(self.record)
@@ -91,7 +88,7 @@ class Run:
         return over
 
     def stop(self):
-        stop_group(self.process)
+        stop_run(self.process)
         shutil.rmtree(self.scratch, ignore_errors=True)
 
     def closed(self):
@@ -124,6 +121,7 @@ class Watch:
         self.phases = [quick] + ([[f for f in test_files(number) if f not in quick]] if browser else [])
         self.run, self.phase, self.checks, self.problem, self.started = None, 0, [], None, 0.0
         self.closing = []  # runs whose checks are over, while their pytest ends
+        self.runner = None
         self.clear = out.isatty() and os.environ.get("TERM") != "dumb"
 
     def start(self):
@@ -134,7 +132,18 @@ class Watch:
             self.show([], self.problem)
             return
         self.say(f"Checking stage {self.number} on {shown(self.folder)} ...")
-        self.run = Run(self.number, self.folder, self.phases[0], self.scratch)
+        self.run_phase(0)
+
+    def run_phase(self, phase):
+        self.phase = phase
+        try:
+            if self.runner is None:
+                self.runner = Runner(self.number, self.folder, [f for files in self.phases for f in files], self.scratch)
+            self.run = Run(self.runner, self.number, self.folder, self.phases[phase], self.scratch)
+        except RuntimeError as error:  # the runner is gone: say why; the next save starts a new one
+            self.runner = None
+            self.say_screen(["The checks could not run (a problem of the test suite or its setup, not of your code):",
+                             str(error), "", self.waiting()])
 
     def stop(self):
         if self.run is not None:
@@ -145,6 +154,10 @@ class Watch:
         self.stop()
         for run in self.closing:
             run.stop()
+        self.closing = []
+        if self.runner is not None:
+            self.runner.close()
+            self.runner = None
 
     def poll(self):
         """Called between looks at the folder: shows the verdict when a run is over, starts the next phase."""
@@ -165,8 +178,7 @@ class Watch:
         self.show(self.checks, self.problem, more)
         self.closing.append(run)
         if more:
-            self.phase += 1
-            self.run = Run(self.number, self.folder, self.phases[self.phase], self.scratch)
+            self.run_phase(self.phase + 1)
 
     def verdict(self, checks, problem):
         checks = with_app_loads([*checks], self.folder, self.number, problem)
