@@ -10,6 +10,7 @@ from pathlib import Path
 
 from stages import ROOT, STAGES, not_copied, stage_dir
 from support.servers import ChildServer
+from watch import split
 
 STAGE = 3
 VERDICT_TIMEOUT = 90  # seconds for one run of stage 3's checks, on a busy 2-core machine
@@ -115,3 +116,12 @@ def test_make_watch_stays_up_through_a_syntax_error_and_ctrl_c_stops_it_and_its_
         assert not left, f"After Ctrl+C the watcher's run of the checks still runs: {left}"
     finally:
         watcher.stop()
+
+
+def test_a_split_run_gives_every_check_to_one_part_and_the_slowest_its_own():
+    took = {"fifty_clients": 2.9, "settings": 0.3, "time_zones": 0.25, "page": 0.05, "form": 0.05, "log": 0.04}
+    parts = split(took, 2)
+    names = [name for part in parts for name in part]
+    assert sorted(names) == sorted(took), f"Each check function should be in exactly one part: {parts}"
+    assert ["fifty_clients"] in parts, (
+        f"The slowest check (2.9 s) should run alone, beside all the others (0.69 s together): {parts}")

@@ -34,6 +34,18 @@ from watch_runner import Runner, pytest_args, stop_run
 
 POLL = 0.05        # seconds between looks at a running check run (and at the watcher)
 CLOSE_GRACE = 10    # seconds pytest has to end after its last check
+SPLIT_ABOVE = 2.0   # seconds of checks (as the last run took them) from which a run is split over the cores
+PARTS = max(1, min(os.cpu_count() or 1, 4))  # runs side by side for a split run
+
+
+def split(durations, parts=PARTS):
+    """The check functions in `parts` groups of about equal time, the longest first (each to the
+    group with the least so far), so the slowest check does not wait for the others."""
+    groups = [(0.0, []) for _ in range(parts)]
+    for name, seconds in sorted(durations.items(), key=lambda item: -item[1]):
+        total, names = min(groups, key=lambda group: group[0])
+        groups[groups.index((total, names))] = (total + seconds, [*names, name])
+    return [names for _, names in groups if names]
 
 
 def shown(path):
@@ -63,14 +75,15 @@ class Run:
     """One run of the checks of some test files on the folder: pytest in a fork of the runner,
     recording as it goes."""
 
-    def __init__(self, runner, number, folder, files, scratch):
+    def __init__(self, runner, number, folder, files, scratch, only=()):
         self.number, self.folder, self.files = number, Path(folder), files
         # A folder of its own: a run that is still ending never shares files with the next one.
         self.scratch = Path(tempfile.mkdtemp(prefix="run-", dir=scratch))
         self.record, self.output = self.scratch / "record.jsonl", self.scratch / "pytest.out"
         self.started = time.monotonic()
         args = [*pytest_args(number, self.folder, files),
-                "--grade-record", str(self.record), "--basetemp", str(self.scratch / "tmp")]
+                "--grade-record", str(self.record), "--basetemp", str(self.scratch / "tmp"),
+                *[option for name in only for option in ("--grade-only", name)]]
         self.process = runner.fork(args, self.output, self.scratch / "exit-status")
 
     def events(self):
@@ -119,8 +132,10 @@ class Watch:
         quick = test_files(number, browser=False)
         # The checks without a browser first: their verdict comes in seconds. The browser's after.
         self.phases = [quick] + ([[f for f in test_files(number) if f not in quick]] if browser else [])
-        self.run, self.phase, self.checks, self.problem, self.started = None, 0, [], None, 0.0
+        self.runs, self.phase, self.checks, self.problem, self.started = [], 0, [], None, 0.0
         self.closing = []  # runs whose checks are over, while their pytest ends
+        # From the last whole run of each phase: how long each check function took, and the checks' order.
+        self.durations, self.order = {}, {}
         self.runner = None
         self.clear = out.isatty() and os.environ.get("TERM") != "dumb"
 
@@ -139,16 +154,19 @@ class Watch:
         try:
             if self.runner is None:
                 self.runner = Runner(self.number, self.folder, [f for files in self.phases for f in files], self.scratch)
-            self.run = Run(self.runner, self.number, self.folder, self.phases[phase], self.scratch)
+            took = self.durations.get(phase, {})
+            groups = split(took) if sum(took.values()) > SPLIT_ABOVE else [()]
+            self.runs = [Run(self.runner, self.number, self.folder, self.phases[phase], self.scratch, only)
+                         for only in groups]
         except RuntimeError as error:  # the runner is gone: say why; the next save starts a new one
             self.runner = None
             self.say_screen(["The checks could not run (a problem of the test suite or its setup, not of your code):",
                              str(error), "", self.waiting()])
 
     def stop(self):
-        if self.run is not None:
-            self.run.stop()
-            self.run = None
+        for run in self.runs:
+            run.stop()
+        self.runs = []
 
     def stop_all(self):
         self.stop()
@@ -162,21 +180,32 @@ class Watch:
     def poll(self):
         """Called between looks at the folder: shows the verdict when a run is over, starts the next phase."""
         self.closing = [run for run in self.closing if not run.closed()]
-        if self.run is None or not self.run.done():
+        if not self.runs or not all(run.done() for run in self.runs):
             return
-        run, self.run = self.run, None
+        runs, self.runs = self.runs, []
+        checks, problem = [], None
         try:
-            checks, problem = run.checks()
+            for run in runs:
+                found, error = run.checks()
+                checks, problem = checks + found, problem or error
         except RuntimeError as error:
-            run.stop()
+            for run in runs:
+                run.stop()
             self.say_screen(["The checks could not run (a problem of the test suite or its setup, not of your code):",
                              str(error), "", self.waiting()])
             return
+        order = self.order.get(self.phase, {})
+        checks.sort(key=lambda check: order.get(check.id, len(order)))
+        if len(runs) == 1 and not problem:  # a whole run: its times and order plan the next ones
+            self.order[self.phase] = {check.id: index for index, check in enumerate(checks)}
+            took = self.durations[self.phase] = {}
+            for check in checks:
+                took[check.function] = took.get(check.function, 0.0) + check.duration
         self.checks += checks
         self.problem = self.problem or problem
         more = self.phase + 1 < len(self.phases) and not self.problem
         self.show(self.checks, self.problem, more)
-        self.closing.append(run)
+        self.closing += runs
         if more:
             self.run_phase(self.phase + 1)
 
