@@ -41,11 +41,12 @@ PARTS = max(1, min(os.cpu_count() or 1, 4))  # runs side by side for a split run
 def split(durations, parts=PARTS):
     """The check functions in `parts` groups of about equal time, the longest first (each to the
     group with the least so far), so the slowest check does not wait for the others."""
-    groups = [(0.0, []) for _ in range(parts)]
+    totals, groups = [0.0] * parts, [[] for _ in range(parts)]
     for name, seconds in sorted(durations.items(), key=lambda item: -item[1]):
-        total, names = min(groups, key=lambda group: group[0])
-        groups[groups.index((total, names))] = (total + seconds, [*names, name])
-    return [names for _, names in groups if names]
+        least = totals.index(min(totals))
+        totals[least] += seconds
+        groups[least].append(name)
+    return [names for names in groups if names]
 
 
 def shown(path):
