@@ -4,12 +4,15 @@
 #   make test         run the whole test suite; `make test 3` runs stage 3's tests
 #   make diff 4       show what stage 4 adds to stage 3
 #
-# The first command on a fresh clone makes .venv and installs what it needs there.
+# The first command on a fresh clone makes .venv and installs what it needs there: `make stage`
+# only the lessons' packages, the first `make test`, `make grade` or `make watch` the tools too.
 
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# Two steps: the lessons' packages (each stage's requirements.txt), then the test and grading tools.
+LESSONS_STAMP := $(VENV)/.lessons-installed
 STAMP := $(VENV)/.installed
 STAGE_REQUIREMENTS := $(wildcard 0*/requirements.txt)
 # Stage 7's Socket.IO browser client: fetched from npm when first needed, never committed.
@@ -19,7 +22,7 @@ BROWSER_STAMP := $(VENV)/.browser
 
 # `make stage 3`: make sees two goals, `stage` and `3`. The number is an argument
 # of the first goal, so give it an empty recipe (no "Nothing to be done for '3'").
-COMMANDS := stage test test-fast diff grade grade-all gradescope exercise
+COMMANDS := stage test test-fast diff grade grade-all gradescope exercise watch
 ifneq ($(filter $(firstword $(MAKECMDGOALS)),$(COMMANDS)),)
   N := $(word 2,$(MAKECMDGOALS))
   ifneq ($(N),)
@@ -36,13 +39,16 @@ NEEDS_REDIS = $(if $(if $(N),$(filter 07_realtime,$(FOLDER)),all),redis)
 BENCH_STAMP := $(VENV)/.bench-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help stage test test-fast diff setup browser grade grade-all gradescope sandbox exercise progress redis bench bench-grading
+.PHONY: help stage test test-fast diff setup browser grade grade-all gradescope sandbox exercise progress redis bench bench-grading \
+  watch attendant
 
 help:
 	@echo "flask-stages: seven Flask lessons, from hello world to a realtime chat."
 	@echo
 	@echo "  make stage N       serve stage N on http://127.0.0.1:5000, restarting when you save a file"
-	@echo "                     (PORT=8000 to change the port, DEBUG=0 for no reloader)"
+	@echo "                     (DIR=path serves your copy, PORT=8000 another port, DEBUG=0 no reloader)"
+	@echo "  make attendant     stage 7's attendant: asks a name and a password, keeps them in its .env"
+	@echo "                     (DIR=path: in your copy)"
 	@echo "  make test          run every test (browser tests included)"
 	@echo "  make test N        run stage N's tests; DIR=path tests a copy of stage N there"
 	@echo "  make test-fast     every test but the browser ones"
@@ -51,6 +57,8 @@ help:
 	@echo "  make bench         stage 7 under load: threading, gevent and Node.js (about 4 min)"
 	@echo "  make bench-grading how fast the grader is: each stage's own folder, 3 runs (CLASS=30 adds grade-all)"
 	@echo "  make exercise N    start stage N as an exercise: a copy of stage N-1 in exercises/"
+	@echo "  make watch N       re-run stage N's checks on exercises/0N_* (or DIR=path) at every save"
+	@echo "                     (BROWSER=1 adds the browser checks)"
 	@echo "  make grade N       grade exercises/0N_* (or DIR=path, a student's folder): a scorecard"
 	@echo "  make grade-all N SUBMISSIONS=dir OUT=dir [JOBS=2]   grade a class: grades.csv, index.html"
 	@echo "  make gradescope N  build Gradescope's autograder zip for stage N (in dist/)"
@@ -61,10 +69,15 @@ help:
 
 setup: $(STAMP)
 
-$(STAMP): requirements-dev.txt $(STAGE_REQUIREMENTS)
+$(LESSONS_STAMP): $(STAGE_REQUIREMENTS)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed; this is " + sys.version.split()[0])'
 	@test -x $(PY) || { echo "Creating the virtualenv in $(VENV) ..."; $(PYTHON) -m venv $(VENV); }
-	@echo "Installing the packages (once) ..."
+	@echo "Installing the lessons' packages (once) ..."
+	@$(PY) -m pip install --quiet --disable-pip-version-check $(addprefix -r ,$(STAGE_REQUIREMENTS))
+	@touch $@
+
+$(STAMP): requirements-dev.txt $(LESSONS_STAMP)
+	@echo "Installing the test and grading tools (once) ..."
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
@@ -73,9 +86,19 @@ define require_stage
 	@$(PYTHON) tools/stages.py folder "$(N)" >/dev/null
 endef
 
-stage: $(STAMP) $(NEEDS_CLIENT)
+# `make stage 4 DIR=exercises/04_forms`: the same server, port and reloader for a copy of stage 4.
+stage: $(LESSONS_STAMP) $(NEEDS_CLIENT)
 	$(require_stage)
-	@$(PY) tools/serve.py $(N)
+	@$(PY) tools/serve.py $(N) $(if $(DIR),--dir "$(DIR)")
+
+# Stage 7's own command, `flask --app app attendant`, run in its folder (or DIR): it asks for the
+# attendant's name and password and writes them (the password hashed) to that folder's .env.
+# The folder's secret key goes in first, so a .env the command starts still gets one.
+ATTENDANT_DIR = $(or $(DIR),07_realtime)
+attendant: $(LESSONS_STAMP)
+	@test -d "$(ATTENDANT_DIR)" || { echo "There is no folder $(ATTENDANT_DIR)."; exit 2; }
+	@$(PY) tools/secret_key.py "$(ATTENDANT_DIR)"
+	@cd "$(ATTENDANT_DIR)" && FLASK_SKIP_DOTENV=1 "$(abspath $(VENV))/bin/flask" --app app attendant
 
 test: $(STAMP) $(NEEDS_CLIENT) $(NEEDS_REDIS) browser sandbox
 	$(PYTEST) $(PYTEST_ARGS) $(if $(N),$(TEST_FILES))
@@ -130,6 +153,12 @@ sandbox:
 exercise:
 	$(require_stage)
 	@$(PYTHON) tools/exercise.py start $(N)
+
+# `make watch 4 [DIR=path] [BROWSER=1]`: stage 4's checks on your copy again at every save, with the
+# first failing one, its reason and its hint (tools/watch.py). Ctrl+C stops it.
+watch: $(STAMP) $(NEEDS_CLIENT) $(NEEDS_REDIS) $(if $(filter 1,$(BROWSER)),browser)
+	$(require_stage)
+	@$(PY) tools/watch.py $(N) $(if $(DIR),--dir "$(DIR)") $(if $(filter 1,$(BROWSER)),--browser)
 
 progress: $(STAMP) $(NEEDS_CLIENT) browser
 	@$(PY) tools/exercise.py progress

@@ -1,8 +1,9 @@
-"""The student's loop around the lessons: `make stage N` (tools/serve.py) and its port.
+"""The student's loop around the lessons: `make stage N` (tools/serve.py), its port and its key.
 
 These start real servers on 127.0.0.1, as a student's `make stage 1` does.
 """
 import http.client
+import os
 import re
 import shutil
 import socket
@@ -13,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from diff_stages import stage_diff
-from stages import ROOT, STAGES, stage_dir
-from support.remote import session_data
+from stages import ROOT, STAGES, not_copied, stage_dir
+from support.mistakes import csrf_token
+from support.remote import RemoteClient, session_data
 from support.servers import LiveServer
 
 STAGE = 1
@@ -132,6 +134,105 @@ def test_make_stage_reads_no_dotenv_from_the_folders_above_the_stage(stage_env, 
         assert session_data(cookie.group(1), "key-of-the-folder-above") is None, (
             "The app signed its cookie with the key of a .env ABOVE the stage folder: Flask's CLI "
             "searched the parent folders (serve.py should set FLASK_SKIP_DOTENV)")
+    finally:
+        server.stop()
+
+
+def stage_copy(number, tmp_path):
+    """A copy of stage N as a fresh clone has it: no .env (so the repo's own folder never gets one)."""
+    folder = tmp_path / STAGES[number]
+    shutil.copytree(stage_dir(number), folder, ignore=not_copied())
+    return folder
+
+
+def without_a_key(stage_env):
+    """The environment of a student's shell: no FLASK_SECRET_KEY, so the stage reads its .env."""
+    return {**stage_env, "FLASK_SECRET_KEY": None}
+
+
+def test_make_stage_4_keeps_its_secret_key_across_a_reload_so_a_form_opened_before_a_save_still_posts(
+        stage_env, tmp_path):
+    folder = stage_copy(4, tmp_path)
+    server = LiveServer(4, folder, without_a_key(stage_env), debug=True).start()
+    try:
+        wrote = [line for line in server.lines if "with a new secret key" in line]
+        assert len(wrote) == 1 and f"{folder.name}/.env" in wrote[0], (
+            f"The first `make stage 4` should write {folder.name}/.env with a new secret key and say so once; "
+            f"it said:\n{server.output}")
+        assert (folder / ".env").is_file(), f"`make stage 4` said it wrote {folder / '.env'}, but there is no such file"
+        browser = RemoteClient(server.port)
+        token = csrf_token(browser.get("/login").text, "Stage 4's /login")
+        seen = len(server.lines)
+        os.utime(folder / "app.py")  # a save
+        assert server.wait_for("Detected change", after=seen), f"Saving app.py should restart the server:\n{server.output}"
+        assert server.wait_for("Debugger is active", after=seen), f"The server did not come back:\n{server.output}"
+        # The reloader holds the port through the restart, so this request waits for the new server.
+        response = browser.post("/login", data={"username": "ana", "password": "secret", "csrf_token": token})
+        said = " ".join(re.findall(r"[^<>]*CSRF[^<>]*", response.text)) or response.text[:200]
+        assert response.status_code in (302, 303), (
+            f"A login form opened before a save should still post after the reload (302), got {response.status_code}: "
+            f"{said.strip()!r}. The restarted server signed with another key, so the form's CSRF token and the "
+            f"session cookie no longer match: serve.py should write the stage's .env with one FLASK_SECRET_KEY "
+            f"before starting Flask.\n{server.output}")
+    finally:
+        server.stop()
+
+
+def test_make_stage_leaves_an_existing_dotenv_byte_for_byte_and_the_app_signs_with_its_key(stage_env, tmp_path):
+    folder = stage_copy(4, tmp_path)
+    mine = b"# my own settings\r\nFLASK_SECRET_KEY=the-students-own-key\r\nFLASK_MAX_CONTENT_LENGTH=2000000"
+    (folder / ".env").write_bytes(mine)
+    server = LiveServer(4, folder, without_a_key(stage_env)).start()
+    try:
+        response = RemoteClient(server.port).get("/login")
+        cookie = re.search(r"session=([^;]+)", response.headers.get("Set-Cookie", ""))
+        assert cookie and session_data(cookie.group(1), "the-students-own-key") is not None, (
+            f"Stage 4 should sign its session cookie with the key of its own .env:\n{server.output}")
+        assert "with a new secret key" not in server.output, f"serve.py claims to have written a .env:\n{server.output}"
+    finally:
+        server.stop()
+    assert (folder / ".env").read_bytes() == mine, (
+        "`make stage 4` changed an existing .env: it is the student's, so it must be left byte for byte as it was")
+
+
+def test_make_stage_writes_no_dotenv_for_a_folder_whose_env_example_names_no_secret_key(stage_env, tmp_path):
+    """A student's exercise 4 starts as a copy of stage 3: no .env.example yet, so nothing to fill in."""
+    folder = stage_copy(3, tmp_path)
+    server = LiveServer(4, folder, without_a_key(stage_env)).start()
+    server.stop()
+    assert not (folder / ".env").exists(), (
+        f"serve.py wrote a .env in a folder that has no .env.example naming FLASK_SECRET_KEY:\n{server.output}")
+
+
+class MakeStage(LiveServer):
+    """`make stage N DIR=folder PORT=port` itself, as a student types it in the repo."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._cwd = ROOT
+
+    def command(self):
+        return ["make", "--no-print-directory", "stage", str(self.stage), f"DIR={self.folder}", f"PORT={self.port}",
+                f"DEBUG={int(self.debug)}"]
+
+
+# A make run by a test must not join the jobserver of the `make test` around it.
+NO_OUTER_MAKE = {"MAKEFLAGS": None, "MFLAGS": None, "MAKELEVEL": None}
+
+
+def test_make_stage_4_with_dir_serves_the_students_copy_with_its_own_key(stage_env, tmp_path):
+    folder = stage_copy(4, tmp_path)
+    base = folder / "templates" / "base.html"
+    base.write_text(base.read_text(encoding="utf-8").replace("<body>", '<body><p>served from my copy</p>', 1),
+                    encoding="utf-8")
+    server = MakeStage(4, folder, {**without_a_key(stage_env), **NO_OUTER_MAKE}).start()
+    try:
+        status, page = get_home(server.port)
+        assert "served from my copy" in page, (
+            f"`make stage 4 DIR={folder}` should serve that folder, but its home page ({status}) is not the copy's. "
+            f"The Makefile should pass DIR to tools/serve.py as --dir. Output:\n{server.output}")
+        assert "with a new secret key" in server.output and (folder / ".env").is_file(), (
+            f"`make stage 4 DIR=...` should write the copy's .env with a secret key, as for the repo's stage:\n{server.output}")
     finally:
         server.stop()
 

@@ -47,15 +47,17 @@ def start(number, exercises=EXERCISES):
     note = (f"# Exercise: stage {number}, {name}\n\n"
             f"This folder started as {origin}. Grow it into stage {number}: the lesson is\n"
             f"{name}/README.md. When you are stuck, `make diff {number}` shows what the stage adds.\n\n"
-            f"    make grade {number}      # the checks of stage {number}, run on this folder\n"
+            f"    make stage {number} DIR=exercises/{name}   # serve it, restarting at every save\n"
+            f"    make watch {number}      # the checks of stage {number} on this folder, again at every save\n"
+            f"    make grade {number}      # the same checks, as a scorecard\n"
             f"    make progress     # which exercises pass\n")
     (target / "README.md").write_text(note, encoding="utf-8")
     where = shown(target)
     print(f"Your exercise is in {where}/, {origin}.")
     print(f"  1. Read the lesson: {name}/README.md")
     print(f"  2. Change the code in {where}/ until it does what stage {number} does.")
-    print(f"     Run it: cd {where} && flask --app app run   (with .venv activated)")
-    print(f"  3. Check it: make grade {number}   (the same checks the grader runs)")
+    print(f"     Run it: make stage {number} DIR={where}   (it restarts when you save)")
+    print(f"  3. Check it: make watch {number}   (the checks again at every save; make grade {number} for the scorecard)")
     if number > 1:
         print(f"  Right now it is stage {number - 1}, so the checks of stage {number}'s new idea fail:"
               " that is where you start.")

@@ -34,8 +34,8 @@ from pathlib import Path
 from stages import ROOT, STAGES, is_package_stage, stage_argument, stage_dir, test_files
 
 from grading import sandbox as sandboxes
-from grading.checks import (APP_LOADS, FAIL, NOT_RUN, PASS, STUCK_NOTE, Check, checks_from,  # noqa: F401
-                            describe, run_checks)
+from grading.checks import (APP_LOADS, FAIL, NOT_RUN, PASS, STUCK_NOTE, Check, app_error,  # noqa: F401
+                            checks_from, describe, run_checks)
 from grading.hints import hint_for
 from grading.report import Verdict, gradescope_results, scorecard, write_file, write_json, write_junit
 from grading.submission import EXERCISES, GradingError, choose_folder, layout_note, layout_problem, make_copy
@@ -123,7 +123,7 @@ def grade(number, folder, source="", options=None, outputs=()):
         collect = Options(**{**options.__dict__, "collect_only": bool(problem)})
         events, code, output, junit = run_checks(sandbox, number, copy, scratch, collect, files)
         # The first check that needed the app's server and could not start it says why.
-        problem = problem or next((e["app_error"] for e in events if isinstance(e.get("app_error"), str)), None)
+        problem = problem or app_error(events)
         errors = [e for e in events if e["event"] == "collect_error"]
         if errors or (code not in (0, 1, None) and not any(e["event"] == "collected" for e in events)):
             if code == 5 or (not errors and "no tests ran" in output):
@@ -134,19 +134,7 @@ def grade(number, folder, source="", options=None, outputs=()):
         if code is None and not any(e["event"] == "collected" for e in events):
             raise GradingError(f"The run was stopped at its time limit ({options.time_limit:g} s) "
                                "before the checks were even collected: give it more time.")
-        checks = checks_from(events, limit_hit=code is None, exit_code=code)
-        package = (pristine / "app" / "__init__.py").is_file() or (is_package_stage(number) and not (pristine / "app.py").is_file())
-        loads = Check(id=f"grade::{APP_LOADS}", name=APP_LOADS, function=APP_LOADS,
-                      description=("the app loads: the app/ package imports and create_app() "
-                                   "builds the app" if package
-                                   else "the app loads: app.py imports and has a Flask `app`"),
-                      status=FAIL if problem else PASS, reason=_first(problem), details=problem or "")
-        if problem:
-            for check in checks:
-                check.status, check.reason = NOT_RUN, "not run: the app could not be loaded"
-            loads.hint = ("Fix what the line above names, then grade again; every other check "
-                          "needs the app to load.")
-        checks.insert(0, loads)
+        checks = with_app_loads(checks_from(events, limit_hit=code is None, exit_code=code), pristine, number, problem)
         if code is None:
             notes.append(f"The grading run was stopped at its time limit ({options.time_limit:g} s).")
         if STUCK_NOTE in output:
@@ -162,6 +150,22 @@ def grade(number, folder, source="", options=None, outputs=()):
     return Verdict(stage=number, folder=STAGES[number], graded=str(folder), source=source,
                    checks=checks, notes=notes, seconds=time.monotonic() - started,
                    isolation=kind, isolation_note=sandboxes.KINDS[kind], junit=junit_bytes)
+
+
+def with_app_loads(checks, folder, number, problem):
+    """The grader's own first check, "the app loads", before the checks; problem is why it does not
+    (then no other check counts: each is NOT RUN), or None. (tools/watch.py shows it the same way.)"""
+    package = (folder / "app" / "__init__.py").is_file() or (is_package_stage(number) and not (folder / "app.py").is_file())
+    loads = Check(id=f"grade::{APP_LOADS}", name=APP_LOADS, function=APP_LOADS,
+                  description=("the app loads: the app/ package imports and create_app() "
+                               "builds the app" if package
+                               else "the app loads: app.py imports and has a Flask `app`"),
+                  status=FAIL if problem else PASS, reason=_first(problem), details=problem or "")
+    if problem:
+        for check in checks:
+            check.status, check.reason = NOT_RUN, "not run: the app could not be loaded"
+        loads.hint = "Fix what the line above names; every other check needs the app to load."
+    return [loads, *checks]
 
 
 def default_workers(number, args):

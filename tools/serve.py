@@ -7,6 +7,9 @@
 
 ``make stage N`` runs this, and so do the browser tests, so a stage is always
 started the same way: ``flask --app app run`` inside the stage folder.
+
+A stage whose .env.example names FLASK_SECRET_KEY (stages 4-7) first gets its .env with a
+secret key, when it has none (tools/secret_key.py): the same key at every reload.
 """
 import argparse
 import os
@@ -15,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from secret_key import write_secret_key
 from stages import free_port, has_app, stage_argument, stage_dir
 
 DEFAULT_PORT = 5000
@@ -68,6 +72,7 @@ def main(argv=None):
     if not has_app(folder):
         parser.exit(2, f"{folder} has no app.py or app/ package to serve.\n")
 
+    write_secret_key(folder)
     port = choose_port(args.port)
     print(f"Stage {number} ({folder.name}): open http://127.0.0.1:{port}/  (Ctrl+C stops it)", flush=True)
     if args.debug:

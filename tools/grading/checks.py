@@ -101,6 +101,11 @@ def run_checks(sandbox, number, copy, scratch, options, files):
     return events, code, text, junit
 
 
+def app_error(events):
+    """Why the app could not be started, as the first check that needed its server recorded it; or None."""
+    return next((e["app_error"] for e in events if isinstance(e.get("app_error"), str)), None)
+
+
 def describe(name, doc):
     """A check's plain description: its docstring's first paragraph, or its name in words."""
     function, _, params = name.partition("[")
