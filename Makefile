@@ -33,13 +33,13 @@ endif
 FOLDER := $(if $(N),$(shell $(PYTHON) tools/stages.py folder $(N) 2>/dev/null))
 # `make stage 7`, `make test 7` and a whole `make test` need that client; other stages do not.
 NEEDS_CLIENT = $(if $(if $(N),$(filter 07_realtime,$(FOLDER)),all),$(SOCKETIO_CLIENT))
-# Stage 7's scale-out test starts a real redis-server; same rule: 7 or everything.
-NEEDS_REDIS = $(if $(if $(N),$(filter 07_realtime,$(FOLDER)),all),redis)
+# Stage 7's checks start a real redis-server and nginx; same rule: 7 or everything.
+NEEDS_SERVICES = $(if $(if $(N),$(filter 07_realtime,$(FOLDER)),all),services)
 # What `make bench` adds to .venv: the production server (gunicorn, gevent).
 BENCH_STAMP := $(VENV)/.bench-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help stage test test-fast diff setup browser grade grade-all gradescope sandbox exercise progress redis bench bench-grading \
+.PHONY: help stage test test-fast diff setup browser grade grade-all gradescope sandbox exercise progress services bench bench-grading \
   watch attendant
 
 help:
@@ -100,10 +100,10 @@ attendant: $(LESSONS_STAMP)
 	@$(PY) tools/secret_key.py "$(ATTENDANT_DIR)"
 	@cd "$(ATTENDANT_DIR)" && FLASK_SKIP_DOTENV=1 "$(abspath $(VENV))/bin/flask" --app app attendant
 
-test: $(STAMP) $(NEEDS_CLIENT) $(NEEDS_REDIS) browser sandbox
+test: $(STAMP) $(NEEDS_CLIENT) $(NEEDS_SERVICES) browser sandbox
 	$(PYTEST) $(PYTEST_ARGS) $(if $(N),$(TEST_FILES))
 
-test-fast: $(STAMP) $(NEEDS_CLIENT) $(NEEDS_REDIS) sandbox
+test-fast: $(STAMP) $(NEEDS_CLIENT) $(NEEDS_SERVICES) sandbox
 	$(PYTEST) -m "not browser" $(PYTEST_ARGS) $(if $(N),$(TEST_FILES))
 
 # A system Chromium if there is one; else, as root with apt-get (a fresh CI machine),
@@ -118,7 +118,7 @@ diff:
 # `make grade 4 DIR=path JUNIT=out.xml JSON=out.json`: stage 4's checks on a sandboxed copy of path.
 # make itself exits 2 on any failed recipe; STATUS=file keeps the grader's own exit status
 # there (0 all passed, 1 a check failed, 2 could not grade) for scripts that need it.
-grade: $(STAMP) $(NEEDS_CLIENT) browser sandbox
+grade: $(STAMP) $(NEEDS_CLIENT) $(NEEDS_SERVICES) browser sandbox
 	$(require_stage)
 	@$(PY) tools/grade.py $(N) $(if $(DIR),--dir "$(DIR)") $(if $(JUNIT),--junit "$(JUNIT)") \
 	  $(if $(JSON),--json "$(JSON)"); status=$$?; \
@@ -126,7 +126,7 @@ grade: $(STAMP) $(NEEDS_CLIENT) browser sandbox
 
 # `make grade-all 4 SUBMISSIONS=class/ OUT=grades/ JOBS=2`: every folder in class/, each in
 # its own sandbox; no shell ever sees a folder's name (see tools/grading/batch.py).
-grade-all: $(STAMP) $(NEEDS_CLIENT) browser sandbox
+grade-all: $(STAMP) $(NEEDS_CLIENT) $(NEEDS_SERVICES) browser sandbox
 	$(require_stage)
 	@test -n "$(SUBMISSIONS)" -a -n "$(OUT)" || { echo "Usage: make grade-all N SUBMISSIONS=dir OUT=dir [JOBS=2]"; exit 2; }
 	@$(PY) tools/grade_all.py $(N) --submissions "$(SUBMISSIONS)" --out "$(OUT)" $(if $(JOBS),--jobs "$(JOBS)")
@@ -156,7 +156,7 @@ exercise:
 
 # `make watch 4 [DIR=path] [BROWSER=1]`: stage 4's checks on your copy again at every save, with the
 # first failing one, its reason and its hint (tools/watch.py). Ctrl+C stops it.
-watch: $(STAMP) $(NEEDS_CLIENT) $(NEEDS_REDIS) $(if $(filter 1,$(BROWSER)),browser)
+watch: $(STAMP) $(NEEDS_CLIENT) $(NEEDS_SERVICES) $(if $(filter 1,$(BROWSER)),browser)
 	$(require_stage)
 	@$(PY) tools/watch.py $(N) $(if $(DIR),--dir "$(DIR)") $(if $(filter 1,$(BROWSER)),--browser)
 
@@ -189,18 +189,21 @@ $(SOCKETIO_CLIENT):
 	  tar -xzf "$$scratch"/socket.io-client-*.tgz -C "$$scratch" package/dist/socket.io.min.js && \
 	  mkdir -p $(@D) && cp "$$scratch/package/dist/socket.io.min.js" $@
 
-# redis-server for the scale-out test: there already, or (root with apt-get, e.g. a
-# fresh CI machine) Debian's package; else say how to get it. The test starts and stops it.
-redis:
-	@command -v redis-server >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "Installing redis-server (stage 7's scale-out test) ..."; \
-	    export DEBIAN_FRONTEND=noninteractive; \
-	    apt-get install -y -qq redis-server >/dev/null 2>&1 || \
-	      { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }; \
-	  else \
-	    echo "Stage 7's scale-out test needs redis-server: sudo apt-get install redis-server (or brew install redis)."; \
-	  fi; }
+# Stage 7's checks start real servers: redis-server (two app servers sharing rooms) and nginx
+# (DEPLOY.md's proxy). Each is there already, or (root with apt-get, e.g. a fresh CI machine)
+# Debian's package; else say how to get it. The checks start and stop them.
+services:
+	@for program in redis-server nginx; do \
+	  command -v $$program >/dev/null || [ -x /usr/sbin/$$program ] || { \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      echo "Installing $$program (for stage 7's checks) ..."; \
+	      export DEBIAN_FRONTEND=noninteractive; \
+	      apt-get install -y -qq $$program >/dev/null 2>&1 || \
+	        { apt-get update -qq && apt-get install -y -qq $$program >/dev/null; }; \
+	    else \
+	      echo "Stage 7's checks need $$program: sudo apt-get install $$program (or brew install $${program%-server})."; \
+	    fi; }; \
+	done
 
 $(BENCH_STAMP): bench/requirements.txt $(STAMP)
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
