@@ -1,5 +1,6 @@
-"""Who may see a chat session: the browser that started it (its signed session cookie lists
-the chats it started), and the signed-in attendant. Checked for every page and every event."""
+"""Who may see a chat: the browser that started it (its session cookie lists the chats it started)
+and the signed-in attendant, whose sign-in is also recorded on the server: signing out ends it for
+every copy of the cookie and every window still open. Checked for every page and every event."""
 import hmac
 import os
 import secrets
@@ -12,12 +13,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import chat_sessions
 
-KEEP_CHATS = 20  # the most recent chats a browser can come back to (the cookie stays small)
-
-
 def remember_started(chat_id):
-    """This browser started chat_id: it is the user of that chat from now on."""
-    session["chats"] = session.get("chats", [])[-(KEEP_CHATS - 1):] + [chat_id]
+    """This browser started chat_id: it is its user from now on (of its last 20: the cookie stays small)."""
+    session["chats"] = session.get("chats", [])[-19:] + [chat_id]
 
 
 def roles_in(chat_id):
@@ -29,8 +27,6 @@ def roles_in(chat_id):
     return roles + ["attendant"] if is_attendant() else roles
 
 
-# The sign-in is also recorded on the server, so signing out ends it for every copy of the
-# cookie and every window still open.
 def _sign_in_record():
     return os.path.join(current_app.config["LOG_DIR"], "attendant.signed-in")
 

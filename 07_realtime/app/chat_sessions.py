@@ -1,6 +1,5 @@
-"""Chat sessions: an ID, the moment it started (20261123-154247, then -2, -3 for more in that
-second), and a log, chat_<ID>.log. An ID from outside is trusted only with exactly that shape
-(no "/" or "..": no file outside the log folder) AND an existing log."""
+"""Chat sessions: an ID, the moment it started (20261123-154247, then -2, -3 in the same second),
+and a log, chat_<ID>.log. An ID is trusted only with that shape (no "/" or "..") AND a log."""
 import itertools
 import os
 import re

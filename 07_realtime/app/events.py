@@ -1,8 +1,7 @@
 """The realtime half of the chat: Socket.IO events.
 
-Each chat session is a Socket.IO room named by its ID: a message sent to the room
-reaches every window of that session at once, and no window of another. The
-attendant's list pages share one more room, "desk", which hears of each new session.
+Each chat session is a Socket.IO room named by its ID: a message to the room reaches every window
+of that session, and no other. The attendant's list pages share one more room, "desk".
 
     page -> server        join        {"chat_id": "20261123-154247", "role": "user"}
     server -> that page   history     {"chat_id", "role", "messages": [{"time", "role", "text"}, ...]}

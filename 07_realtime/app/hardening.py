@@ -46,13 +46,11 @@ def form_not_sent(error):
 
 
 def too_many(error):  # over a rate limit: 429 Too Many Requests, in the site's layout
-    return render_template("400.html", reason=f"Too many tries from your address (at most {error.description}). "
-                           "Wait a minute."), 429
+    return render_template("400.html", reason=f"Too many tries (at most {error.description}): wait a minute."), 429
 
 
 def socketio_settings(app):
-    """For socketio.init_app(): only this app's own pages may connect (never "*"), and no packet
-    over 64 kB is read (Engine.IO's default is 1 MB)."""
+    """For socketio.init_app(): only this app's pages may connect (never "*"); no packet over 64 kB."""
     trusted_hosts = app.config["TRUSTED_HOSTS"]
 
     def own_pages_only(origin, environ):

@@ -10,11 +10,6 @@ const sendButton = form.querySelector("[type=submit]");
 const statusLine = document.getElementById("status");
 const errorLine = document.getElementById("chat-error");
 
-function showError(text) {
-  errorLine.textContent = text;
-  errorLine.hidden = !text;
-}
-
 // One <li> per message, made of elements and text nodes. A message is never
 // parsed as HTML (no innerHTML): "<script>alert(1)</script>" shows as text.
 function messageItem(message) {
@@ -51,7 +46,10 @@ socket.on("message", (message) => {
   list.scrollTop = list.scrollHeight;
 });
 
-socket.on("chat_error", (data) => showError(data.error));
+socket.on("chat_error", (data) => {
+  errorLine.textContent = data.error;
+  errorLine.hidden = false;
+});
 
 // Until the next connect and join, sending would go nowhere.
 socket.on("disconnect", () => {
@@ -61,7 +59,7 @@ socket.on("disconnect", () => {
 
 form.addEventListener("submit", (event) => {
   event.preventDefault(); // no page load: the message goes over the socket
-  showError("");
+  errorLine.hidden = true;
   socket.emit("message", { text: input.value });
   input.value = "";
   input.focus();
