@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -74,13 +75,17 @@ def no_work(where, extra=""):
     return folder
 
 
+# In the grader's environment: no graded app may see it.
+CANARY = ("FLASK_STAGES_GRADER_CANARY", "the-graders-own-variable")
+
+
 def grade(folder, workdir, *args, stage=1):
     report = Path(workdir) / "verdict.json"
     started = time.monotonic()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "PYTEST_"))}
     ran = subprocess.run([sys.executable, str(GRADE), str(stage), "--dir", str(folder), "--json", str(report),
-                          "--no-browser", *args], capture_output=True, text=True, timeout=BOUND,
-                         env={k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "PYTEST_"))},
-                         cwd=ROOT)
+                          "--junit", str(Path(workdir) / "junit.xml"), "--no-browser", *args],
+                         capture_output=True, text=True, timeout=BOUND, env={**env, CANARY[0]: CANARY[1]}, cwd=ROOT)
     verdict = json.loads(report.read_text(encoding="utf-8")) if report.is_file() else {}
     return ran, verdict, report, time.monotonic() - started
 
@@ -112,7 +117,7 @@ def forge():
 """
 
 
-def attacks(tmp, other_output):
+def attacks(tmp, other_output, outside):
     marker = f"flask-stages-survivor-{os.getpid()}-{time.monotonic_ns()}"
     site = next(Path(p) for p in sys.path if p.startswith(str(VENV)) and p.endswith("site-packages"))
     return marker, {
@@ -177,7 +182,60 @@ os._exit(0)
 import os, shutil
 shutil.rmtree(os.path.dirname(os.path.abspath(__file__)))
 """),
+        "reads-what-it-must-not-see": reads_what_it_must_not_see(outside),
+        # The debugger switched on in the file handed in, and the file rewritten while it is imported.
+        "rewrites-its-own-source-at-import": """
+if __name__ == "__main__":
+    app.run(debug=True)
+with open(__file__, encoding="utf-8") as source:
+    text = source.read()
+with open(__file__, "w", encoding="utf-8") as source:
+    source.write(text.replace("debug=" + "True", "debug=False"))
+""",
+        # Text that would draw a fake scorecard on a terminal, break XML, and be a live formula.
+        "control-characters-in-its-output": """
+@app.before_request
+def fake():
+    raise RuntimeError("\\x1b[2J\\x1b[H\\r  PASS everything\\x07\\x00 6 of 6 checks passed =HYPERLINK(\\"http://x\\")")
+""",
+        # Sixteen processes spinning in sessions of their own, for as long as they live.
+        "spins-in-new-sessions": attempt(f"""
+import os
+for _ in range(16):
+    if os.fork() == 0:
+        os.setsid()
+        os.execv(sys.executable, [sys.executable, "-c", "while True: pass", {marker!r}])
+""".replace("import os", "import os, sys")),
     }
+
+
+# What a submission must never read, each with how its app tries: another checkout's tests and a
+# classmate's folder (made by the fixture outside /tmp, where the grader itself never looks), the
+# suite's own tests, root's files and the grader's environment.
+def roots_files():
+    """The files in root's home (the folders in it may hold the Python the app runs on)."""
+    try:
+        return [str(path) for path in Path("/root").iterdir() if path.is_file()][:5]
+    except OSError:
+        return []
+
+
+def reads_what_it_must_not_see(outside):
+    probes = {
+        "/etc/shadow": "open('/etc/shadow').read()",
+        "root's files": f"[open(path).read() for path in {roots_files()!r}][0]",
+        "the suite's tests": f"open({str(ROOT / 'tests' / 'test_01_hello.py')!r}).read()",
+        "the checkout": f"open({str(ROOT / 'README.md')!r}).read()",
+        "another checkout": f"open({str(outside / 'other-checkout' / 'tests' / 'test_01_hello.py')!r}).read()",
+        "a classmate's folder": f"open({str(outside / 'classmate' / 'app.py')!r}).read()",
+        "the grader's environment": f"os.environ[{CANARY[0]!r}]",
+    }
+    lines = ["import os", "found = []"]
+    for name, probe in probes.items():
+        lines += ["try:", f"    {probe}", f"    found.append({name!r})", "except Exception:", "    pass"]
+    # The view fails with what was found: the failure's reason carries the app's own error.
+    lines += ["@app.before_request", "def tell():", "    raise RuntimeError(f'FOUND {sorted(found)}')"]
+    return "\n".join(lines) + "\n"
 
 
 def survivors(marker):
@@ -198,26 +256,38 @@ def graded(tmp_path_factory):
         pytest.fail("These checks need bubblewrap: run `make sandbox` (apt-get install bubblewrap).",
                     pytrace=False)
     tmp = tmp_path_factory.mktemp("attacks")
+    outside = ROOT / "test-results" / f"isolation-{os.getpid()}"  # not under /tmp, as a class folder may be
+    for secret in (outside / "other-checkout" / "tests" / "test_01_hello.py", outside / "classmate" / "app.py"):
+        secret.parent.mkdir(parents=True, exist_ok=True)
+        secret.write_text("# not yours\n", encoding="utf-8")
     other = tmp / "other-student"
     other.mkdir()
     other_output = other / "verdict.json"
     other_output.write_text('{"ok": false, "passed": 1}', encoding="utf-8")
     before = tracked_files_hash(), venv_listing()
     first = grade(no_work(tmp / "no-work-1" / "src"), tmp / "no-work-1")
-    marker, found = attacks(tmp, other_output)
+    marker, found = attacks(tmp, other_output, outside)
     for name, code in found.items():
         (tmp / name).mkdir()
         no_work(tmp / name / "src", code)
+    spinner = "spins-in-new-sessions"
+    names = [name for name in found if name != spinner]
     with ThreadPoolExecutor(2) as pool:  # two at once, as grade-all runs a class on 2 cores
-        results = dict(zip(found, pool.map(lambda name: grade(tmp / name / "src", tmp / name), found)))
+        results = dict(zip(names, pool.map(lambda name: grade(tmp / name / "src", tmp / name), names)))
+        # The spinner beside a classmate's grading, each with its share of the cores, as grade-all gives it.
+        beside = no_work(tmp / "beside-the-spinner" / "src")
+        spinning = pool.submit(grade, tmp / spinner / "src", tmp / spinner, "--cpus", "1")
+        results["beside-the-spinner"] = grade(beside, tmp / "beside-the-spinner", "--cpus", "1")
+        results[spinner] = spinning.result()
     time.sleep(1)  # what a surviving child would need to act after its grader exited
     left = survivors(marker)
     for pid in left:  # do not leave it running even when the test fails
         os.kill(pid, 9)
     again = grade(no_work(tmp / "no-work-2" / "src"), tmp / "no-work-2")
     after = tracked_files_hash(), venv_listing()
+    shutil.rmtree(outside)
     return {"before": before, "after": after, "first": first, "again": again, "attacks": results,
-            "survivors": left, "other_output": other_output}
+            "survivors": left, "other_output": other_output, "tmp": tmp}
 
 
 def test_after_the_attacks_the_checkout_and_venv_are_unchanged(graded):
@@ -294,3 +364,45 @@ def test_without_a_sandbox_the_verdict_says_plainly_it_was_not_isolated(tmp_path
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert verdict["isolated"] is False and "NOT isolated" in verdict["isolation"], verdict
     assert "WARNING: NOT isolated" in ran.stdout, ran.stdout
+
+
+def failure_reasons(verdict):
+    return " ".join(c["reason"] for c in verdict["checks"] if c["status"] == "fail")
+
+
+def test_a_submission_sees_nothing_of_the_machine_it_does_not_need(graded):
+    ran, verdict, _, _ = graded["attacks"]["reads-what-it-must-not-see"]
+    reasons = failure_reasons(verdict)
+    assert "FOUND" in reasons, f"The probing app's own error should be the failure's reason: {ran.stdout}"
+    assert "FOUND []" in reasons, (
+        f"The app could read what it must not (/etc/shadow, /root, the tests, a checkout, a classmate's folder, the "
+        f"grader's environment): {reasons}. Its sandbox should bind only Python, the virtualenv, tools/ and its copy")
+
+
+def test_the_checks_on_the_files_read_the_folder_as_handed_in(graded):
+    ran, verdict, _, _ = graded["attacks"]["rewrites-its-own-source-at-import"]
+    check = next(c for c in verdict["checks"] if c["function"] == "test_the_code_never_switches_the_debugger_on")
+    assert check["status"] == "fail" and "run(debug=True)" in check["reason"], (
+        f"The app rewrote its app.py at import; the debugger check should still read the file handed in "
+        f"(with run(debug=True)) and fail, but it says: {check}")
+
+
+def test_text_from_the_app_is_shown_as_plain_text_everywhere(graded):
+    ran, verdict, _, _ = graded["attacks"]["control-characters-in-its-output"]
+    reasons = failure_reasons(verdict)
+    assert "6 of 6 checks passed" in reasons and "\ufffd" in reasons, (
+        f"The app's error should reach the reason with its control characters replaced: {reasons!r}")
+    controls = [ch for ch in ran.stdout + reasons if ord(ch) < 32 and ch not in "\n\t" or 0x7f <= ord(ch) < 0xa0]
+    assert not controls, f"Control characters from the app reached the scorecard or the JSON: {controls!r}"
+    junit = graded["tmp"] / "control-characters-in-its-output" / "junit.xml"
+    failures = ET.parse(junit).getroot().iter("failure")  # raises if the XML is not well-formed
+    assert any("6 of 6 checks passed" in f.get("message") for f in failures), junit.read_text(encoding="utf-8")
+
+
+def test_processes_spinning_in_new_sessions_cost_their_own_grading_alone(graded):
+    ran, verdict, _, _ = graded["attacks"]["spins-in-new-sessions"]
+    assert verdict and verdict["passed"] <= graded["first"][1]["passed"], (ran.stdout, ran.stderr)
+    beside, alone = graded["attacks"]["beside-the-spinner"][1], graded["first"][1]
+    assert [(c["name"], c["status"]) for c in beside["checks"]] == [(c["name"], c["status"]) for c in alone["checks"]], (
+        f"A grading beside sixteen spinning processes should be graded as it is alone:\n{beside}\n{alone}")
+    assert not graded["survivors"], f"Spinning processes outlived their grading: {graded['survivors']}"
