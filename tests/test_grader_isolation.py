@@ -7,6 +7,7 @@ and listing .venv before and after. Needs bubblewrap (`make sandbox`); where the
 cannot isolate, the last test proves it says so plainly instead.
 """
 import hashlib
+import re
 import json
 import os
 import shutil
@@ -406,3 +407,122 @@ def test_processes_spinning_in_new_sessions_cost_their_own_grading_alone(graded)
     assert [(c["name"], c["status"]) for c in beside["checks"]] == [(c["name"], c["status"]) for c in alone["checks"]], (
         f"A grading beside sixteen spinning processes should be graded as it is alone:\n{beside}\n{alone}")
     assert not graded["survivors"], f"Spinning processes outlived their grading: {graded['survivors']}"
+
+
+# --- an app that plants symlinks where the checks write --------------------------------------
+
+EMPTY_STAGE_4 = "from flask import Flask\n\napp = Flask(__name__)\n"
+
+# Every few milliseconds, in every folder of the checks' temporary tree it can reach (its log
+# folder's parents), a symlink where a check is about to write (a copy of the stage and its files,
+# a .env): to where a grader's record might be (beside that tree, or the checks' own file
+# descriptors). A check copying the app's folder then copies its file of forged passes there.
+PLANTER = """
+import json, os, time
+FORGED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "forged.jsonl")
+with open(FORGED, "w", encoding="utf-8") as out:
+    for check in {checks!r}:
+        for when in ("setup", "call", "teardown"):
+            out.write(json.dumps({{"event": "report", "id": check, "when": when, "outcome": "passed"}}) + "\\n")
+    out.write(json.dumps({{"event": "finished", "exitstatus": 0}}) + "\\n")
+
+def plant():
+    top = os.path.dirname(os.path.dirname(os.environ.get("FLASK_LOG_DIR", "/nowhere")))
+    targets = [os.path.join(os.path.dirname(top), "record.jsonl")] + [f"/proc/self/fd/{{n}}" for n in range(3, 12)]
+    for turn in range(100000):
+        for folder, dirs, files in os.walk(top):
+            for name in ("forged.jsonl", ".env", "junit.xml"):
+                try:
+                    os.symlink(targets[turn % len(targets)], os.path.join(folder, name))
+                except OSError:
+                    pass
+        time.sleep(0.001)
+
+# In a process of its own session, so that it lives on between the checks' servers.
+if os.fork() == 0:
+    os.setsid()
+    plant()
+    os._exit(0)
+"""
+
+
+def stage_4_checks():
+    names = []
+    for path in sorted((ROOT / "tests").glob("test_04_*.py")):
+        names += [f"tests/{path.name}::{name}" for name in re.findall(r"^def (test_\w+)", path.read_text("utf-8"), re.M)]
+    return names
+
+
+def test_symlinks_an_app_plants_where_the_checks_write_earn_no_marks(tmp_path):
+    empty, planter = tmp_path / "empty" / "src", tmp_path / "planter" / "src"
+    for folder, code in ((empty, EMPTY_STAGE_4), (planter, EMPTY_STAGE_4 + PLANTER.format(checks=stage_4_checks()))):
+        folder.mkdir(parents=True)
+        (folder / "app.py").write_text(code, encoding="utf-8")
+    with ThreadPoolExecutor(2) as pool:
+        (ran_empty, no_work, _, _), (ran, verdict, _, _) = pool.map(
+            lambda folder: grade(folder, folder.parent, stage=4), (empty, planter))
+    assert no_work and no_work["passed"] < no_work["total"], ran_empty.stdout + ran_empty.stderr
+    assert ran.returncode in (1, 2), ran.stdout + ran.stderr
+    assert verdict.get("passed", 0) <= no_work["passed"], (
+        f"An empty stage 4 that plants symlinks where the checks write got {verdict.get('passed')} marks, an empty "
+        f"one {no_work['passed']}: a check followed a symlink of the app's.\n{ran.stdout}")
+
+
+# --- folders the grader cannot copy ------------------------------------------------------------
+
+def grade_a_folder_it_cannot_copy(tmp_path, make):
+    folder = tmp_path / "student"
+    stage_1_copy(folder)
+    make(folder)
+    ran, verdict, _, seconds = grade(folder, tmp_path)
+    junit = ET.parse(tmp_path / "junit.xml").getroot()  # well-formed, with the reason
+    return ran, verdict, junit, seconds
+
+
+def symlink_loop(folder):
+    (folder / "templates").mkdir()
+    (folder / "templates" / "loop.html").symlink_to("loop.html")
+
+
+def ten_thousand_tiny_files(folder):
+    (folder / "data").mkdir()
+    for number in range(10_000):
+        (folder / "data" / f"{number}.txt").write_bytes(b"x")
+
+
+@pytest.mark.parametrize("make, says", [
+    (symlink_loop, "symbolic link loop at templates/loop.html"),
+    (ten_thousand_tiny_files, "more than 5000 files"),
+], ids=["symlink-loop", "ten-thousand-files"])
+def test_a_folder_the_grader_cannot_copy_is_could_not_grade_with_the_reason_in_every_output(tmp_path, make, says):
+    ran, verdict, junit, seconds = grade_a_folder_it_cannot_copy(tmp_path, make)
+    assert ran.returncode == 2, f"Expected exit status 2 (could not grade), got {ran.returncode}: {ran.stdout}{ran.stderr}"
+    assert says in ran.stderr and says in verdict.get("could_not_grade", ""), (
+        f"The reason should say {says!r} on stderr and in the JSON: {ran.stderr} {verdict}")
+    assert junit.find("testsuite/testcase/error") is not None, "The JUnit file should hold the error"
+    assert "Traceback" not in ran.stderr and seconds < 60, ran.stderr
+
+
+def test_a_killed_graders_scratch_folder_is_removed_by_the_next_grading(tmp_path):
+    from grade import SCRATCH  # noqa: PLC0415 (the grader's own scratch folder)
+    before = set(SCRATCH.iterdir()) if SCRATCH.is_dir() else set()
+    folder = stage_1_copy(tmp_path / "hangs", "import time\ntime.sleep(600)\n")
+    process = subprocess.Popen([sys.executable, str(GRADE), "1", "--dir", str(folder), "--no-browser"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
+                               start_new_session=True)
+    try:
+        process.stdout.readline()  # "Grading stage 1 ...": its scratch folder comes next
+        deadline = time.monotonic() + 30
+        while not set(SCRATCH.iterdir()) - before and time.monotonic() < deadline:
+            time.sleep(0.05)  # a folder another process makes: nothing to await but its appearing
+        left = set(SCRATCH.iterdir()) - before
+    finally:
+        os.killpg(process.pid, 9)
+        process.wait()
+        process.stdout.close()
+    assert left, f"The grading never made its scratch folder in {SCRATCH}"
+    loop = tmp_path / "loop"
+    stage_1_copy(loop)
+    symlink_loop(loop)
+    grade(loop, tmp_path)  # could not grade, at once: but its start cleans up
+    assert not any(path.exists() for path in left), f"A killed grader's scratch folder was left behind: {left}"
