@@ -30,7 +30,7 @@ endif
 FOLDER := $(if $(N),$(shell $(PYTHON) tools/stages.py folder $(N) 2>/dev/null))
 # `make stage 7`, `make test 7` and a whole `make test` need that client; other stages do not.
 NEEDS_CLIENT = $(if $(if $(N),$(filter 07_realtime,$(FOLDER)),all),$(SOCKETIO_CLIENT))
-# Stage 7's scale-out test starts a real redis-server; same rule: 7 or everything.
+# Stage 7's scale-out test (and so its grading) starts a real redis-server; same rule: 7 or everything.
 NEEDS_REDIS = $(if $(if $(N),$(filter 07_realtime,$(FOLDER)),all),redis)
 # What `make bench` adds to .venv: the production server (gunicorn, gevent).
 BENCH_STAMP := $(VENV)/.bench-installed
@@ -95,7 +95,7 @@ diff:
 # `make grade 4 DIR=path JUNIT=out.xml JSON=out.json`: stage 4's checks on a sandboxed copy of path.
 # make itself exits 2 on any failed recipe; STATUS=file keeps the grader's own exit status
 # there (0 all passed, 1 a check failed, 2 could not grade) for scripts that need it.
-grade: $(STAMP) $(NEEDS_CLIENT) browser sandbox
+grade: $(STAMP) $(NEEDS_CLIENT) $(NEEDS_REDIS) browser sandbox
 	$(require_stage)
 	@$(PY) tools/grade.py $(N) $(if $(DIR),--dir "$(DIR)") $(if $(JUNIT),--junit "$(JUNIT)") \
 	  $(if $(JSON),--json "$(JSON)"); status=$$?; \
@@ -103,7 +103,7 @@ grade: $(STAMP) $(NEEDS_CLIENT) browser sandbox
 
 # `make grade-all 4 SUBMISSIONS=class/ OUT=grades/ JOBS=2`: every folder in class/, each in
 # its own sandbox; no shell ever sees a folder's name (see tools/grading/batch.py).
-grade-all: $(STAMP) $(NEEDS_CLIENT) browser sandbox
+grade-all: $(STAMP) $(NEEDS_CLIENT) $(NEEDS_REDIS) browser sandbox
 	$(require_stage)
 	@test -n "$(SUBMISSIONS)" -a -n "$(OUT)" || { echo "Usage: make grade-all N SUBMISSIONS=dir OUT=dir [JOBS=2]"; exit 2; }
 	@$(PY) tools/grade_all.py $(N) --submissions "$(SUBMISSIONS)" --out "$(OUT)" $(if $(JOBS),--jobs "$(JOBS)")
@@ -160,8 +160,8 @@ $(SOCKETIO_CLIENT):
 	  tar -xzf "$$scratch"/socket.io-client-*.tgz -C "$$scratch" package/dist/socket.io.min.js && \
 	  mkdir -p $(@D) && cp "$$scratch/package/dist/socket.io.min.js" $@
 
-# redis-server for the scale-out test: there already, or (root with apt-get, e.g. a
-# fresh CI machine) Debian's package; else say how to get it. The test starts and stops it.
+# redis-server for the scale-out check (`make test`, and `make grade 7`): there already, or (root
+# with apt-get, e.g. a fresh CI machine) Debian's package; else say how to get it. The check starts and stops it.
 redis:
 	@command -v redis-server >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

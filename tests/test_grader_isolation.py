@@ -526,3 +526,12 @@ def test_a_killed_graders_scratch_folder_is_removed_by_the_next_grading(tmp_path
     symlink_loop(loop)
     grade(loop, tmp_path)  # could not grade, at once: but its start cleans up
     assert not any(path.exists() for path in left), f"A killed grader's scratch folder was left behind: {left}"
+
+
+def test_with_unshare_instead_of_bubblewrap_the_repos_stage_1_gets_full_marks(tmp_path, monkeypatch):
+    # unshare --net leaves the new network namespace's loopback down: the grader brings it up.
+    monkeypatch.setenv("GRADE_SANDBOX", "unshare")
+    ran, verdict, _, _ = grade(stage_1_copy(tmp_path / "src"), tmp_path)
+    assert ran.returncode == 0 and verdict["passed"] == verdict["total"], (
+        f"With GRADE_SANDBOX=unshare the repo's stage 1 should pass every check:\n{ran.stdout}{ran.stderr}")
+    assert verdict["sandbox"] == "unshare" and "partly isolated" in verdict["isolation"], verdict

@@ -352,9 +352,11 @@ def runtime_binds():
         elif path.exists():
             options += ["--ro-bind", name, name]
     tools = Path(__file__).resolve().parents[1]
-    for path in sorted({Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), tools}):
+    # Each where it lives and where it is reached (a virtualenv linked into place, say).
+    places = {Path(sys.base_prefix), Path(sys.prefix), Path(sys.executable).parent.parent, tools}
+    for path in sorted(places | {place.resolve() for place in places}):
         if not any(str(path).startswith(system + "/") for system in ("/usr", "/bin", "/lib")):
-            options += ["--ro-bind", str(path), str(path)]
+            options += ["--ro-bind", str(path.resolve()), str(path)]
     return options
 
 
@@ -370,8 +372,8 @@ def app_sandbox(argv, hide, writable, env=None, readable=()):
     behind an empty tmpfs in case a writable folder lies inside one. Its environment is `env`
     alone.
     """
-    command = ["bwrap", *runtime_binds(), "--dev", "/dev", "--tmpfs", "/proc",
-               "--size", str(APP_TMP_SIZE), "--tmpfs", "/tmp", "--size", str(APP_TMP_SIZE), "--tmpfs", "/dev/shm"]
+    command = ["bwrap", "--dev", "/dev", "--tmpfs", "/proc", "--size", str(APP_TMP_SIZE), "--tmpfs", "/tmp",
+               "--size", str(APP_TMP_SIZE), "--tmpfs", "/dev/shm", *runtime_binds()]  # the runtime may live in /tmp
     for path in readable:
         command += ["--ro-bind", str(path), str(path)]
     for path in hide:
