@@ -17,6 +17,7 @@ check (in a bubblewrap sandbox of its own where bubblewrap runs, as the grader d
 checks reach it from outside over HTTP and Socket.IO (support/remote.py). `make test` and the
 grader therefore run the same checks the same way, and give the same verdict.
 """
+import secrets
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,9 @@ from support.remote import RemoteApp, RemoteClient, launch_host
 # The checks stages 5 and 6 share: a failed assert there reports its values, as in a test file.
 pytest.register_assert_rewrite("support.chat_pages")
 
-TEST_SECRET_KEY = "test-key-used-only-by-the-test-suite"
+# A key like any a student makes (`python -c "import secrets; print(secrets.token_hex())"`): nothing
+# in the app's settings says it is being checked.
+TEST_SECRET_KEY = secrets.token_hex()
 _load_failures = {}  # folder -> the message already reported for it
 DEFAULT = object()  # start_app's config when a check gives none
 
@@ -89,9 +92,18 @@ def stage_folder(request, stage):
 
 
 @pytest.fixture
+def tmp_path(request, tmp_path_factory):
+    """A fresh folder of this check's own, named after the stage (pytest's own is named after the
+    check: the app sees the paths in it, and must not learn which check is looking)."""
+    number = getattr(request.module, "STAGE", None)
+    return tmp_path_factory.mktemp(STAGES[number] if number in STAGES else "work", numbered=True)
+
+
+@pytest.fixture
 def log_dir(tmp_path):
-    folder = tmp_path / "logs"
-    folder.mkdir()
+    """The app's log folder, where `flask run` in the stage's folder would have it."""
+    folder = tmp_path / "instance" / "logs"
+    folder.mkdir(parents=True)
     return folder
 
 

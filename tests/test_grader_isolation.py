@@ -184,6 +184,15 @@ import os, shutil
 shutil.rmtree(os.path.dirname(os.path.abspath(__file__)))
 """),
         "reads-what-it-must-not-see": reads_what_it_must_not_see(outside),
+        # Greets only when what it can see of its settings and paths says it is being checked.
+        "greets-only-when-graded": """
+import os, sys
+seen = " ".join([*os.environ.values(), os.getcwd(), __file__, *sys.argv]).lower()
+if any(word in seen for word in ("grad", "pytest", "test", "check")):
+    @app.before_request
+    def greet():
+        return "<h1>Hello, Flask!</h1>"
+""",
         # The debugger switched on in the file handed in, and the file rewritten while it is imported.
         "rewrites-its-own-source-at-import": """
 if __name__ == "__main__":
@@ -535,3 +544,11 @@ def test_with_unshare_instead_of_bubblewrap_the_repos_stage_1_gets_full_marks(tm
     assert ran.returncode == 0 and verdict["passed"] == verdict["total"], (
         f"With GRADE_SANDBOX=unshare the repo's stage 1 should pass every check:\n{ran.stdout}{ran.stderr}")
     assert verdict["sandbox"] == "unshare" and "partly isolated" in verdict["isolation"], verdict
+
+
+def test_a_submission_cannot_tell_it_is_being_graded_from_its_settings_and_paths(graded):
+    ran, verdict, _, _ = graded["attacks"]["greets-only-when-graded"]
+    home = next(c for c in verdict["checks"] if c["function"] == "test_home_page_says_hello")
+    assert home["status"] == "fail", (
+        "An app that greets only when its environment, folder or command line says 'grade', 'test' or 'check' "
+        f"passed the greeting check: the grading gives itself away.\n{ran.stdout}")

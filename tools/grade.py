@@ -137,7 +137,8 @@ def grade(number, folder, source="", options=None, outputs=()):
         work.mkdir()
         # The submission as handed in: copied before any of its code runs; the app never sees it.
         pristine, copy_notes, problem = make_copy(folder, number, scratch / "pristine")
-        sandbox = sandboxes.Sandbox(work=work, kind=kind, app_area=work / "app", readonly=[pristine.parent], cpus=options.cpus,
+        area = sandboxes.APP_AREA if kind == "bwrap" else work / "app"
+        sandbox = sandboxes.Sandbox(work=work, kind=kind, app_area=area, readonly=[pristine.parent], cpus=options.cpus,
                                     hide=hidden_paths(folder, options, outputs),
                                     keep=[ROOT / "tests", ROOT / "tools", ROOT / "pyproject.toml",
                                           Path(sys.prefix), Path(sys.base_prefix),

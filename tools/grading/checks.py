@@ -119,7 +119,7 @@ def run_checks(sandbox, number, pristine, scratch, options, files):
     channel = Channel()
     try:
         command = pytest_command(sandbox, number, pristine if options.collect_only else copy, options, files,
-                                 channel.fd, area / "tmp", source=None if options.collect_only else pristine)
+                                 channel.fd, area / "exercises", source=None if options.collect_only else pristine)
         command = sandbox.inside(command, copy=None if options.collect_only else (pristine, copy))
         left = options.time_limit - options.elapsed()
         code = sandbox.run(command, max(left, 5), output, env, finished=channel.finished,

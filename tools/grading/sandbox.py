@@ -9,7 +9,8 @@ bubblewrap (`bwrap`, Debian's `bubblewrap`, as Flatpak uses it) gives the child:
   hidden behind empty tmpfs mounts, so no solution can be imported and no verdict reached;
 - one writable folder, `work`, the checks' own (their home, the failing browser checks' screenshots);
 - the app's writable area (`app_area`: the copy the app runs from, pytest's temporary folders with
-  the log folders), a tmpfs of APP_AREA_SIZE bytes (the grading's disk quota, gone with the sandbox)
+  the log folders; at APP_AREA, a path that says nothing of grading), a tmpfs of APP_AREA_SIZE
+  bytes (the grading's disk quota, gone with the sandbox)
   mounted `nosymfollow` for the checks (tools/grading/inside.py), so no symlink the app plants there
   is ever followed by them;
 - the submission as handed in (`readonly`), which the app never sees: the checks that read its files
@@ -45,6 +46,7 @@ CPU_PERIOD = 100_000         # microseconds: a cgroup's CPU quota is cpus times 
 FILE_SIZE_LIMIT = 512 << 20  # the largest file a grading may write
 APP_AREA_SIZE = 256 << 20    # bytes the app's copy, its logs and the checks' temporary files may take
 APP_TMP_SIZE = 64 << 20      # bytes of the app's own /tmp and /dev/shm
+APP_AREA = Path("/tmp/flask-stages")  # the app's area inside the checks' sandbox (their /tmp is theirs alone)
 INSIDE = Path(__file__).resolve().parent / "inside.py"
 FINISHED_BUT_STUCK = -1000   # exit status of a run that finished its checks but did not exit
 
@@ -195,7 +197,7 @@ class Sandbox:
 
     def prepare(self):
         Path(self.work).mkdir(parents=True, exist_ok=True)
-        if self.app_area:
+        if self.app_area and self.kind != "bwrap":  # with bubblewrap, a tmpfs inside the sandbox
             Path(self.app_area).mkdir(parents=True, exist_ok=True)
 
     def inside(self, argv, copy=None):
