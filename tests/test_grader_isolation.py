@@ -513,7 +513,7 @@ def test_a_folder_the_grader_cannot_copy_is_could_not_grade_with_the_reason_in_e
 
 
 def test_a_killed_graders_scratch_folder_is_removed_by_the_next_grading(tmp_path):
-    from grade import SCRATCH  # noqa: PLC0415 (the grader's own scratch folder)
+    from grade import SCRATCH, STALE_AFTER  # noqa: PLC0415 (the grader's own scratch folder)
     before = set(SCRATCH.iterdir()) if SCRATCH.is_dir() else set()
     folder = stage_1_copy(tmp_path / "hangs", "import time\ntime.sleep(600)\n")
     process = subprocess.Popen([sys.executable, str(GRADE), "1", "--dir", str(folder), "--no-browser"],
@@ -530,6 +530,8 @@ def test_a_killed_graders_scratch_folder_is_removed_by_the_next_grading(tmp_path
         process.wait()
         process.stdout.close()
     assert left, f"The grading never made its scratch folder in {SCRATCH}"
+    for path in left:  # as if it had been killed a while ago (a younger folder may be one still starting)
+        os.utime(path, (time.time() - STALE_AFTER - 1,) * 2)
     loop = tmp_path / "loop"
     stage_1_copy(loop)
     symlink_loop(loop)

@@ -93,29 +93,36 @@ def hidden_paths(folder, options, outputs):
 
 
 SCRATCH = Path(tempfile.gettempdir()) / "flask-stages-grading"
+STALE_AFTER = 60  # seconds: a scratch folder younger than this may be one whose grader is still taking its lock
 
 
 @contextmanager
 def scratch_folder():
-    """A scratch folder of this grading's own, removed at the end; and, first, every one a grader
-    left when it was killed (its lock is free: no living grader holds it)."""
+    """A scratch folder of this grading's own, locked while it lives and removed at the end; and,
+    first, every one a grader left when it was killed (older than a minute, its lock free)."""
     SCRATCH.mkdir(mode=0o755, exist_ok=True)
     for stale in SCRATCH.iterdir():
         try:
-            with open(stale / "lock", "rb") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            continue  # a grading still running
+            if time.time() - stale.lstat().st_mtime < STALE_AFTER:
+                continue
+            handle = os.open(stale, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
         except OSError:
-            pass  # no lock: a folder half made or half removed
-        shutil.rmtree(stale, ignore_errors=True)
-    folder = Path(tempfile.mkdtemp(prefix="grade-", dir=SCRATCH))
-    with open(folder / "lock", "wb") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+            continue
         try:
-            yield folder
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            shutil.rmtree(stale, ignore_errors=True)
+        except BlockingIOError:
+            pass  # a grading still running
         finally:
-            shutil.rmtree(folder, ignore_errors=True)
+            os.close(handle)
+    folder = Path(tempfile.mkdtemp(prefix="grade-", dir=SCRATCH))
+    handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.close(handle)
 
 
 def grade(number, folder, source="", options=None, outputs=()):
