@@ -3,7 +3,9 @@
 Each test module names its stage with ``STAGE = N``. The fixtures then give it:
 
 - ``stage_folder``: the stage's folder (the repo's, or a student's copy given
-  with ``--stage-dir N=PATH``);
+  with ``--stage-dir N=PATH``; the grader also gives ``--stage-source N=PATH``, the submission as
+  handed in, which the app never sees: then the checks read that one, and every server of
+  ``stage_folder`` runs from the ``--stage-dir`` copy);
 - ``app`` and ``client``: the stage's app, served for this check alone with its own
   temporary log folder, and a browser-like client of it;
 - ``live_server``: the same server, for checks that need its URL;
@@ -15,6 +17,7 @@ check (in a bubblewrap sandbox of its own where bubblewrap runs, as the grader d
 checks reach it from outside over HTTP and Socket.IO (support/remote.py). `make test` and the
 grader therefore run the same checks the same way, and give the same verdict.
 """
+import secrets
 from pathlib import Path
 
 import pytest
@@ -28,7 +31,9 @@ from support.remote import RemoteApp, RemoteClient, launch_host
 # The checks stages 5 and 6 share: a failed assert there reports its values, as in a test file.
 pytest.register_assert_rewrite("support.chat_pages")
 
-TEST_SECRET_KEY = "test-key-used-only-by-the-test-suite"
+# A key like any a student makes (`python -c "import secrets; print(secrets.token_hex())"`): nothing
+# in the app's settings says it is being checked.
+TEST_SECRET_KEY = secrets.token_hex()
 _load_failures = {}  # folder -> the message already reported for it
 DEFAULT = object()  # start_app's config when a check gives none
 
@@ -43,23 +48,34 @@ def pytest_addoption(parser):
         help="how tools/grading/app_host.py serves the apps: sandbox (in a bubblewrap sandbox of "
              "their own, as the grader does), plain (not isolated), auto (sandbox where bubblewrap runs)",
     )
+    parser.addoption(
+        "--stage-source", action="append", default=[], metavar="N=PATH",
+        help="the stage N as handed in, for the checks that read its files; its servers run from "
+             "--stage-dir's copy (the grader's; repeatable)",
+    )
     parser.addoption("--app-start-timeout", type=float, default=20, metavar="S",
                      help="seconds an app has to import and start serving (default 20)")
 
 
-def pytest_configure(config):
-    overrides = {}
-    for value in config.getoption("--stage-dir"):
+def _stage_folders(config, option):
+    found = {}
+    for value in config.getoption(option):
         number, sep, path = value.partition("=")
         try:
             number = stage_number(number)
         except ValueError as error:
-            raise pytest.UsageError(f"--stage-dir {value}: {error}") from None
+            raise pytest.UsageError(f"{option} {value}: {error}") from None
         folder = Path(path).expanduser().resolve()
         if not sep or not folder.is_dir():
-            raise pytest.UsageError(f"--stage-dir {value}: expected N=PATH with PATH a folder")
-        overrides[number] = folder
+            raise pytest.UsageError(f"{option} {value}: expected N=PATH with PATH a folder")
+        found[number] = folder
+    return found
+
+
+def pytest_configure(config):
+    overrides = _stage_folders(config, "--stage-dir")
     config.stage_folders = {n: overrides.get(n, stage_dir(n)) for n in STAGES}
+    config.stage_sources = _stage_folders(config, "--stage-source")
 
 
 @pytest.fixture
@@ -72,13 +88,22 @@ def stage(request):
 
 @pytest.fixture
 def stage_folder(request, stage):
-    return request.config.stage_folders[stage]
+    return request.config.stage_sources.get(stage) or request.config.stage_folders[stage]
+
+
+@pytest.fixture
+def tmp_path(request, tmp_path_factory):
+    """A fresh folder of this check's own, named after the stage (pytest's own is named after the
+    check: the app sees the paths in it, and must not learn which check is looking)."""
+    number = getattr(request.module, "STAGE", None)
+    return tmp_path_factory.mktemp(STAGES[number] if number in STAGES else "work", numbered=True)
 
 
 @pytest.fixture
 def log_dir(tmp_path):
-    folder = tmp_path / "logs"
-    folder.mkdir()
+    """The app's log folder, where `flask run` in the stage's folder would have it."""
+    folder = tmp_path / "instance" / "logs"
+    folder.mkdir(parents=True)
     return folder
 
 
@@ -96,7 +121,7 @@ def app_host_mode(config):
 
 
 def _launch_app_host(config):
-    if config.pluginmanager.has_plugin("dsession"):
+    if config.pluginmanager.has_plugin("dsession") or config.option.collectonly:
         return None  # pytest-xdist's controller runs no check: each worker has its own host
     mode = config.app_host_mode = app_host_mode(config)
     basetemp = config._tmp_path_factory.getbasetemp()
@@ -105,7 +130,11 @@ def _launch_app_host(config):
     # folders tested instead of the repo's (--stage-dir; a plugin's, such as mutated copies).
     given = [folder for n, folder in config.stage_folders.items() if folder != stage_dir(n)]
     writable = [basetemp, *given, *getattr(config, "more_app_folders", [])]
-    return launch_host(mode, hide=[basetemp.parent], writable=writable)
+    sources = config.stage_sources
+    # The repo's own stages, read-only (in a grading they are empty: the grader hides them).
+    own = [folder for n, folder in config.stage_folders.items() if folder == stage_dir(n) and folder.is_dir()]
+    return launch_host(mode, hide=[basetemp.parent, *sources.values()], writable=writable, readable=own,
+                       served_from={source: config.stage_folders[n] for n, source in sources.items()})
 
 
 def pytest_report_header(config):

@@ -23,7 +23,8 @@ def host(request, tmp_path_factory):
     writable = base / "writable"
     writable.mkdir()
     (base / "hidden.txt").write_text("the grader's record", encoding="utf-8")
-    started = launch_host(request.param, hide=[base], writable=[writable])
+    started = launch_host(request.param, hide=[base], writable=[writable],
+                          readable=[stage_dir(n) for n in (1, 2, 4)])
     started.base, started.writable, started.mode = base, writable, request.param
     yield started
     started.close()

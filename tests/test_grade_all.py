@@ -1,6 +1,7 @@
 """Grading a class (`make grade-all`), the platforms (`make gradescope`) and exit statuses through make."""
 import csv
 import html
+import io
 import json
 import os
 import re
@@ -109,6 +110,9 @@ def test_each_submission_has_its_own_verdict_report_and_screenshots(graded_class
         assert (folder / "report.txt").is_file() and (folder / "junit.xml").is_file()
     shots = out / "submissions" / "no-greeting" / "browser"
     assert any(shots.rglob("*.png")), "A failing browser check's screenshot belongs to its submission's folder"
+    pages = [path.name for path in shots.rglob("*") if path.suffix in (".html", ".htm")]
+    assert not pages and any(shots.rglob("*.html.txt")), (
+        f"A saved page is the app's, scripts and all: it should be kept as .html.txt, never as a page to open: {pages}")
 
 
 @GRADES_WITH_THE_BROWSER
@@ -198,3 +202,68 @@ def test_two_gradings_at_once_keep_their_screenshots_apart(tmp_path):
     finally:
         for folder in folders:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def autograder_zip(number, where):
+    """Gradescope's autograder for stage N, unzipped as Gradescope does into where/source (scripts executable)."""
+    built = subprocess.run([sys.executable, str(ROOT / "tools" / "grading" / "gradescope.py"), str(number), str(where)],
+                           capture_output=True, text=True, timeout=60)
+    assert built.returncode == 0, built.stderr
+    source = where / "source"
+    with zipfile.ZipFile(where / f"gradescope-{STAGES[number]}.zip") as archive:
+        for info in archive.infolist():
+            archive.extract(info, source)
+            if info.external_attr >> 16 & stat.S_IXUSR:
+                (source / info.filename).chmod(0o755)
+    return source
+
+
+def test_gradescope_setup_installs_redis_bubblewrap_and_playwrights_chromium(tmp_path):
+    setup = (autograder_zip(7, tmp_path) / "setup.sh").read_text(encoding="utf-8")
+    install = next((line for line in setup.splitlines() if line.startswith("apt-get install")), "")
+    for package in ("bubblewrap", "redis-server", "python3-venv", "make"):
+        assert package in install.split(), f"setup.sh should apt-get install {package}: {install!r}"
+    assert "chromium" not in install, f"Ubuntu has no chromium package (a snap): setup.sh must not ask apt for it: {install!r}"
+    playwright = setup.find("playwright install --with-deps chromium")
+    assert 0 <= playwright < setup.rfind("\nmake browser"), (
+        "setup.sh should install Playwright's Chromium with its libraries before `make browser` looks for a browser")
+
+
+@pytest.mark.parametrize("release", ["22.04", "24.04"])
+def test_make_browser_on_ubuntu_never_asks_apt_for_a_chromium(tmp_path, release):
+    os_release = tmp_path / "os-release"
+    os_release.write_text(f'ID=ubuntu\nID_LIKE=debian\nVERSION_ID="{release}"\n', encoding="utf-8")
+    # The real install_browser.py, in a sandbox whose /etc/os-release is Ubuntu's, planning only.
+    ran = subprocess.run(["bwrap", "--ro-bind", "/", "/", "--ro-bind", str(os_release), "/etc/os-release",
+                          "--ro-bind", str(os_release), "/usr/lib/os-release", "--dev", "/dev", "--proc", "/proc",
+                          "--", sys.executable, str(ROOT / "tools" / "install_browser.py"), "--dry-run", "--ignore-system"],
+                         capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "apt-get" not in ran.stdout and "playwright install chromium" in ran.stdout, (
+        f"On Ubuntu {release}, with no Chromium, `make browser` should plan Playwright's Chromium and never apt-get: "
+        f"{ran.stdout}")
+
+
+def test_gradescope_run_autograder_grades_a_submission_in_an_autograder_layout(tmp_path):
+    autograder = tmp_path / "autograder"
+    source = autograder_zip(1, autograder)
+    (source / ".venv").symlink_to(ROOT / ".venv")  # what setup.sh's `make setup` makes
+    stage_1(autograder / "submission" / "my-upload")  # a zipped folder: the stage one level down
+    ran = subprocess.run(["bash", str(source / "run_autograder")], capture_output=True, text=True, timeout=280,
+                         env={**env(), "AUTOGRADER": str(autograder)})
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    results = json.loads((autograder / "results" / "results.json").read_text(encoding="utf-8"))
+    assert results["max_score"] == len(stage_checks(1)) + 1 and results["score"] == results["max_score"], (
+        f"The repo's stage 1, uploaded, should get full marks:\n{json.dumps(results, indent=1)}\n{ran.stdout}{ran.stderr}")
+
+
+def test_every_gradebook_cell_a_spreadsheet_would_run_is_plain_text():
+    from grading.batch import gradebook  # noqa: PLC0415 (the grader's own gradebook)
+    hostile = ["=HYPERLINK(\"http://x\")", "+1", "-1", "@SUM(A1)", "\tcmd", "\rcmd"]
+    verdict = {"passed": 1, "total": 2, "isolated": True,
+               "checks": [{"name": name, "status": name} for name in hostile]}
+    rows = [{"name": name, "verdict": verdict, "error": ""} for name in hostile]
+    rows.append({"name": "broken", "verdict": None, "error": "=cmd"})
+    cells = [cell for row in csv.reader(io.StringIO(gradebook(rows))) for cell in row]
+    live = [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert not live, f"These gradebook cells would be formulas in a spreadsheet: {live}"

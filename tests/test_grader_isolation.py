@@ -7,12 +7,14 @@ and listing .venv before and after. Needs bubblewrap (`make sandbox`); where the
 cannot isolate, the last test proves it says so plainly instead.
 """
 import hashlib
+import re
 import json
 import os
 import shutil
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -74,13 +76,17 @@ def no_work(where, extra=""):
     return folder
 
 
+# In the grader's environment: no graded app may see it.
+CANARY = ("FLASK_STAGES_GRADER_CANARY", "the-graders-own-variable")
+
+
 def grade(folder, workdir, *args, stage=1):
     report = Path(workdir) / "verdict.json"
     started = time.monotonic()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "PYTEST_"))}
     ran = subprocess.run([sys.executable, str(GRADE), str(stage), "--dir", str(folder), "--json", str(report),
-                          "--no-browser", *args], capture_output=True, text=True, timeout=BOUND,
-                         env={k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "PYTEST_"))},
-                         cwd=ROOT)
+                          "--junit", str(Path(workdir) / "junit.xml"), "--no-browser", *args],
+                         capture_output=True, text=True, timeout=BOUND, env={**env, CANARY[0]: CANARY[1]}, cwd=ROOT)
     verdict = json.loads(report.read_text(encoding="utf-8")) if report.is_file() else {}
     return ran, verdict, report, time.monotonic() - started
 
@@ -112,7 +118,7 @@ def forge():
 """
 
 
-def attacks(tmp, other_output):
+def attacks(tmp, other_output, outside):
     marker = f"flask-stages-survivor-{os.getpid()}-{time.monotonic_ns()}"
     site = next(Path(p) for p in sys.path if p.startswith(str(VENV)) and p.endswith("site-packages"))
     return marker, {
@@ -177,7 +183,69 @@ os._exit(0)
 import os, shutil
 shutil.rmtree(os.path.dirname(os.path.abspath(__file__)))
 """),
+        "reads-what-it-must-not-see": reads_what_it_must_not_see(outside),
+        # Greets only when what it can see of its settings and paths says it is being checked.
+        "greets-only-when-graded": """
+import os, sys
+seen = " ".join([*os.environ.values(), os.getcwd(), __file__, *sys.argv]).lower()
+if any(word in seen for word in ("grad", "pytest", "test", "check")):
+    @app.before_request
+    def greet():
+        return "<h1>Hello, Flask!</h1>"
+""",
+        # The debugger switched on in the file handed in, and the file rewritten while it is imported.
+        "rewrites-its-own-source-at-import": """
+if __name__ == "__main__":
+    app.run(debug=True)
+with open(__file__, encoding="utf-8") as source:
+    text = source.read()
+with open(__file__, "w", encoding="utf-8") as source:
+    source.write(text.replace("debug=" + "True", "debug=False"))
+""",
+        # Text that would draw a fake scorecard on a terminal, break XML, and be a live formula.
+        "control-characters-in-its-output": """
+@app.before_request
+def fake():
+    raise RuntimeError("\\x1b[2J\\x1b[H\\r  PASS everything\\x07\\x00 6 of 6 checks passed =HYPERLINK(\\"http://x\\")")
+""",
+        # Sixteen processes spinning in sessions of their own, for as long as they live.
+        "spins-in-new-sessions": attempt(f"""
+import os
+for _ in range(16):
+    if os.fork() == 0:
+        os.setsid()
+        os.execv(sys.executable, [sys.executable, "-c", "while True: pass", {marker!r}])
+""".replace("import os", "import os, sys")),
     }
+
+
+# What a submission must never read, each with how its app tries: another checkout's tests and a
+# classmate's folder (made by the fixture outside /tmp, where the grader itself never looks), the
+# suite's own tests, root's files and the grader's environment.
+def roots_files():
+    """The files in root's home (the folders in it may hold the Python the app runs on)."""
+    try:
+        return [str(path) for path in Path("/root").iterdir() if path.is_file()][:5]
+    except OSError:
+        return []
+
+
+def reads_what_it_must_not_see(outside):
+    probes = {
+        "/etc/shadow": "open('/etc/shadow').read()",
+        "root's files": f"[open(path).read() for path in {roots_files()!r}][0]",
+        "the suite's tests": f"open({str(ROOT / 'tests' / 'test_01_hello.py')!r}).read()",
+        "the checkout": f"open({str(ROOT / 'README.md')!r}).read()",
+        "another checkout": f"open({str(outside / 'other-checkout' / 'tests' / 'test_01_hello.py')!r}).read()",
+        "a classmate's folder": f"open({str(outside / 'classmate' / 'app.py')!r}).read()",
+        "the grader's environment": f"os.environ[{CANARY[0]!r}]",
+    }
+    lines = ["import os", "found = []"]
+    for name, probe in probes.items():
+        lines += ["try:", f"    {probe}", f"    found.append({name!r})", "except Exception:", "    pass"]
+    # The view fails with what was found: the failure's reason carries the app's own error.
+    lines += ["@app.before_request", "def tell():", "    raise RuntimeError(f'FOUND {sorted(found)}')"]
+    return "\n".join(lines) + "\n"
 
 
 def survivors(marker):
@@ -198,26 +266,38 @@ def graded(tmp_path_factory):
         pytest.fail("These checks need bubblewrap: run `make sandbox` (apt-get install bubblewrap).",
                     pytrace=False)
     tmp = tmp_path_factory.mktemp("attacks")
+    outside = ROOT / "test-results" / f"isolation-{os.getpid()}"  # not under /tmp, as a class folder may be
+    for secret in (outside / "other-checkout" / "tests" / "test_01_hello.py", outside / "classmate" / "app.py"):
+        secret.parent.mkdir(parents=True, exist_ok=True)
+        secret.write_text("# not yours\n", encoding="utf-8")
     other = tmp / "other-student"
     other.mkdir()
     other_output = other / "verdict.json"
     other_output.write_text('{"ok": false, "passed": 1}', encoding="utf-8")
     before = tracked_files_hash(), venv_listing()
     first = grade(no_work(tmp / "no-work-1" / "src"), tmp / "no-work-1")
-    marker, found = attacks(tmp, other_output)
+    marker, found = attacks(tmp, other_output, outside)
     for name, code in found.items():
         (tmp / name).mkdir()
         no_work(tmp / name / "src", code)
+    spinner = "spins-in-new-sessions"
+    names = [name for name in found if name != spinner]
     with ThreadPoolExecutor(2) as pool:  # two at once, as grade-all runs a class on 2 cores
-        results = dict(zip(found, pool.map(lambda name: grade(tmp / name / "src", tmp / name), found)))
+        results = dict(zip(names, pool.map(lambda name: grade(tmp / name / "src", tmp / name), names)))
+        # The spinner beside a classmate's grading, each with its share of the cores, as grade-all gives it.
+        beside = no_work(tmp / "beside-the-spinner" / "src")
+        spinning = pool.submit(grade, tmp / spinner / "src", tmp / spinner, "--cpus", "1")
+        results["beside-the-spinner"] = grade(beside, tmp / "beside-the-spinner", "--cpus", "1")
+        results[spinner] = spinning.result()
     time.sleep(1)  # what a surviving child would need to act after its grader exited
     left = survivors(marker)
     for pid in left:  # do not leave it running even when the test fails
         os.kill(pid, 9)
     again = grade(no_work(tmp / "no-work-2" / "src"), tmp / "no-work-2")
     after = tracked_files_hash(), venv_listing()
+    shutil.rmtree(outside)
     return {"before": before, "after": after, "first": first, "again": again, "attacks": results,
-            "survivors": left, "other_output": other_output}
+            "survivors": left, "other_output": other_output, "tmp": tmp}
 
 
 def test_after_the_attacks_the_checkout_and_venv_are_unchanged(graded):
@@ -294,3 +374,183 @@ def test_without_a_sandbox_the_verdict_says_plainly_it_was_not_isolated(tmp_path
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert verdict["isolated"] is False and "NOT isolated" in verdict["isolation"], verdict
     assert "WARNING: NOT isolated" in ran.stdout, ran.stdout
+
+
+def failure_reasons(verdict):
+    return " ".join(c["reason"] for c in verdict["checks"] if c["status"] == "fail")
+
+
+def test_a_submission_sees_nothing_of_the_machine_it_does_not_need(graded):
+    ran, verdict, _, _ = graded["attacks"]["reads-what-it-must-not-see"]
+    reasons = failure_reasons(verdict)
+    assert "FOUND" in reasons, f"The probing app's own error should be the failure's reason: {ran.stdout}"
+    assert "FOUND []" in reasons, (
+        f"The app could read what it must not (/etc/shadow, /root, the tests, a checkout, a classmate's folder, the "
+        f"grader's environment): {reasons}. Its sandbox should bind only Python, the virtualenv, tools/ and its copy")
+
+
+def test_the_checks_on_the_files_read_the_folder_as_handed_in(graded):
+    ran, verdict, _, _ = graded["attacks"]["rewrites-its-own-source-at-import"]
+    check = next(c for c in verdict["checks"] if c["function"] == "test_the_code_never_switches_the_debugger_on")
+    assert check["status"] == "fail" and "run(debug=True)" in check["reason"], (
+        f"The app rewrote its app.py at import; the debugger check should still read the file handed in "
+        f"(with run(debug=True)) and fail, but it says: {check}")
+
+
+def test_text_from_the_app_is_shown_as_plain_text_everywhere(graded):
+    ran, verdict, _, _ = graded["attacks"]["control-characters-in-its-output"]
+    reasons = failure_reasons(verdict)
+    assert "6 of 6 checks passed" in reasons and "\ufffd" in reasons, (
+        f"The app's error should reach the reason with its control characters replaced: {reasons!r}")
+    controls = [ch for ch in ran.stdout + reasons if ord(ch) < 32 and ch not in "\n\t" or 0x7f <= ord(ch) < 0xa0]
+    assert not controls, f"Control characters from the app reached the scorecard or the JSON: {controls!r}"
+    junit = graded["tmp"] / "control-characters-in-its-output" / "junit.xml"
+    failures = ET.parse(junit).getroot().iter("failure")  # raises if the XML is not well-formed
+    assert any("6 of 6 checks passed" in f.get("message") for f in failures), junit.read_text(encoding="utf-8")
+
+
+def test_processes_spinning_in_new_sessions_cost_their_own_grading_alone(graded):
+    ran, verdict, _, _ = graded["attacks"]["spins-in-new-sessions"]
+    assert verdict and verdict["passed"] <= graded["first"][1]["passed"], (ran.stdout, ran.stderr)
+    beside, alone = graded["attacks"]["beside-the-spinner"][1], graded["first"][1]
+    assert [(c["name"], c["status"]) for c in beside["checks"]] == [(c["name"], c["status"]) for c in alone["checks"]], (
+        f"A grading beside sixteen spinning processes should be graded as it is alone:\n{beside}\n{alone}")
+    assert not graded["survivors"], f"Spinning processes outlived their grading: {graded['survivors']}"
+
+
+# --- an app that plants symlinks where the checks write --------------------------------------
+
+EMPTY_STAGE_4 = "from flask import Flask\n\napp = Flask(__name__)\n"
+
+# Every few milliseconds, in every folder of the checks' temporary tree it can reach (its log
+# folder's parents), a symlink where a check is about to write (a copy of the stage and its files,
+# a .env): to where a grader's record might be (beside that tree, or the checks' own file
+# descriptors). A check copying the app's folder then copies its file of forged passes there.
+PLANTER = """
+import json, os, time
+FORGED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "forged.jsonl")
+with open(FORGED, "w", encoding="utf-8") as out:
+    for check in {checks!r}:
+        for when in ("setup", "call", "teardown"):
+            out.write(json.dumps({{"event": "report", "id": check, "when": when, "outcome": "passed"}}) + "\\n")
+    out.write(json.dumps({{"event": "finished", "exitstatus": 0}}) + "\\n")
+
+def plant():
+    top = os.path.dirname(os.path.dirname(os.environ.get("FLASK_LOG_DIR", "/nowhere")))
+    targets = [os.path.join(os.path.dirname(top), "record.jsonl")] + [f"/proc/self/fd/{{n}}" for n in range(3, 12)]
+    for turn in range(100000):
+        for folder, dirs, files in os.walk(top):
+            for name in ("forged.jsonl", ".env", "junit.xml"):
+                try:
+                    os.symlink(targets[turn % len(targets)], os.path.join(folder, name))
+                except OSError:
+                    pass
+        time.sleep(0.001)
+
+# In a process of its own session, so that it lives on between the checks' servers.
+if os.fork() == 0:
+    os.setsid()
+    plant()
+    os._exit(0)
+"""
+
+
+def stage_4_checks():
+    names = []
+    for path in sorted((ROOT / "tests").glob("test_04_*.py")):
+        names += [f"tests/{path.name}::{name}" for name in re.findall(r"^def (test_\w+)", path.read_text("utf-8"), re.M)]
+    return names
+
+
+def test_symlinks_an_app_plants_where_the_checks_write_earn_no_marks(tmp_path):
+    empty, planter = tmp_path / "empty" / "src", tmp_path / "planter" / "src"
+    for folder, code in ((empty, EMPTY_STAGE_4), (planter, EMPTY_STAGE_4 + PLANTER.format(checks=stage_4_checks()))):
+        folder.mkdir(parents=True)
+        (folder / "app.py").write_text(code, encoding="utf-8")
+    with ThreadPoolExecutor(2) as pool:
+        (ran_empty, no_work, _, _), (ran, verdict, _, _) = pool.map(
+            lambda folder: grade(folder, folder.parent, stage=4), (empty, planter))
+    assert no_work and no_work["passed"] < no_work["total"], ran_empty.stdout + ran_empty.stderr
+    assert ran.returncode in (1, 2), ran.stdout + ran.stderr
+    assert verdict.get("passed", 0) <= no_work["passed"], (
+        f"An empty stage 4 that plants symlinks where the checks write got {verdict.get('passed')} marks, an empty "
+        f"one {no_work['passed']}: a check followed a symlink of the app's.\n{ran.stdout}")
+
+
+# --- folders the grader cannot copy ------------------------------------------------------------
+
+def grade_a_folder_it_cannot_copy(tmp_path, make):
+    folder = tmp_path / "student"
+    stage_1_copy(folder)
+    make(folder)
+    ran, verdict, _, seconds = grade(folder, tmp_path)
+    junit = ET.parse(tmp_path / "junit.xml").getroot()  # well-formed, with the reason
+    return ran, verdict, junit, seconds
+
+
+def symlink_loop(folder):
+    (folder / "templates").mkdir()
+    (folder / "templates" / "loop.html").symlink_to("loop.html")
+
+
+def ten_thousand_tiny_files(folder):
+    (folder / "data").mkdir()
+    for number in range(10_000):
+        (folder / "data" / f"{number}.txt").write_bytes(b"x")
+
+
+@pytest.mark.parametrize("make, says", [
+    (symlink_loop, "symbolic link loop at templates/loop.html"),
+    (ten_thousand_tiny_files, "more than 5000 files"),
+], ids=["symlink-loop", "ten-thousand-files"])
+def test_a_folder_the_grader_cannot_copy_is_could_not_grade_with_the_reason_in_every_output(tmp_path, make, says):
+    ran, verdict, junit, seconds = grade_a_folder_it_cannot_copy(tmp_path, make)
+    assert ran.returncode == 2, f"Expected exit status 2 (could not grade), got {ran.returncode}: {ran.stdout}{ran.stderr}"
+    assert says in ran.stderr and says in verdict.get("could_not_grade", ""), (
+        f"The reason should say {says!r} on stderr and in the JSON: {ran.stderr} {verdict}")
+    assert junit.find("testsuite/testcase/error") is not None, "The JUnit file should hold the error"
+    assert "Traceback" not in ran.stderr and seconds < 60, ran.stderr
+
+
+def test_a_killed_graders_scratch_folder_is_removed_by_the_next_grading(tmp_path):
+    from grade import SCRATCH, STALE_AFTER  # noqa: PLC0415 (the grader's own scratch folder)
+    before = set(SCRATCH.iterdir()) if SCRATCH.is_dir() else set()
+    folder = stage_1_copy(tmp_path / "hangs", "import time\ntime.sleep(600)\n")
+    process = subprocess.Popen([sys.executable, str(GRADE), "1", "--dir", str(folder), "--no-browser"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
+                               start_new_session=True)
+    try:
+        process.stdout.readline()  # "Grading stage 1 ...": its scratch folder comes next
+        deadline = time.monotonic() + 30
+        while not set(SCRATCH.iterdir()) - before and time.monotonic() < deadline:
+            time.sleep(0.05)  # a folder another process makes: nothing to await but its appearing
+        left = set(SCRATCH.iterdir()) - before
+    finally:
+        os.killpg(process.pid, 9)
+        process.wait()
+        process.stdout.close()
+    assert left, f"The grading never made its scratch folder in {SCRATCH}"
+    for path in left:  # as if it had been killed a while ago (a younger folder may be one still starting)
+        os.utime(path, (time.time() - STALE_AFTER - 1,) * 2)
+    loop = tmp_path / "loop"
+    stage_1_copy(loop)
+    symlink_loop(loop)
+    grade(loop, tmp_path)  # could not grade, at once: but its start cleans up
+    assert not any(path.exists() for path in left), f"A killed grader's scratch folder was left behind: {left}"
+
+
+def test_with_unshare_instead_of_bubblewrap_the_repos_stage_1_gets_full_marks(tmp_path, monkeypatch):
+    # unshare --net leaves the new network namespace's loopback down: the grader brings it up.
+    monkeypatch.setenv("GRADE_SANDBOX", "unshare")
+    ran, verdict, _, _ = grade(stage_1_copy(tmp_path / "src"), tmp_path)
+    assert ran.returncode == 0 and verdict["passed"] == verdict["total"], (
+        f"With GRADE_SANDBOX=unshare the repo's stage 1 should pass every check:\n{ran.stdout}{ran.stderr}")
+    assert verdict["sandbox"] == "unshare" and "partly isolated" in verdict["isolation"], verdict
+
+
+def test_a_submission_cannot_tell_it_is_being_graded_from_its_settings_and_paths(graded):
+    ran, verdict, _, _ = graded["attacks"]["greets-only-when-graded"]
+    home = next(c for c in verdict["checks"] if c["function"] == "test_home_page_says_hello")
+    assert home["status"] == "fail", (
+        "An app that greets only when its environment, folder or command line says 'grade', 'test' or 'check' "
+        f"passed the greeting check: the grading gives itself away.\n{ran.stdout}")

@@ -775,3 +775,31 @@ def test_make_diff_is_coloured_on_a_terminal_and_plain_when_piped():
     os.close(controller)
     assert process.wait(timeout=60) == 0
     assert b"\x1b[" in shown and b"02_templates" in shown, "On a terminal the diff should be coloured"
+
+
+# --- a run's record is checked against the checks collected before it -------------------------
+
+def collected(*ids):
+    return [{"event": "collected", "id": i, "name": i.split("::")[1], "function": i.split("::")[1]} for i in ids]
+
+
+def passed(check_id):
+    return [{"event": "start", "id": check_id}] + [
+        {"event": "report", "id": check_id, "when": when, "outcome": "passed"} for when in ("setup", "call", "teardown")]
+
+
+@pytest.mark.parametrize("run, why", [
+    (collected("t.py::test_a", "t.py::test_b") + passed("t.py::test_a") + passed("t.py::test_forged"), "never collected"),
+    (collected("t.py::test_a", "t.py::test_extra") + passed("t.py::test_a") + passed("t.py::test_b"), "other checks"),
+    (collected("t.py::test_a") + passed("t.py::test_a"), "other checks"),
+    ([{"event": "collected_ids", "ids": ["t.py::test_b", "t.py::test_renamed"]}] + passed("t.py::test_b"), "other checks"),
+    (passed("t.py::test_a") + passed("t.py::test_b"), "without saying which"),
+], ids=["an-extra-report", "an-extra-check", "a-missing-check", "a-renamed-check-in-a-worker", "no-collection"])
+def test_a_run_that_reports_other_checks_than_were_collected_is_not_trusted(run, why):
+    from grading.checks import RunMismatch, checks_from, expected_checks  # noqa: PLC0415 (the grader's internals)
+    expected = expected_checks(collected("t.py::test_a", "t.py::test_b"))
+    with pytest.raises(RunMismatch, match=why):
+        checks_from(expected, run, limit_hit=False, exit_code=0)
+    honest = collected("t.py::test_a", "t.py::test_b") + passed("t.py::test_a")
+    statuses = [c.status for c in checks_from(expected_checks(honest), honest, limit_hit=False, exit_code=0)]
+    assert statuses == ["pass", "not run"], f"An honest run's record should be read as it is: {statuses}"

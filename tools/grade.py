@@ -20,24 +20,28 @@ sandbox.py, checks.py (running and reading the checks), hints.py, report.py (sco
 JSON, JUnit, Gradescope), batch.py (`make grade-all`), gradescope.py (`make gradescope`).
 """
 import argparse
+import fcntl
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.etree import ElementTree as ET
 
 from stages import ROOT, STAGES, is_package_stage, stage_argument, stage_dir, test_files
 
 from grading import sandbox as sandboxes
-from grading.checks import (APP_LOADS, FAIL, NOT_RUN, PASS, STUCK_NOTE, Check, app_error,  # noqa: F401
-                            checks_from, describe, run_checks)
+from grading.checks import (APP_LOADS, FAIL, NOT_RUN, PASS, STUCK_NOTE, Check, RunMismatch,  # noqa: F401
+                            app_error, checks_from, describe, expected_checks, run_checks)
 from grading.hints import hint_for
-from grading.report import Verdict, gradescope_results, scorecard, write_file, write_json, write_junit
+from grading.report import Verdict, gradescope_results, plain, scorecard, write_file, write_json, write_junit
 from grading.submission import EXERCISES, GradingError, choose_folder, layout_note, layout_problem, make_copy
 
 DEFAULT_TIME_LIMIT = 600     # seconds for the whole run
@@ -60,6 +64,7 @@ class Options:
     hide: list = field(default_factory=list)  # more paths the graded code must not see
     artifacts: Path = None                    # where failing browser checks' screenshots go
     workers: int = 1                          # pytest-xdist workers running the checks
+    cpus: float = None                        # cores the grading may use at most (None: all)
 
     def elapsed(self):
         return time.monotonic() - self.started
@@ -87,6 +92,39 @@ def hidden_paths(folder, options, outputs):
     return paths
 
 
+SCRATCH = Path(tempfile.gettempdir()) / "flask-stages-grading"
+STALE_AFTER = 60  # seconds: a scratch folder younger than this may be one whose grader is still taking its lock
+
+
+@contextmanager
+def scratch_folder():
+    """A scratch folder of this grading's own, locked while it lives and removed at the end; and,
+    first, every one a grader left when it was killed (older than a minute, its lock free)."""
+    SCRATCH.mkdir(mode=0o755, exist_ok=True)
+    for stale in SCRATCH.iterdir():
+        try:
+            if time.time() - stale.lstat().st_mtime < STALE_AFTER:
+                continue
+            handle = os.open(stale, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            shutil.rmtree(stale, ignore_errors=True)
+        except BlockingIOError:
+            pass  # a grading still running
+        finally:
+            os.close(handle)
+    folder = Path(tempfile.mkdtemp(prefix="grade-", dir=SCRATCH))
+    handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.close(handle)
+
+
 def grade(number, folder, source="", options=None, outputs=()):
     """Grade folder as stage `number`; a Verdict (raises GradingError when it cannot grade)."""
     options = options or Options()
@@ -101,55 +139,63 @@ def grade(number, folder, source="", options=None, outputs=()):
         raise GradingError(f"Stage {number} has no checks yet (no tests/test_{number:02d}_*.py).")
     kind = sandboxes.detect()
     notes = []
-    with tempfile.TemporaryDirectory(prefix="grade-") as scratch:
-        work = Path(scratch) / "work"
+    with scratch_folder() as scratch:
+        work = scratch / "work"
         work.mkdir()
-        sandbox = sandboxes.Sandbox(work=work, kind=kind,
+        # The submission as handed in: copied before any of its code runs; the app never sees it.
+        pristine, copy_notes, problem = make_copy(folder, number, scratch / "pristine")
+        area = sandboxes.APP_AREA if kind == "bwrap" else work / "app"
+        sandbox = sandboxes.Sandbox(work=work, kind=kind, app_area=area, readonly=[pristine.parent], cpus=options.cpus,
                                     hide=hidden_paths(folder, options, outputs),
                                     keep=[ROOT / "tests", ROOT / "tools", ROOT / "pyproject.toml",
                                           Path(sys.prefix), Path(sys.base_prefix),
                                           Path(sys.executable).resolve().parent])
-        try:  # a pristine copy the sandbox never sees; each run gets a fresh copy of it
-            pristine, copy_notes, problem = make_copy(folder, number, Path(scratch) / "pristine")
-        except (OSError, shutil.Error, ValueError) as error:
-            raise GradingError(f"Could not copy {folder} to grade it: {error}") from None
-        copy = work / pristine.name
         notes += copy_notes
         note = layout_note(pristine, number)
         if note:
             notes.append(note)
         problem = problem or layout_problem(pristine, number)
-        fresh_copy(pristine, copy)
-        collect = Options(**{**options.__dict__, "collect_only": bool(problem)})
-        events, code, output, junit = run_checks(sandbox, number, copy, scratch, collect, files)
-        # The first check that needed the app's server and could not start it says why.
-        problem = problem or app_error(events)
-        errors = [e for e in events if e["event"] == "collect_error"]
-        if errors or (code not in (0, 1, None) and not any(e["event"] == "collected" for e in events)):
+        # The checks, collected by a run in which no code of the submission runs: the run that
+        # checks must report exactly these.
+        collected, code, output = run_checks(sandbox, number, pristine, scratch,
+                                             Options(**{**options.__dict__, "collect_only": True}), files)
+        errors = [e for e in collected if e["event"] == "collect_error"]
+        expected = expected_checks(collected)
+        if errors or not expected:
             if code == 5 or (not errors and "no tests ran" in output):
                 raise GradingError(f"No check of stage {number} matched {options.only}.")
+            if code is None:
+                raise GradingError(f"The run was stopped at its time limit ({options.time_limit:g} s) "
+                                   "before the checks were even collected: give it more time.")
             detail = str(errors[0].get("details")) if errors else output[-3000:]
             raise GradingError("The checks themselves could not be loaded (a problem in the test "
                                f"suite or its setup, not in the graded folder):\n{detail}")
-        if code is None and not any(e["event"] == "collected" for e in events):
-            raise GradingError(f"The run was stopped at its time limit ({options.time_limit:g} s) "
-                               "before the checks were even collected: give it more time.")
-        checks = with_app_loads(checks_from(events, limit_hit=code is None, exit_code=code), pristine, number, problem)
+        events, code = [], 0
+        if not problem:
+            events, code, output = run_checks(sandbox, number, pristine, scratch, options, files)
+        # The first check that needed the app's server and could not start it says why.
+        problem = problem or app_error(events)
+        try:
+            checks = checks_from(expected, events, limit_hit=code is None, exit_code=code)
+        except RunMismatch as error:
+            raise GradingError(f"The checks' run cannot be trusted ({error}); the folder was not graded.") from None
+        checks = with_app_loads(checks, pristine, number, problem)
         if code is None:
             notes.append(f"The grading run was stopped at its time limit ({options.time_limit:g} s).")
         if STUCK_NOTE in output:
             notes.append(STUCK_NOTE)
+        inner = [str(sandbox.app_area / pristine.name), str(pristine)]
         for check in checks:
-            check.reason = check.reason.replace(str(copy), str(folder))
-            check.details = check.details.replace(str(copy), str(folder))
+            for path in inner:
+                check.reason = check.reason.replace(path, str(folder))
+                check.details = check.details.replace(path, str(folder))
             if check.status == FAIL and not check.hint:
                 check.hint = hint_for(check, number)
-        junit_bytes = junit.read_bytes() if junit.is_file() and not junit.is_symlink() else b""
         if options.artifacts and copy_artifacts(work / "browser", Path(options.artifacts)):
             notes.append(f"The failing browser checks' screenshots and console: {options.artifacts}")
     return Verdict(stage=number, folder=STAGES[number], graded=str(folder), source=source,
                    checks=checks, notes=notes, seconds=time.monotonic() - started,
-                   isolation=kind, isolation_note=sandboxes.KINDS[kind], junit=junit_bytes)
+                   isolation=kind, isolation_note=sandboxes.KINDS[kind])
 
 
 def with_app_loads(checks, folder, number, problem):
@@ -187,15 +233,11 @@ def descend(folder):
     return folder
 
 
-def fresh_copy(pristine, copy):
-    """The submission as it was handed in, whatever a previous run in the sandbox did to it."""
-    if copy.exists() or copy.is_symlink():
-        shutil.rmtree(copy) if copy.is_dir() and not copy.is_symlink() else copy.unlink()
-    shutil.copytree(pristine, copy, symlinks=True)
-
-
 def copy_artifacts(source, target):
-    """The failing browser checks' screenshots and console, regular files only (no links out)."""
+    """The failing browser checks' screenshots and console, regular files only (no links out).
+
+    A saved page is the app's, scripts and all: it is kept as text (page.html.txt), which no
+    browser runs."""
     copied = 0
     if not source.is_dir() or source.is_symlink():
         return copied
@@ -206,10 +248,40 @@ def copy_artifacts(source, target):
             if path.is_symlink() or not path.is_file():
                 continue
             destination = target / path.relative_to(source)
+            if destination.suffix.lower() in (".html", ".htm", ".svg", ".xhtml"):
+                destination = destination.with_name(destination.name + ".txt")
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, destination)
             copied += 1
     return copied
+
+
+def cannot_grade(number, folder, reason, args):
+    """Say why on stderr, and write every output asked for: a platform needs them whatever happened."""
+    print(f"\nCannot grade: {reason}", file=sys.stderr)
+    summary = {"stage": number, "folder": STAGES[number], "graded": plain(folder), "ok": False,
+               "could_not_grade": reason, "passed": 0, "failed": 0, "not_run": 0, "total": 0, "checks": []}
+    if args.json:
+        write_file(args.json, (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    if args.junit:
+        root = ET.Element("testsuites")
+        suite = ET.SubElement(root, "testsuite", name=f"stage {number} ({STAGES[number]})", tests="1", errors="1")
+        ET.SubElement(ET.SubElement(suite, "testcase", classname="grade", name="grading"), "error", message=reason)
+        write_file(args.junit, ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n")
+    if args.gradescope:
+        write_file(args.gradescope, json.dumps(
+            {"score": 0, "output": f"Cannot grade: {reason}", "visibility": "visible", "tests": []},
+            indent=2, ensure_ascii=False).encode("utf-8"))
+
+
+KEEP_ARTIFACTS = 10  # gradings whose screenshots stay in test-results/grade/
+
+
+def prune(folder):
+    """The screenshots of all but the newest KEEP_ARTIFACTS gradings go (the folders are named by time)."""
+    if folder.is_dir():
+        for old in sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime)[:-KEEP_ARTIFACTS]:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _first(text):
@@ -246,6 +318,9 @@ def main(argv=None):
                         help=f"run the checks in N processes (pytest-xdist); default: {BIG_STAGE_WORKERS} for a stage of "
                              f"{MANY_CHECKS} checks or more, else 1")
     parser.add_argument("--quiet", action="store_true", help="list only the checks that did not pass")
+    parser.add_argument("--cpus", type=float, metavar="N",
+                        help="cores the grading may use at most, however many processes the app starts "
+                             "(a cgroup's CPU quota, where the machine lets the grader make one; default: all)")
     args = parser.parse_args(argv)
     number = args.stage
     folder, source = choose_folder(number, args.dir, args.exercises)
@@ -258,23 +333,26 @@ def main(argv=None):
     options = Options(only=args.only, no_browser=args.no_browser, check_timeout=args.check_timeout,
                       import_timeout=args.import_timeout, time_limit=args.time_limit,
                       finish_grace=args.finish_grace, hide=args.hide, artifacts=artifacts,
-                      workers=args.workers or default_workers(number, args))
+                      workers=args.workers or default_workers(number, args), cpus=args.cpus)
     colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    print(f"Grading stage {number} ({STAGES[number]}): {folder}", flush=True)
+    print(f"Grading stage {number} ({STAGES[number]}): {plain(folder)}", flush=True)
     print(f"  that is {source}; the checks run on a private copy, the folder is not changed.",
           flush=True)
+    # A grader stopped with SIGTERM cleans up as on Ctrl+C (SIGKILL's leftovers go at the next start).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if not args.artifacts and not os.environ.get("BROWSER_ARTIFACTS"):
+        prune(artifacts.parent)
     try:
         verdict = grade(number, folder, source, options, outputs=outputs)
-    except GradingError as error:
-        print(f"\nCannot grade: {error}", file=sys.stderr)
-        if args.gradescope:  # the platform needs a results file whatever happened
-            write_file(args.gradescope, json.dumps(
-                {"score": 0, "output": f"Cannot grade: {error}", "visibility": "visible", "tests": []},
-                indent=2, ensure_ascii=False).encode("utf-8"))
-        return 2
     except KeyboardInterrupt:
         print("\nStopped.", file=sys.stderr)
         return 130
+    except Exception as error:  # noqa: BLE001  whatever went wrong, the platforms get "could not grade"
+        reason = str(error) if isinstance(error, GradingError) else (
+            f"the grader itself failed ({type(error).__name__}: {error}); this is a bug in the grader, "
+            "not in the graded folder")
+        cannot_grade(number, folder, plain(reason), args)
+        return 2
     print()
     print(scorecard(verdict, colour=colour, quiet=args.quiet))
     if args.junit:

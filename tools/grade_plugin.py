@@ -1,22 +1,27 @@
 """A pytest plugin for tools/grade.py: it records every check as one JSON line.
 
-The grader runs pytest in a child process with ``-p grade_plugin --grade-record FILE``.
-Each line written to FILE is one event, flushed at once, so that even a run that
-is stopped (time limit) or that dies (an app calling ``os._exit``) leaves a record
+The grader runs pytest in a child process with ``-p grade_plugin --grade-channel FD``: FD is a
+socket the grader handed down (an inherited file descriptor, with no path anyone could open or
+replace). Each line written to it is one event, sent at once, so that even a run that
+is stopped (time limit) or that dies leaves a record
 of what was collected, what started and how each phase ended:
 
     {"event": "collected", "id": ..., "name": ..., "function": ..., "doc": ..., ...}
+    {"event": "collected_ids", "ids": [...]}   (with pytest-xdist: what one worker collected)
     {"event": "start", "id": ...}
     {"event": "report", "id": ..., "when": "setup"|"call"|"teardown",
      "outcome": "passed"|"failed"|"skipped", "reason": ..., "details": ..., "duration": ...}
     {"event": "collect_error", "file": ..., "details": ...}
 
 A report of a check whose app could not be started carries "app_error": why.
+``--grade-record PATH`` writes the same lines to a file instead: for ``make watch``, the
+student's own run of the checks on their own code, where there is no verdict to forge.
 
 ``--grade-only NAME`` (repeatable) keeps only the checks whose test function is
 called NAME (exact names, unlike ``-k``, which matches substrings).
 """
 import json
+import os
 import re
 import traceback
 from pathlib import Path
@@ -28,15 +33,24 @@ _TIMEOUT = re.compile(r"Timeout \(>(?P<seconds>[\d.]+)s\) from pytest-timeout")
 
 def pytest_addoption(parser):
     group = parser.getgroup("grade", "tools/grade.py")
-    group.addoption("--grade-record", metavar="FILE", help="write one JSON line per event to FILE")
+    group.addoption("--grade-channel", type=int, metavar="FD",
+                    help="write one JSON line per event to this inherited file descriptor")
+    group.addoption("--grade-record", metavar="PATH", help="write the same lines to this file instead")
     group.addoption("--grade-only", action="append", default=[], metavar="NAME",
                     help="run only the checks whose test function is NAME (repeatable)")
 
 
 def pytest_configure(config):
-    path = config.getoption("--grade-record")
-    if path:
-        config.pluginmanager.register(Recorder(config, Path(path)), "grade-recorder")
+    channel, record = config.getoption("--grade-channel"), config.getoption("--grade-record")
+    if channel is None and record is None:
+        return
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker: the controller sends every event
+        config.pluginmanager.register(Recorder(config, None), "grade-recorder")
+        return
+    if channel is not None:
+        os.set_inheritable(channel, False)  # for pytest alone: no server or browser it starts holds it
+    stream = open(channel if channel is not None else record, "w", encoding="utf-8")
+    config.pluginmanager.register(Recorder(config, stream), "grade-recorder")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -134,12 +148,14 @@ class Recorder:
     failures (it has the exception) into the report, and the controller, which sees every report
     in order, writes the events; the workers write only what they collected."""
 
-    def __init__(self, config, path):
+    def __init__(self, config, out):
         self.config = config
         self.worker = hasattr(config, "workerinput")
-        self.file = open(path, "a", encoding="utf-8")
+        self.file = out  # a text stream; None in a worker
 
     def write(self, **event):
+        if self.file is None:
+            return
         self.file.write(json.dumps(event, ensure_ascii=False) + "\n")
         self.file.flush()
 
@@ -159,8 +175,12 @@ class Recorder:
                 "browser": item.get_closest_marker("browser") is not None}
 
     def pytest_collection_finish(self, session):
-        for item in session.items:  # with xdist, each worker's (the same items: the reader keeps one)
+        for item in session.items:  # with xdist, the controller has none: see below
             self.write(**self.collected(item))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node, ids):
+        self.write(event="collected_ids", ids=list(ids))
 
     def pytest_runtest_logstart(self, nodeid, location):
         if not self.worker:
@@ -198,4 +218,5 @@ class Recorder:
             self.write(event="finished", exitstatus=int(exitstatus))
 
     def pytest_unconfigure(self, config):
-        self.file.close()
+        if self.file is not None:
+            self.file.close()

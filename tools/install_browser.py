@@ -7,16 +7,19 @@
 The order, from cheapest to most work:
 
 1. a Chromium already on the machine (``CHROMIUM_PATH``, or ``chromium``,
-   ``chromium-browser``, ``google-chrome`` on the PATH): nothing to install;
-2. running as root on a Debian/Ubuntu machine (a fresh CI box): ``apt-get install chromium``;
-3. anywhere else (a student's laptop): ``python -m playwright install chromium``, which
-   downloads Playwright's own Chromium into the user's cache.
+   ``chromium-browser``, ``google-chrome`` on the PATH), or Playwright's own already
+   installed (Gradescope's image): nothing to install;
+2. running as root on Debian (a fresh CI box): ``apt-get install chromium``; Ubuntu has no
+   such package (only a snap), so apt is never asked there;
+3. anywhere else (a student's laptop, Ubuntu): ``python -m playwright install chromium``,
+   which downloads Playwright's own Chromium into the user's cache.
 
 With ``--stamp FILE`` it remembers what it found, so the next run only checks that the
 browser is still there. The browser tests find the same browser with ``find_system_chromium``.
 """
 import argparse
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -67,6 +70,14 @@ def can_use_apt():
     return os.name == "posix" and os.geteuid() == 0 and shutil.which("apt-get") is not None
 
 
+def debian():
+    """Debian itself, whose apt has chromium and chromium-headless-shell (Ubuntu has neither: a snap)."""
+    try:
+        return platform.freedesktop_os_release().get("ID") == "debian"
+    except OSError:
+        return False
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stamp", type=Path, help="remember the browser found in this file")
@@ -86,13 +97,16 @@ def main(argv=None):
     if found:
         print(f"Browser tests will use the Chromium at {found}.")
         result = found
-        if can_use_apt() and not any(shutil.which(name) for name in HEADLESS_SHELLS):
+        if can_use_apt() and not any(shutil.which(name) for name in HEADLESS_SHELLS) and debian():
             # Chromium's headless shell runs the tests on about half the CPU; a nicety, not a need.
             try:
                 run(["apt-get", "install", "-y", "-qq", "chromium-headless-shell"], args.dry_run)
             except subprocess.CalledProcessError:
                 print("(Debian's chromium-headless-shell could not be installed; the tests use chromium.)")
-    elif can_use_apt():
+    elif not args.ignore_system and managed_chromium_is_installed():
+        print("Browser tests will use Playwright's own Chromium, already installed.")
+        result = MANAGED
+    elif can_use_apt() and debian():
         print("No Chromium found; installing Debian's chromium package (about a minute) ...", flush=True)
         run(["apt-get", "update"], args.dry_run)
         # With its headless shell, which the browser tests prefer: about half the CPU of chromium.

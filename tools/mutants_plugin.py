@@ -90,7 +90,7 @@ class Recorder(GradeRecorder):
     and failures explained with the plan's folders as the student's code."""
 
     def __init__(self, config, path, folders):
-        super().__init__(config, path)
+        super().__init__(config, None if hasattr(config, "workerinput") else open(path, "a", encoding="utf-8"))
         self._folders = folders
 
     @property

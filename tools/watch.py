@@ -26,7 +26,7 @@ from pathlib import Path
 import watchfiles
 
 from grade import with_app_loads
-from grading.checks import FAIL, PASS, app_error, checks_from, read_record
+from grading.checks import FAIL, PASS, app_error, checks_from, expected_checks, read_record
 from grading.hints import hint_for
 from grading.submission import EXERCISES, layout_problem
 from stages import STAGES, left_out, stage_argument, test_files
@@ -122,7 +122,7 @@ class Run:
             errors = [str(e.get("details")) for e in events if e["event"] == "collect_error"]
             raise RuntimeError((errors[0] if errors else text)[-3000:])
         code = self.process.poll()
-        return checks_from(events, limit_hit=False, exit_code=code), app_error(events)
+        return checks_from(expected_checks(events), events, limit_hit=False, exit_code=code), app_error(events)
 
 
 class Watch:

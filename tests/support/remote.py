@@ -150,7 +150,8 @@ class RemoteServer:
 class AppHost:
     """tools/grading/app_host.py in a child process, and the answers it sends back."""
 
-    def __init__(self, command, env):
+    def __init__(self, command, env, served_from=None):
+        self.served_from = {str(k): str(v) for k, v in (served_from or {}).items()}
         self.process = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL, start_new_session=True)
         self.answers = {}
@@ -189,7 +190,10 @@ class AppHost:
             ident = str(self.count)
         server = RemoteServer(self, ident, output)
         Path(output).touch()
-        answer = self.request(op="start", id=ident, folder=str(folder), cwd=str(cwd or folder),
+        # The submission as handed in is served from the app's own copy of it.
+        folder = self.served_from.get(str(folder), str(folder))
+        cwd = self.served_from.get(str(cwd), str(cwd)) if cwd else folder
+        answer = self.request(op="start", id=ident, folder=folder, cwd=cwd,
                               env={**base_env(), **env}, config=config, output=str(output),
                               prefix=prefix, clock=clock, port=port, timeout=timeout)
         if answer is None:
@@ -221,19 +225,26 @@ class AppHost:
 
 
 def base_env():
-    """What every server of the app sees besides the check's own FLASK_* settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "PYTEST_"))}
-    # A careful reviewer's warnings: a text file opened without an encoding says so.
-    env.update(PYTHONWARNDEFAULTENCODING="1", PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
+    """What every server of the app sees besides the check's own settings: what a student's own
+    shell would give `flask run`, nothing of the grader's or the checks' environment."""
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8",
+           # A careful reviewer's warnings: a text file opened without an encoding says so.
+           "PYTHONWARNDEFAULTENCODING": "1", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
+    if os.environ.get("TZ"):
+        env["TZ"] = os.environ["TZ"]
     return env
 
 
-def launch_host(mode, hide=(), writable=()):
-    """The app host, in its own bubblewrap sandbox when mode is "sandbox"."""
+def launch_host(mode, hide=(), writable=(), served_from=None, readable=()):
+    """The app host, in its own bubblewrap sandbox when mode is "sandbox": it sees the folders in
+    `readable` (read-only) and `writable`, and nothing else of the machine but what running Python needs.
+
+    served_from maps a folder to the one its servers run from (the grader's: the submission as
+    handed in, to the app's copy of it)."""
     command = [sys.executable, str(APP_HOST)]
     if mode == "sandbox":
-        command = app_sandbox(command, hide=hide, writable=writable)
-    return AppHost(command, base_env())
+        command = app_sandbox(command, hide=hide, writable=writable, env=base_env(), readable=readable)
+    return AppHost(command, base_env(), served_from)
 
 
 class RemoteApp:

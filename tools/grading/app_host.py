@@ -68,6 +68,7 @@ def serve(request, channel):
     os.environ.update(request["env"])
     time.tzset()
     os.chdir(request["cwd"])
+    sys.argv = [str(Path(sys.executable).with_name("flask")), "--app", "app", "run"]  # as `flask run` has it
     if request.get("clock"):
         time_machine = sys.modules["time_machine"]  # imported above, with Flask
         time_machine.travel(request["clock"], tick=True).start()

@@ -29,6 +29,8 @@ from urllib.parse import quote
 
 from stages import ROOT, STAGES
 
+from .report import plain
+
 GRADE = ROOT / "tools" / "grade.py"
 MARGIN = 60  # seconds a grade.py gets beyond its own time limit before it is stopped
 
@@ -61,26 +63,31 @@ def grade_one(number, folder, out, hide, time_limit, extra=()):
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
             code = None
-    verdict = None
-    if code in (0, 1) and verdict_file.is_file():
+    verdict, error = None, ""
+    if code in (0, 1, 2) and verdict_file.is_file():
         try:
             verdict = json.loads(verdict_file.read_text(encoding="utf-8"))
         except ValueError:
             verdict = None
-    error = ""
-    if verdict is None:
+    if code == 2 and verdict is not None:  # the grader's own "could not grade", with its reason
+        verdict, error = None, str(verdict.get("could_not_grade") or "")
+    if verdict is None and not error:
         text = report.read_text(encoding="utf-8", errors="replace")
         error = (text.split("Cannot grade:", 1)[-1].strip().splitlines() or [""])[0] if "Cannot grade:" in text \
             else ("the grader was stopped at its time limit" if code is None else
                   f"the grader ended with exit status {code}")
-    return {"name": folder.name, "code": code, "verdict": verdict, "error": error,
+    return {"name": folder.name, "code": code, "verdict": verdict, "error": plain(error),
             "seconds": round(time.monotonic() - started, 1), "out": out}
 
 
 def spreadsheet_safe(text):
-    """A cell a spreadsheet shows as text: a leading = + - @ would make it a formula."""
+    """A cell a spreadsheet shows as text: a leading = + - @ (or tab, CR) would make it a formula."""
     text = str(text)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def safe_row(cells):
+    return [spreadsheet_safe(cell) for cell in cells]
 
 
 def check_names(rows):
@@ -96,15 +103,15 @@ def gradebook(rows):
     names = check_names(rows)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["submission", "score", "total", "status", "isolated", *names])
+    writer.writerow(safe_row(["submission", "score", "total", "status", "isolated", *names]))
     for row in rows:
         verdict = row["verdict"]
         if verdict is None:
-            writer.writerow([spreadsheet_safe(row["name"]), 0, "", f"could not grade: {row['error']}", "", *[""] * len(names)])
+            writer.writerow(safe_row([row["name"], 0, "", f"could not grade: {row['error']}", "", *[""] * len(names)]))
             continue
         statuses = {c["name"]: c["status"] for c in verdict["checks"]}
-        writer.writerow([spreadsheet_safe(row["name"]), verdict["passed"], verdict["total"], "graded",
-                         "yes" if verdict.get("isolated") else "NO", *[statuses.get(n, "") for n in names]])
+        writer.writerow(safe_row([row["name"], verdict["passed"], verdict["total"], "graded",
+                                  "yes" if verdict.get("isolated") else "NO", *[statuses.get(n, "") for n in names]]))
     return out.getvalue()
 
 
@@ -156,9 +163,11 @@ def grade_all(number, folder, out, jobs=2, time_limit=600, extra=(), progress=pr
     (out / "submissions").mkdir(parents=True, exist_ok=True)
     hide = [folder, out]
     printing = threading.Lock()
+    # Each grading its share of the cores: processes one submission spins cost that submission alone.
+    share = ["--cpus", f"{max(1.0, (os.cpu_count() or 1) / max(1, jobs)):g}"]
 
     def one(path):
-        row = grade_one(number, path, out / "submissions" / path.name, hide, time_limit, extra)
+        row = grade_one(number, path, out / "submissions" / path.name, hide, time_limit, [*share, *extra])
         verdict = row["verdict"]
         with printing:
             progress(f"{verdict['passed']:>3} of {verdict['total']:<3}" if verdict else "cannot grade",

@@ -18,24 +18,27 @@ from grading.submission import FETCHED  # noqa: E402
 from stages import ROOT, STAGES, stage_dir, stage_number  # noqa: E402
 
 SETUP = """#!/usr/bin/env bash
-# Gradescope runs this once, as root, on its Ubuntu image, to build the autograder.
+# Gradescope runs this once, as root, on its Ubuntu base image (22.04 or 24.04), to build the autograder.
 set -euo pipefail
-cd /autograder/source
+cd "${AUTOGRADER:-/autograder}/source"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq python3 python3-venv python3-pip make bubblewrap >/dev/null
+# bubblewrap isolates each submission; redis-server serves stage 7's scale-out check.
+apt-get install -y -qq python3 python3-venv python3-pip make bubblewrap redis-server >/dev/null
 make setup
-# Ubuntu's chromium is a snap (no snaps in Gradescope's container): Playwright's own, with its libraries.
+# Ubuntu has no chromium package (only a snap, and no snaps here): Playwright's own Chromium,
+# with the libraries it needs; `make browser` then finds it and installs nothing more.
 .venv/bin/python -m playwright install --with-deps chromium
 make browser
 """
 
 RUN = """#!/usr/bin/env bash
 # Gradescope runs this for each submission: /autograder/submission -> /autograder/results/results.json.
-cd /autograder/source
-mkdir -p /autograder/results
-.venv/bin/python tools/grade.py {number} --dir /autograder/submission --descend \\
-  --gradescope /autograder/results/results.json
+AUTOGRADER="${{AUTOGRADER:-/autograder}}"
+cd "$AUTOGRADER/source"
+mkdir -p "$AUTOGRADER/results"
+.venv/bin/python tools/grade.py {number} --dir "$AUTOGRADER/submission" --descend \\
+  --gradescope "$AUTOGRADER/results/results.json"
 # 0, 1 (a check failed) and 2 (could not grade) all wrote results.json; Gradescope reads that.
 exit 0
 """

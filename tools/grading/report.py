@@ -1,10 +1,13 @@
-"""The verdict and its forms: the scorecard, JSON, JUnit (pytest's own) and Gradescope's results.json.
+"""The verdict and its forms: the scorecard, JSON, JUnit and Gradescope's results.json.
 
 Every file here is written by the grader, after the sandbox is gone, to paths the sandbox
-could not see.
+could not see. Much of a verdict's text comes from the submission (what its app answered,
+printed or logged, its folder's name): a Verdict keeps it as plain text, without the control
+characters that would move a terminal's cursor or make XML ill-formed.
 """
 import json
 import os
+import re
 import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
@@ -13,6 +16,13 @@ from pathlib import Path
 from .checks import FAIL, NOT_RUN, PASS
 
 LABELS = {PASS: "PASS", FAIL: "FAIL", NOT_RUN: "NOT RUN"}
+# C0 and C1 controls but tab and newline, bidirectional overrides, and what XML 1.0 cannot hold.
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
+
+
+def plain(text):
+    """text with every control character shown as U+FFFD: data, never a command to a terminal."""
+    return CONTROL.sub("\ufffd", str(text))
 COLOURS = {PASS: "32", FAIL: "31", NOT_RUN: "33"}
 
 
@@ -27,7 +37,13 @@ class Verdict:
     seconds: float
     isolation: str = "none"
     isolation_note: str = ""
-    junit: bytes = b""  # pytest's own --junitxml, as it came out of the sandbox
+
+    def __post_init__(self):
+        for check in self.checks:
+            for name in ("id", "name", "function", "description", "reason", "hint", "details"):
+                setattr(check, name, plain(getattr(check, name)))
+        self.notes = [plain(note) for note in self.notes]
+        self.graded, self.source = plain(self.graded), plain(self.source)
 
     @property
     def passed(self):
@@ -114,46 +130,24 @@ def write_json(verdict, path):
 
 
 def junit_tree(verdict):
-    """pytest's own --junitxml report, completed with what the grader knows and pytest did not run.
-
-    pytest reports the checks it ran; the grader adds its own check (the app loads) and each
-    check pytest never reached (a run stopped or crashed), so the file lists every check.
-    """
-    try:
-        root = ET.fromstring(verdict.junit) if verdict.junit else None
-    except ET.ParseError:
-        root = None
-    if root is None or root.tag not in ("testsuites", "testsuite"):
-        root = ET.Element("testsuites")
-    suite = root if root.tag == "testsuite" else root.find("testsuite")
-    if suite is None:
-        suite = ET.SubElement(root, "testsuite")
-    suite.set("name", f"stage {verdict.stage} ({verdict.folder})")
-    listed = {(case.get("classname", ""), case.get("name", "")): case for case in suite.iter("testcase")}
+    """JUnit XML of the verdict: one testcase per check, the grader's own included."""
+    root = ET.Element("testsuites")
+    suite = ET.SubElement(root, "testsuite", name=f"stage {verdict.stage} ({verdict.folder})")
+    properties = ET.SubElement(suite, "properties")
+    ET.SubElement(properties, "property", name="sandbox", value=verdict.isolation)
     for check in verdict.checks:
         file = check.id.split("::", 1)[0]
-        classname = file.removesuffix(".py").replace("/", ".")
-        case = listed.get((classname, check.name))
-        if case is not None and not check.id.startswith("grade::"):
-            for failure in [*case.findall("failure"), *case.findall("error")]:
-                failure.set("message", check.reason)  # the plain reason, and the hint under pytest's text
-                failure.text = (failure.text or "") + (f"\n\nHint: {check.hint}" if check.hint else "")
-            continue
-        case = ET.SubElement(suite, "testcase", classname=classname, name=check.name,
-                             time=f"{check.duration:.3f}")
+        case = ET.SubElement(suite, "testcase", classname=file.removesuffix(".py").replace("/", "."),
+                             name=check.name, time=f"{check.duration:.3f}")
         if check.status == FAIL:
             failure = ET.SubElement(case, "failure", message=check.reason)
             failure.text = check.details + (f"\n\nHint: {check.hint}" if check.hint else "")
         elif check.status == NOT_RUN:
             ET.SubElement(case, "skipped", message=check.reason)
-    cases = list(suite.iter("testcase"))
-    suite.set("tests", str(len(cases)))
-    suite.set("failures", str(sum(case.find("failure") is not None for case in cases)))
-    suite.set("errors", str(sum(case.find("error") is not None for case in cases)))
-    suite.set("skipped", str(sum(case.find("skipped") is not None for case in cases)))
-    ET.SubElement(suite.find("properties") if suite.find("properties") is not None
-                  else ET.SubElement(suite, "properties"),
-                  "property", name="sandbox", value=verdict.isolation)
+    suite.set("tests", str(len(verdict.checks)))
+    suite.set("failures", str(sum(check.status == FAIL for check in verdict.checks)))
+    suite.set("errors", "0")
+    suite.set("skipped", str(sum(check.status == NOT_RUN for check in verdict.checks)))
     return root
 
 

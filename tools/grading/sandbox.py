@@ -7,8 +7,16 @@ bubblewrap (`bwrap`, Debian's `bubblewrap`, as Flatpak uses it) gives the child:
 - a read-only view of the whole machine (the checkout, .venv, the system), with the repo's
   own stage folders, its git data, the student's original folder and the output folders
   hidden behind empty tmpfs mounts, so no solution can be imported and no verdict reached;
-- one writable folder, `work`, the grader's scratch: the copy of the submission, the record
-  of events, pytest's temporary files; the grader reads it after the sandbox is gone;
+- one writable folder, `work`, the checks' own (their home, the failing browser checks' screenshots);
+- the app's writable area (`app_area`: the copy the app runs from, pytest's temporary folders with
+  the log folders; at APP_AREA, a path that says nothing of grading), a tmpfs of APP_AREA_SIZE
+  bytes (the grading's disk quota, gone with the sandbox)
+  mounted `nosymfollow` for the checks (tools/grading/inside.py), so no symlink the app plants there
+  is ever followed by them;
+- the submission as handed in (`readonly`), which the app never sees: the checks that read its files
+  read it;
+- the record of the checks leaves through a socket the grader hands to pytest (an inherited file
+  descriptor): it has no path, so nothing in the sandbox can open or replace it;
 - a private /tmp and /dev/shm, no network but its own loopback (--unshare-net);
 - its own PID namespace (--unshare-pid, --die-with-parent): when the run ends or is stopped,
   every process it started dies with it, even one that left for a new session;
@@ -34,7 +42,12 @@ MEMORY_LIMIT = 3 << 30       # bytes for everything a grading starts (browser in
 PROCESS_LIMIT = 1024         # processes and threads of one grading (cgroup pids.max)
 NPROC_LIMIT = 4096           # RLIMIT_NPROC, per user, where no cgroup is available
 CPU_SECONDS = 900            # RLIMIT_CPU of each process
+CPU_PERIOD = 100_000         # microseconds: a cgroup's CPU quota is cpus times this per period
 FILE_SIZE_LIMIT = 512 << 20  # the largest file a grading may write
+APP_AREA_SIZE = 256 << 20    # bytes the app's copy, its logs and the checks' temporary files may take
+APP_TMP_SIZE = 64 << 20      # bytes of the app's own /tmp and /dev/shm
+APP_AREA = Path("/tmp/flask-stages")  # the app's area inside the checks' sandbox (their /tmp is theirs alone)
+INSIDE = Path(__file__).resolve().parent / "inside.py"
 FINISHED_BUT_STUCK = -1000   # exit status of a run that finished its checks but did not exit
 
 KINDS = {
@@ -74,12 +87,24 @@ def detect():
     return "none"
 
 
-class Cgroup:
-    """A memory and process-count cgroup for one grading, when the machine lets us make one."""
+def _try_write(path, text):
+    try:
+        path.write_text(text, encoding="ascii")
+        return True
+    except OSError:
+        return False
 
-    def __init__(self, name):
+
+class Cgroup:
+    """A memory, process-count and (with `cpus`) CPU cgroup for one grading, when the machine lets
+    us make one. `cpus` cores at most, however many processes it starts, in whatever sessions:
+    gradings side by side (grade-all) each keep their share of the machine."""
+
+    def __init__(self, name, cpus=None):
         self.dirs = []
+        self.cpu_limited = False
         base = Path("/sys/fs/cgroup")
+        quota = str(int(CPU_PERIOD * cpus)) if cpus else None
         try:
             if (base / "cgroup.controllers").is_file():  # cgroup v2, unified
                 path = base / f"flask-stages-{name}"
@@ -87,6 +112,8 @@ class Cgroup:
                 self.dirs.append(path)
                 (path / "memory.max").write_text(str(MEMORY_LIMIT), encoding="ascii")
                 (path / "pids.max").write_text(str(PROCESS_LIMIT), encoding="ascii")
+                if quota:
+                    self.cpu_limited = _try_write(path / "cpu.max", f"{quota} {CPU_PERIOD}")
             else:  # cgroup v1: one hierarchy per controller
                 for controller, limit_file, limit in (("memory", "memory.limit_in_bytes", MEMORY_LIMIT),
                                                       ("pids", "pids.max", PROCESS_LIMIT)):
@@ -94,6 +121,15 @@ class Cgroup:
                     path.mkdir()
                     self.dirs.append(path)
                     (path / limit_file).write_text(str(limit), encoding="ascii")
+                if quota and (base / "cpu").is_dir():
+                    path = base / "cpu" / f"flask-stages-{name}"
+                    try:
+                        path.mkdir()
+                    except OSError:
+                        return
+                    self.dirs.append(path)
+                    self.cpu_limited = (_try_write(path / "cpu.cfs_period_us", str(CPU_PERIOD))
+                                        and _try_write(path / "cpu.cfs_quota_us", quota))
         except OSError:
             self.remove()
             self.dirs = []
@@ -143,6 +179,9 @@ class Sandbox:
     kind: str = "none"
     hide: list = field(default_factory=list)  # folders (or files) the child must not see
     keep: list = field(default_factory=list)  # folders the child needs: never hidden
+    app_area: Path = None                     # the app's writable area (see the module's docstring)
+    readonly: list = field(default_factory=list)  # folders shown read-only (the submission as handed in)
+    cpus: float = None                        # cores it may use at most (a cgroup's CPU quota), None: all
 
     @property
     def isolated(self):
@@ -158,6 +197,19 @@ class Sandbox:
 
     def prepare(self):
         Path(self.work).mkdir(parents=True, exist_ok=True)
+        if self.app_area and self.kind != "bwrap":  # with bubblewrap, a tmpfs inside the sandbox
+            Path(self.app_area).mkdir(parents=True, exist_ok=True)
+
+    def inside(self, argv, copy=None):
+        """argv, run by tools/grading/inside.py, which finishes the sandbox first (and makes `copy`)."""
+        steps = []
+        if self.kind == "bwrap" and self.app_area:
+            steps += ["--no-symlinks", str(self.app_area)]
+        if self.kind == "unshare":
+            steps.append("--loopback")
+        if copy:
+            steps += ["--copy", *map(str, copy)]
+        return [sys.executable, str(INSIDE), *steps, "--", *argv]
 
     def _hidden(self):
         needed = [Path(p).resolve() for p in [self.work, *self.keep]]
@@ -181,9 +233,15 @@ class Sandbox:
                 wrapped += ["--ro-bind", str(path), str(path)]
             for path in self._hidden():
                 wrapped += (["--tmpfs", str(path)] if path.is_dir() else ["--ro-bind", "/dev/null", str(path)])
-            wrapped += ["--bind", str(self.work), str(self.work), "--chdir", str(self.work),
-                        "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+            wrapped += ["--bind", str(self.work), str(self.work), "--chdir", str(self.work)]
+            for path in self.readonly:
+                wrapped += ["--ro-bind", str(path), str(path)]
+            if self.app_area:
+                wrapped += ["--size", str(APP_AREA_SIZE), "--tmpfs", str(self.app_area)]
+            wrapped += ["--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
                         "--clearenv"]
+            if self.app_area:  # for inside.py's nosymfollow remount; dropped before the checks start
+                wrapped += ["--cap-add", "CAP_SYS_ADMIN"]
             if self.root:  # inside: nobody, with no capabilities; outside, files stay the grader's
                 wrapped += ["--uid", str(UNPRIVILEGED), "--gid", str(UNPRIVILEGED)]
             for key, value in env.items():
@@ -201,7 +259,7 @@ class Sandbox:
         return {**env, "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache"),
                 "XDG_CONFIG_HOME": str(home / ".config"), "TMPDIR": "/tmp"}
 
-    def run(self, argv, timeout, log_path, env, finished=None, grace=10):
+    def run(self, argv, timeout, log_path, env, finished=None, grace=10, pass_fds=()):
         """Run argv in the sandbox; its exit status, or None when stopped at the time limit.
 
         finished() says the work is done even if the process has not exited (a thread the app
@@ -209,7 +267,7 @@ class Sandbox:
         status is FINISHED_BUT_STUCK. Whatever it started is stopped with it.
         """
         env = self.env(env)
-        cgroup = Cgroup(f"{os.getpid()}-{time.monotonic_ns()}") if self.kind != "none" else None
+        cgroup = Cgroup(f"{os.getpid()}-{time.monotonic_ns()}", self.cpus) if self.kind != "none" else None
         limits = [(resource.RLIMIT_CPU, CPU_SECONDS), (resource.RLIMIT_FSIZE, FILE_SIZE_LIMIT)]
         if self.kind != "none" and not (cgroup and cgroup.active):
             limits.append((resource.RLIMIT_DATA, MEMORY_LIMIT))
@@ -230,7 +288,7 @@ class Sandbox:
         with open(log_path, "ab") as log:
             process = subprocess.Popen(
                 self.command(argv, env), cwd=self.work, env=env, stdin=subprocess.DEVNULL,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True, pass_fds=pass_fds,
                 preexec_fn=preexec if os.name == "posix" else None)
             try:
                 while True:
@@ -278,22 +336,54 @@ def stop_group(process):
         pass
 
 
-def app_sandbox(argv, hide, writable):
+# What running the app needs from the machine besides Python, read-only: programs and libraries,
+# the time zones, and files that say who users are and where localhost is (none of them secret).
+SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc/ld.so.cache", "/etc/localtime",
+          "/etc/hosts", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf")
+
+
+def runtime_binds():
+    """bubblewrap's options that show the app host what it needs to run, and nothing else: the
+    system's programs and libraries, the Python running this (its installation and the virtualenv)
+    and tools/ (the app host and its loader). Not the tests, the checkout, /root or /home."""
+    options = []
+    for name in SYSTEM:
+        path = Path(name)
+        if path.is_symlink():  # /lib -> usr/lib on a merged /usr
+            options += ["--symlink", os.readlink(path), name]
+        elif path.exists():
+            options += ["--ro-bind", name, name]
+    tools = Path(__file__).resolve().parents[1]
+    # Each where it lives and where it is reached (a virtualenv linked into place, say).
+    places = {Path(sys.base_prefix), Path(sys.prefix), Path(sys.executable).parent.parent, tools}
+    for path in sorted(places | {place.resolve() for place in places}):
+        if not any(str(path).startswith(system + "/") for system in ("/usr", "/bin", "/lib")):
+            options += ["--ro-bind", str(path.resolve()), str(path)]
+    return options
+
+
+def app_sandbox(argv, hide, writable, env=None, readable=()):
     """argv in a bubblewrap sandbox of its own, inside the checks' sandbox: the student's app.
 
     It shares the checks' network (their private loopback, so the checks reach its servers),
     but nothing else of theirs: its own user and PID namespaces (it can neither see nor signal
-    the checks' processes; /proc is an empty folder), the folders in `hide` (the checks' record,
-    their JUnit file) behind an empty tmpfs, and only the folders in `writable` (the
-    submission's copy, the tests' temporary folders with the log folders) writable.
+    the checks' processes; /proc is an empty folder), only what running it needs, read-only
+    (runtime_binds) and the folders in `readable` (the repo's own stages, in `make test`), a
+    private /tmp, and only the folders in `writable` (the submission's copy,
+    the tests' temporary folders with the log folders) writable. The folders in `hide` are
+    behind an empty tmpfs in case a writable folder lies inside one. Its environment is `env`
+    alone.
     """
-    command = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--tmpfs", "/proc", "--tmpfs", "/tmp"]
-    for path in private_folders_needed():  # a checkout cloned into /tmp, say
+    command = ["bwrap", "--dev", "/dev", "--tmpfs", "/proc", "--size", str(APP_TMP_SIZE), "--tmpfs", "/tmp",
+               "--size", str(APP_TMP_SIZE), "--tmpfs", "/dev/shm", *runtime_binds()]  # the runtime may live in /tmp
+    for path in readable:
         command += ["--ro-bind", str(path), str(path)]
     for path in hide:
         command += ["--tmpfs", str(path)]
     for path in writable:
         command += ["--bind", str(path), str(path)]
     command += ["--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-                "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--"]
-    return [*command, *argv]
+                "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--chdir", "/tmp", "--clearenv"]
+    for key, value in (env or {}).items():
+        command += ["--setenv", key, value]
+    return [*command, "--", *argv]

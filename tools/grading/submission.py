@@ -1,7 +1,9 @@
 """Which folder is graded, whether it is laid out as the stage expects, and its private copy."""
+import errno
 import fnmatch
 import os
 import shutil
+import stat
 from pathlib import Path
 
 from stages import NOT_COPIED, ROOT, SOCKETIO_CLIENT, STAGES, is_package_stage, layout_name, stage_dir
@@ -9,6 +11,8 @@ from stages import NOT_COPIED, ROOT, SOCKETIO_CLIENT, STAGES, is_package_stage, 
 EXERCISES = ROOT / "exercises"
 # Fetched at setup, not committed: a submission may lack it, and gets the repo's copy.
 FETCHED = {7: SOCKETIO_CLIENT}
+MAX_FILES = 5000       # files a submission's copy may hold
+MAX_BYTES = 50 << 20   # and bytes
 
 
 class GradingError(Exception):
@@ -67,49 +71,85 @@ def _ignored(name):
     return any(fnmatch.fnmatch(name, pattern) for pattern in NOT_COPIED)
 
 
-def escaping_links(folder):
-    """Symlinks in folder that point outside it (or nowhere): a submission's code is its own."""
-    folder = Path(folder).resolve()
-    found = []
-    for parent, dirs, files in os.walk(folder):
-        dirs[:] = [d for d in dirs if not _ignored(d)]
-        for name in dirs + files:
-            path = Path(parent, name)
-            if _ignored(name) or not path.is_symlink():
-                continue
-            target = path.resolve()
-            if not (target == folder or folder in target.parents) or not target.exists():
-                found.append(str(path.relative_to(folder)))
-    return sorted(found)
+def _inside(target, root):
+    return target == root or target.startswith(root + os.sep)
 
 
 def make_copy(folder, number, work):
     """Copy folder into work (the student's own is never touched); (copy, notes, problem).
 
-    Symlinks that leave the folder are not copied, and make `problem` (no marks): a link
-    to the repo's own solution must not grade as the student's work.
+    The copy holds regular files and folders only, at most MAX_FILES files and MAX_BYTES bytes
+    (GradingError past that, as for a folder that cannot be read or a symlink loop). A symlink to
+    a file inside the folder is copied as that file; one to a folder is left out, with a note.
+    Symlinks that leave the folder (or point nowhere) are not copied, and make `problem` (no
+    marks): a link to the repo's own solution must not grade as the student's work.
     """
     folder = Path(folder)
     copy = Path(work) / STAGES[number]
-    links = escaping_links(folder)
+    root = os.path.realpath(folder)
+    escaping, folder_links, odd = [], [], []
+    files = size = 0
+
+    def unreadable(error):
+        raise GradingError(f"Could not read {error.filename} in the folder: {error.strerror}.")
+
+    try:
+        for parent, dirs, names in os.walk(folder, onerror=unreadable):
+            here = Path(parent)
+            relative = here.relative_to(folder)
+            (copy / relative).mkdir(parents=True, exist_ok=True)
+            for name in list(dirs):
+                if _ignored(name) or (here / name).is_symlink():
+                    dirs.remove(name)
+                    if not _ignored(name):
+                        names.append(name)  # a link to a folder: judged with the other links below
+            for name in sorted(names):
+                path, shown = here / name, str(relative / name)
+                if _ignored(name):
+                    continue
+                source = path
+                if path.is_symlink():
+                    try:
+                        os.stat(path)
+                    except OSError as error:
+                        if error.errno == errno.ELOOP:
+                            raise GradingError(f"The folder has a symbolic link loop at {shown}: remove the link.") from None
+                        escaping.append(shown)  # points nowhere
+                        continue
+                    target = os.path.realpath(path)
+                    if not _inside(target, root):
+                        escaping.append(shown)
+                        continue
+                    if os.path.isdir(target):
+                        folder_links.append(shown)
+                        continue
+                    source = Path(target)
+                if not stat.S_ISREG(os.stat(source).st_mode):
+                    odd.append(shown)
+                    continue
+                files += 1
+                size += os.stat(source).st_size
+                if files > MAX_FILES:
+                    raise GradingError(f"The folder has more than {MAX_FILES} files: hand in the stage's own "
+                                       "code, without virtualenvs, downloads or generated files.")
+                if size > MAX_BYTES:
+                    raise GradingError(f"The folder holds more than {MAX_BYTES >> 20} MB: hand in the stage's own "
+                                       "code, without virtualenvs, downloads or generated files.")
+                shutil.copyfile(source, copy / relative / name, follow_symlinks=True)
+    except OSError as error:
+        unreadable(error)
     problem = None
-    if links:
+    if escaping:
         problem = ("The folder has symbolic links that point outside it, so that code is not "
-                   f"the submission's own; they were not copied: {', '.join(links[:8])}"
-                   + (" ..." if len(links) > 8 else "") + ". Submit real files.")
-    escaping = set(links)
-    root = folder.resolve()
-
-    def ignore(parent, names):
-        skipped = {n for n in names if _ignored(n)}
-        for name in names:
-            path = Path(parent, name)
-            if path.is_symlink() and str(Path(os.path.abspath(path)).relative_to(root)) in escaping:
-                skipped.add(name)
-        return skipped
-
-    shutil.copytree(root, copy, ignore=ignore, symlinks=True)
+                   f"the submission's own; they were not copied: {', '.join(sorted(escaping)[:8])}"
+                   + (" ..." if len(escaping) > 8 else "") + ". Submit real files.")
     notes = []
+    if folder_links:
+        notes.append(f"Symbolic links to folders were not copied: {', '.join(sorted(folder_links)[:8])}. "
+                     "Submit real folders.")
+    if odd:
+        notes.append(f"Files that are not regular files (pipes, sockets, devices) were not copied: "
+                     f"{', '.join(sorted(odd)[:8])}.")
     vendor = FETCHED.get(number)
     if vendor and (copy / "app").is_dir() and not (copy / vendor).is_file() and not (copy / vendor).is_symlink():
         fetched = stage_dir(number) / vendor
