@@ -20,6 +20,7 @@ from werkzeug.security import check_password_hash
 from grading.sandbox import app_sandbox
 from stages import parse_log_line
 from support import hostile
+from support.remote import base_env
 from support.sockets import (ATTENDANT_NAME, ATTENDANT_PASSWORD, STAGE_7_ENV, Browser, ChatWindow, WAIT,
                              close_windows, connect_windows, converse, disconnect_windows, hears_nothing_else,
                              served, start_chat, window)
@@ -361,15 +362,13 @@ def test_flask_attendant_writes_the_name_and_the_password_hash_to_the_stages_dot
     generate_password_hash) with dotenv.set_key, in the .env next to the app package."""
     copy = hostile.stage_copy(stage_folder, tmp_path)
     name, password = "Robin Attendant", "a new password, typed twice"
-    flask = Path(sys.executable).with_name("flask")
-    command = [str(flask), "--app", "app", "attendant"]
+    # The venv's flask, as a student runs it in the stage's folder: --app names the copy's app package.
+    command = [str(Path(sys.executable).with_name("flask")), "--app", str(copy / "app"), "attendant"]
     if getattr(request.config, "app_host_mode", "plain") == "sandbox":  # the student's code, as the app host runs it
-        command = app_sandbox(command, hide=[tmp_path_factory.getbasetemp().parent], writable=[copy])
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "PYTEST_"))}
+        command = app_sandbox(command, hide=[tmp_path_factory.getbasetemp().parent], writable=[copy], env=base_env())
     # A session of its own: no terminal to ask, so the password is read from the input, as the name is.
-    done = subprocess.run(command, cwd=copy, env={**env, "PYTHONDONTWRITEBYTECODE": "1"},
-                          input=f"{name}\n{password}\n{password}\n", capture_output=True, text=True,
-                          timeout=60, start_new_session=True)
+    done = subprocess.run(command, cwd=copy, env=base_env(), input=f"{name}\n{password}\n{password}\n",
+                          capture_output=True, text=True, timeout=60, start_new_session=True)
     said = f"It said:\n{done.stdout}\n{done.stderr}"
     assert done.returncode == 0, f"`flask --app app attendant` should set up the attendant and exit 0, not {done.returncode}. {said}"
     dotenv = copy / ".env"
