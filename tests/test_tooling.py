@@ -237,6 +237,41 @@ def test_make_stage_4_with_dir_serves_the_students_copy_with_its_own_key(stage_e
         server.stop()
 
 
+def test_make_attendant_then_make_stage_7_one_browser_keeps_its_chat_across_a_save_and_opens_it_as_the_attendant(
+        stage_env, tmp_path):
+    folder = stage_copy(7, tmp_path)
+    setup = subprocess.run(["make", "--no-print-directory", "attendant", f"DIR={folder}"], cwd=ROOT,
+                           input="alex\ncorrect horse\ncorrect horse\n", capture_output=True, text=True, timeout=120,
+                           env={name: value for name, value in {**os.environ, **NO_OUTER_MAKE}.items() if value is not None})
+    assert setup.returncode == 0 and "FLASK_ATTENDANT_PASSWORD_HASH" in (folder / ".env").read_text(encoding="utf-8"), (
+        f"`make attendant DIR=...` should write the attendant's name and password hash to that folder's .env; "
+        f"it exited {setup.returncode}:\n{setup.stdout}{setup.stderr}")
+    server = MakeStage(7, folder, {**without_a_key(stage_env), "FLASK_LOG_DIR": str(tmp_path / "logs"),
+                                   **NO_OUTER_MAKE}, debug=True).start()
+    try:
+        browser = RemoteClient(server.port)
+        started = browser.post("/user", data={"csrf_token": csrf_token(browser.get("/user").text, "/user")})
+        assert started.status_code == 302, f"Starting a chat should redirect to it, not answer {started.status_code}"
+        seen = len(server.lines)
+        os.utime(folder / "app" / "__init__.py")  # a save
+        assert server.wait_for("Detected change", after=seen), f"Saving should restart the server:\n{server.output}"
+        assert server.wait_for("Debugger is active", after=seen), f"The server did not come back:\n{server.output}"
+        again = browser.get(started.location)
+        assert again.status_code == 200, (
+            f"The user's chat should survive a save: {started.location} answered {again.status_code} after the reload. "
+            f"The restarted server must sign with the same key (.env's FLASK_SECRET_KEY).\n{server.output}")
+        signed_in = browser.post("/signin", data={"csrf_token": csrf_token(browser.get("/signin").text, "/signin"),
+                                                  "name": "alex", "password": "correct horse"})
+        assert signed_in.status_code == 302, (
+            f"Signing in with what `make attendant` was told should redirect to the list, not answer "
+            f"{signed_in.status_code}")
+        as_attendant = started.location.replace("/user/", "/attendant/")
+        assert browser.get(as_attendant).status_code == 200, (
+            f"The browser that started the chat and then signed in should open {as_attendant} as the attendant")
+    finally:
+        server.stop()
+
+
 def test_ruff_finds_nothing_in_the_tools_the_tests_the_bench_and_the_lessons():
     """pyproject.toml's [tool.ruff] rules hold everywhere, so each `# noqa` names a real exception."""
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
