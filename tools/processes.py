@@ -32,3 +32,16 @@ def stop_group(process, how=signal.SIGTERM, grace=5):
         process.wait(timeout=grace)
     except subprocess.TimeoutExpired:
         pass
+
+
+def close_input_and_wait(process, timeout):
+    """End a child that ends when its input does: close its stdin and wait; True once it ended."""
+    try:
+        process.stdin.close()
+    except OSError:
+        pass
+    try:
+        process.wait(timeout=timeout)
+        return True
+    except subprocess.TimeoutExpired:
+        return False

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from grading.checks import child_env
-from processes import stop_group
+from processes import close_input_and_wait, stop_group
 from stages import ROOT, stage_argument
 
 CHECK_TIMEOUT = 30  # seconds one check may take here: a hang shows up soon, the grader's own is 90
@@ -63,14 +63,7 @@ class Runner:
 
     def close(self):
         """The runner ends when its input does, after stopping the runs still going; stopped if it takes too long."""
-        try:
-            self.process.stdin.close()
-        except OSError:
-            pass
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            pass
+        close_input_and_wait(self.process, timeout=15)
         stop_group(self.process, grace=5)
 
 

@@ -6,19 +6,14 @@ server it passes to and (for a test) its connection bound are replaced. It runs 
 ``make test`` installs Debian's ``nginx`` package when it is missing.
 """
 import re
-import shutil
 import tempfile
 from pathlib import Path
 
 from stages import free_port
 
-from .servers import ChildServer
+from .servers import ChildServer, find_program
 
 CANDIDATES = ("nginx", "/usr/sbin/nginx", "/usr/local/sbin/nginx", "/opt/homebrew/bin/nginx")
-
-
-class NginxMissing(Exception):
-    """No nginx program on this machine."""
 
 
 def deploy_configuration(deploy_md):
@@ -30,14 +25,9 @@ def deploy_configuration(deploy_md):
 
 
 def find_nginx():
-    for name in CANDIDATES:
-        found = shutil.which(name)
-        if found:
-            return found
-    raise NginxMissing(
-        "nginx is not installed, and the stage 7 check of DEPLOY.md's proxy needs a real one. "
-        "`make test` installs it when it runs as root with apt-get (apt-get install -y nginx); "
-        "otherwise install it yourself, e.g. `sudo apt-get install nginx` or `brew install nginx`.")
+    return find_program(CANDIDATES, "nginx is not installed, and the stage 7 check of DEPLOY.md's proxy needs a real one. "
+                        "`make test` installs it when it runs as root with apt-get (apt-get install -y nginx); "
+                        "otherwise install it yourself, e.g. `sudo apt-get install nginx` or `brew install nginx`.")
 
 
 class NginxProxy(ChildServer):

@@ -4,7 +4,6 @@ It listens on a free port, keeps nothing on disk (``--save "" --appendonly no``)
 and is stopped by its process ID afterwards. ``make test`` installs Debian's
 ``redis-server`` package when it is missing.
 """
-import shutil
 import tempfile
 import time
 
@@ -12,26 +11,17 @@ import redis
 
 from stages import free_port
 
-from .servers import ChildServer
+from .servers import ChildServer, find_program
 
 CANDIDATES = ("redis-server", "/usr/bin/redis-server", "/usr/sbin/redis-server",
               "/usr/local/bin/redis-server", "/opt/homebrew/bin/redis-server")
 
 
-class RedisMissing(Exception):
-    """No redis-server program on this machine."""
-
-
 def find_redis_server():
-    for name in CANDIDATES:
-        found = shutil.which(name)
-        if found:
-            return found
-    raise RedisMissing(
-        "redis-server is not installed, and the stage 7 scale-out test needs a real one. "
-        "`make test` installs it when it runs as root with apt-get "
-        "(apt-get install -y redis-server); otherwise install it yourself, "
-        "e.g. `sudo apt-get install redis-server` or `brew install redis`.")
+    return find_program(CANDIDATES, "redis-server is not installed, and the stage 7 scale-out test needs a real one. "
+                        "`make test` installs it when it runs as root with apt-get "
+                        "(apt-get install -y redis-server); otherwise install it yourself, "
+                        "e.g. `sudo apt-get install redis-server` or `brew install redis`.")
 
 
 class RedisServer(ChildServer):

@@ -26,6 +26,7 @@ from itsdangerous import BadSignature
 from werkzeug.test import Client
 
 from grading.sandbox import app_sandbox
+from processes import close_input_and_wait
 from stages import ROOT
 
 APP_HOST = ROOT / "tools" / "grading" / "app_host.py"
@@ -212,13 +213,7 @@ class AppHost:
         return server
 
     def close(self):
-        try:
-            self.process.stdin.close()
-        except OSError:
-            pass
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
+        if not close_input_and_wait(self.process, timeout=5):
             self.process.kill()
             self.process.wait()
         self.process.stdout.close()

@@ -2,6 +2,7 @@
 import os
 import queue
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,6 +18,18 @@ START_TIMEOUT = 30  # seconds for the server to say it is listening
 
 class ServerFailed(Exception):
     """The stage's server exited or never started listening."""
+
+
+class ProgramMissing(ServerFailed):
+    """A program a check starts (redis-server, nginx) is not installed."""
+
+
+def find_program(candidates, why):
+    """The first of candidates (names or paths) this machine has; else ProgramMissing(why)."""
+    found = next((shutil.which(name) for name in candidates if shutil.which(name)), None)
+    if not found:
+        raise ProgramMissing(why)
+    return found
 
 
 class ChildServer:
