@@ -167,7 +167,7 @@ TEST_FILES = $(if $(FOLDER),$(shell $(PYTHON) tools/stages.py tests $(N)),$(erro
 PYTEST_ARGS = $(if $(DIR),--stage-dir $(N)=$(DIR))
 # pytest-xdist, each test file on one worker: test_grading.py's module fixture starts all its
 # gradings at once, so its tests must share a worker (--dist loadfile, not loadgroup:
-# xdist_group marks are ignored with pytest 9.2, pytest-xdist#1386). One worker more than there
+# pytest-xdist ignores xdist_group marks with pytest 9.2). One worker more than there
 # are cores: the grading tests spend much of their time waiting for the gradings they started.
 # JOBS=k runs k workers, JOBS=1 one process. (Not in pyproject.toml: the grader's own pytest
 # runs stay serial.) JOBS is grade-all's too, so it has no default of its own here.
