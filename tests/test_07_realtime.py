@@ -403,8 +403,15 @@ def test_signing_out_ends_the_sign_in_for_every_copy_of_the_cookie_and_every_ope
         saved.set_cookie(cookie_name, value)  # a copy of the cookie, taken while signed in
     still_open = window(app, desk)
     still_open.join(chat_id, "attendant")
+    list_page = window(app, desk)
+    list_page.emit("watch")
+    list_page.received()
     token = csrf_token(desk.get("/attendant").text)
     desk.post("/signout", data={"csrf_token": token})
+    start_session(client)  # a new chat, after the sign-out
+    assert payloads(list_page.barrier(), "session") == [], (
+        "The attendant's list page opened before signing out should hear of no chat started after it: "
+        "signing out should take every list page out of the desk room (socketio.close_room)")
 
     def copy_gets_nothing(when):
         response = saved.get(f"/attendant/{chat_id}")

@@ -29,7 +29,6 @@ def start():
 
 
 def exists(chat_id):
-    """True only for the ID of a session that was started here."""
     return (isinstance(chat_id, str) and ID_PATTERN.fullmatch(chat_id) is not None
             and os.path.isfile(log_path(chat_id)))
 

@@ -26,7 +26,6 @@ def init_app(app):
     app.config["TRUSTED_HOSTS"] = (app.config.get("TRUSTED_HOSTS") or "127.0.0.1,localhost").split(",")
     # The chat messages one address may send (the connections it keeps open: DEPLOY.md's proxy).
     app.config["MESSAGE_RATE"] = parse(app.config.get("MESSAGE_RATE") or "5 per second")
-    # FLASK_RATELIMIT_STORAGE_URI=redis://... shares the counts between server processes.
     app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     limiter.init_app(app)
     app.register_error_handler(429, too_many)

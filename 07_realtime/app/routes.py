@@ -2,7 +2,7 @@
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
 from . import access, chat_log, chat_sessions
-from .events import tell_desk
+from .events import DESK, socketio, tell_desk
 from .forms import MessageForm, SignInForm
 from .hardening import limiter
 
@@ -41,6 +41,7 @@ def sign_in():
     if form.validate_on_submit():
         if access.check_attendant(form.name.data, form.password.data):
             access.sign_in()
+            socketio.close_room(DESK)  # list pages of an earlier sign-in hear no more
             return redirect(url_for("main.attendant"))
         form.password.errors.append("That name and password do not match.")
     return render_template("sign_in.html", form=form)
@@ -49,6 +50,7 @@ def sign_in():
 @bp.route("/signout", methods=["POST"])
 def sign_out():
     access.sign_out()
+    socketio.close_room(DESK)  # nor do those of this one
     flash("You are signed out.")
     return redirect(url_for("main.index"))
 
