@@ -5,7 +5,6 @@ app's server, over WebSocket, as the browser's windows are. Absence ("the other 
 barrier the server provides (an answer to a request sent after), never a sleep.
 """
 import json
-import os
 import re
 import subprocess
 import sys
@@ -38,7 +37,6 @@ FETCH_HINT = ("Fetch it with `make stage 7` (npm pack socket.io-client@4.8), or 
 @pytest.fixture
 def stage_env(stage_env):
     """The shared test environment, plus an attendant (name and password hash, as in .env)."""
-    os.environ.update(STAGE_7_ENV)  # the shared fixture restores the environment afterwards
     return {**stage_env, **STAGE_7_ENV}
 
 
