@@ -218,10 +218,10 @@ def autograder_zip(number, where):
     return source
 
 
-def test_gradescope_setup_installs_redis_bubblewrap_and_playwrights_chromium(tmp_path):
+def test_gradescope_setup_installs_redis_nginx_bubblewrap_and_playwrights_chromium(tmp_path):
     setup = (autograder_zip(7, tmp_path) / "setup.sh").read_text(encoding="utf-8")
     install = next((line for line in setup.splitlines() if line.startswith("apt-get install")), "")
-    for package in ("bubblewrap", "redis-server", "python3-venv", "make"):
+    for package in ("bubblewrap", "redis-server", "nginx", "python3-venv", "make"):
         assert package in install.split(), f"setup.sh should apt-get install {package}: {install!r}"
     assert "chromium" not in install, f"Ubuntu has no chromium package (a snap): setup.sh must not ask apt for it: {install!r}"
     playwright = setup.find("playwright install --with-deps chromium")

@@ -23,8 +23,8 @@ set -euo pipefail
 cd "${AUTOGRADER:-/autograder}/source"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# bubblewrap isolates each submission; redis-server serves stage 7's scale-out check.
-apt-get install -y -qq python3 python3-venv python3-pip make bubblewrap redis-server >/dev/null
+# bubblewrap isolates each submission; redis-server and nginx serve stage 7's scale-out and proxy checks.
+apt-get install -y -qq python3 python3-venv python3-pip make bubblewrap redis-server nginx >/dev/null
 make setup
 # Ubuntu has no chromium package (only a snap, and no snaps here): Playwright's own Chromium,
 # with the libraries it needs; `make browser` then finds it and installs nothing more.
