@@ -1,6 +1,9 @@
 """Fixtures shared by every stage's tests.
 
-Each test module names its stage with ``STAGE = N``. The fixtures then give it:
+A test module of one stage names it with ``STAGE = N``; a check several stages share is written
+once and marked with them, ``@pytest.mark.stages(5, 6)``, and runs once for each (``[stage5]``).
+``--stage N`` keeps stage N's checks alone (`make test N` and the grader pass it). The fixtures
+then give a check:
 
 - ``stage_folder``: the stage's folder (the repo's, or a student's copy given
   with ``--stage-dir N=PATH``; the grader also gives ``--stage-source N=PATH``, the submission as
@@ -53,8 +56,43 @@ def pytest_addoption(parser):
         help="the stage N as handed in, for the checks that read its files; its servers run from "
              "--stage-dir's copy (the grader's; repeatable)",
     )
+    parser.addoption("--stage", type=_stage_option, metavar="N",
+                     help="run stage N's checks alone: its own modules' and the shared checks marked with it")
     parser.addoption("--app-start-timeout", type=float, default=20, metavar="S",
                      help="seconds an app has to import and start serving (default 20)")
+
+
+def _stage_option(text):
+    try:
+        return stage_number(text)
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
+
+
+def pytest_generate_tests(metafunc):
+    # A check several stages share runs once for each (tools/mutants_plugin.py, when it runs,
+    # parametrizes the stage with its mutated copies instead).
+    marked = metafunc.definition.get_closest_marker("stages")
+    if marked and getattr(metafunc.config, "mutants_plan", None) is None:
+        metafunc.parametrize("stage", marked.args, ids=[f"stage{n}" for n in marked.args])
+
+
+def item_stage(item):
+    """The stage one collected check runs for, or None (a check of the tools)."""
+    callspec = getattr(item, "callspec", None)
+    if callspec and "stage" in callspec.params:
+        return callspec.params["stage"]
+    return getattr(item.module, "STAGE", None)
+
+
+def pytest_collection_modifyitems(config, items):
+    wanted = config.getoption("--stage")
+    if wanted is None:
+        return
+    dropped = [item for item in items if item_stage(item) != wanted]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item_stage(item) == wanted]
 
 
 def _stage_folders(config, option):
@@ -82,7 +120,8 @@ def pytest_configure(config):
 def stage(request):
     number = getattr(request.module, "STAGE", None)
     if number is None:
-        raise pytest.UsageError(f"{request.module.__name__} must say which stage it tests: STAGE = N")
+        raise pytest.UsageError(f"{request.node.nodeid} must say which stage it checks: STAGE = N in its "
+                                "module, or @pytest.mark.stages(N, ...) on the check")
     return number
 
 
@@ -95,7 +134,7 @@ def stage_folder(request, stage):
 def tmp_path(request, tmp_path_factory):
     """A fresh folder of this check's own, named after the stage (pytest's own is named after the
     check: the app sees the paths in it, and must not learn which check is looking)."""
-    number = getattr(request.module, "STAGE", None)
+    number = item_stage(request.node)
     return tmp_path_factory.mktemp(STAGES[number] if number in STAGES else "work", numbered=True)
 
 

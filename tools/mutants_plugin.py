@@ -1,4 +1,4 @@
-"""A pytest plugin for tests/test_grading.py: run chosen checks on chosen copies of a stage.
+"""A pytest plugin for tests/harness/test_grading.py: run chosen checks on chosen copies of a stage.
 
     python -m pytest tests/test_04_forms.py tests/browser/test_04_forms_browser.py \\
         -p mutants_plugin --mutants plan.json --mutants-record record.jsonl
@@ -35,7 +35,7 @@ _KEYS = pytest.StashKey()
 
 
 def pytest_addoption(parser):
-    group = parser.getgroup("mutants", "tests/test_grading.py's proofs")
+    group = parser.getgroup("mutants", "tests/harness/test_grading.py's proofs")
     group.addoption("--mutants", metavar="FILE", help="a JSON plan: the folders and the checks to run on each")
     group.addoption("--mutants-record", metavar="FILE", help="write one JSON line per event to FILE")
 
@@ -60,10 +60,14 @@ def pytest_generate_tests(metafunc):
     plan = getattr(metafunc.config, "mutants_plan", None)
     if plan is None or "stage_folder" not in metafunc.fixturenames:
         return
-    stage = getattr(metafunc.module, "STAGE", None)
+    marked = metafunc.definition.get_closest_marker("stages")  # a check several stages share
+    stages = marked.args if marked else (getattr(metafunc.module, "STAGE", None),)
     name = metafunc.function.__name__
-    entries = [e for e in plan if e["stage"] == stage and name in e["checks"]]
-    if entries:
+    entries = [e for e in plan if e["stage"] in stages and name in e["checks"]]
+    if entries and marked:
+        metafunc.parametrize(("stage", "stage_folder"), [(e["stage"], Path(e["folder"])) for e in entries],
+                             ids=[e["key"] for e in entries])
+    elif entries:
         metafunc.parametrize("stage_folder", [Path(e["folder"]) for e in entries],
                              ids=[e["key"] for e in entries])
 

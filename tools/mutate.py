@@ -8,7 +8,7 @@ The data is tests/mutations/stage_0N.toml. Each mutation names a file of the sta
 the exact text to find there (it must occur exactly ``count`` times, default 1), what
 to put instead, the checks that must then fail, and why that is a mistake. When a
 lesson changes and the text is gone, applying the mutation fails loudly: update the
-data with the lesson. tests/test_grading.py applies every mutation and runs the checks it
+data with the lesson. tests/harness/test_grading.py applies every mutation and runs the checks it
 names on the copy (tools/mutants_plugin.py; see tests/mutations/README.md).
 """
 import argparse

@@ -109,12 +109,13 @@ def has_app(folder):
 
 
 def test_files(number, browser=True):
-    """Stage N's test files: tests/test_0N_*.py, and tests/*/test_0N_*.py (the browser ones)."""
-    prefix = f"test_{number:02d}_"
-    files = sorted(TESTS.glob(f"{prefix}*.py"))
-    if browser:
-        files += sorted(TESTS.glob(f"*/{prefix}*.py"))
-    return files
+    """Stage N's test files: its own (test_0N_*.py) and the shared ones (a name without a stage
+    number: each check there is marked with its stages), in tests/ and, for the browser checks,
+    tests/browser/. Run them with ``--stage N``, which keeps stage N's checks alone. (tests/harness/
+    holds the tools' own tests.)"""
+    folders = [TESTS, TESTS / "browser"] if browser else [TESTS]
+    return [path for folder in folders for path in sorted(folder.glob("test_*.py"))
+            if path.name.startswith(f"test_{number:02d}_") or not path.name[len("test_")].isdigit()]
 
 
 def not_copied(*extra):

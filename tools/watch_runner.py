@@ -30,7 +30,7 @@ CHECK_TIMEOUT = 30  # seconds one check may take here: a hang shows up soon, the
 def pytest_args(number, folder, files):
     """What every run passes pytest: the stage's checks on folder, as `make test N DIR=folder` runs them."""
     return [*map(str, files), "-c", str(ROOT / "pyproject.toml"), "--rootdir", str(ROOT),
-            "--stage-dir", f"{number}={folder}", "-p", "grade_plugin", "-q", "--no-header",
+            "--stage", str(number), "--stage-dir", f"{number}={folder}", "-p", "grade_plugin", "-q", "--no-header",
             "-p", "no:cacheprovider", "--timeout", str(CHECK_TIMEOUT)]
 
 

@@ -2,7 +2,7 @@
 
 The server runs as `flask run` runs it, on one port; the windows stay open while it is down,
 and come back by themselves when it is up again on the same port. (That `make stage 7` gets
-the same port back is tools/serve.py's part: tests/test_tooling.py proves it.)
+the same port back is tools/serve.py's part: tests/harness/test_tooling.py proves it.)
 """
 import re
 

@@ -100,7 +100,7 @@ class Channel:
 def pytest_command(sandbox, number, copy, options, files, channel, basetemp, source=None):
     command = [sys.executable, "-m", "pytest", *map(str, files),
                "-c", str(ROOT / "pyproject.toml"), "--rootdir", str(ROOT),
-               "--stage-dir", f"{number}={copy}", "-p", "grade_plugin",
+               "--stage", str(number), "--stage-dir", f"{number}={copy}", "-p", "grade_plugin",
                "--grade-channel", str(channel), "--basetemp", str(basetemp),
                "-q", "--no-header", "-p", "no:cacheprovider",
                # The app runs as servers of tools/grading/app_host.py, never in

@@ -519,7 +519,7 @@ def in_the_view(line):
     def change(folder):
         path = folder / "app.py"
         text = path.read_text(encoding="utf-8")
-        assert "def index():\n" in text, "01_hello/app.py changed: update tests/test_grading.py"
+        assert "def index():\n" in text, "01_hello/app.py changed: update tests/harness/test_grading.py"
         path.write_text(text.replace("def index():\n", f"def index():\n    {line}\n"), encoding="utf-8")
     return change
 
