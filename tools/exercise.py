@@ -11,7 +11,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from stages import ROOT, SOCKETIO_CLIENT as VENDOR, STAGES, not_copied, stage_argument, stage_dir
+from stages import ROOT, STAGES, fetched, not_copied, stage_argument, stage_dir
 
 EXERCISES = ROOT / "exercises"
 
@@ -40,10 +40,11 @@ def start(number, exercises=EXERCISES):
         before = STAGES[number - 1]
         shutil.copytree(stage_dir(number - 1), target, ignore=not_copied("README.md"))
         origin = f"a copy of {before}"
-        fetched = stage_dir(number) / VENDOR
-        if (target / "app").is_dir() and fetched.is_file() and not (target / VENDOR).exists():
-            (target / VENDOR).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(fetched, target / VENDOR)  # a library, not part of the lesson
+        for _, item in fetched(number):  # a library, not part of the lesson
+            vendor, ours = target / item.path, stage_dir(number) / item.path
+            if (target / item.path.parts[0]).is_dir() and ours.is_file() and not vendor.exists():
+                vendor.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(ours, vendor)
     note = (f"# Exercise: stage {number}, {name}\n\n"
             f"This folder started as {origin}. Grow it into stage {number}: the lesson is\n"
             f"{name}/README.md. When you are stuck, `make diff {number}` shows what the stage adds.\n\n"

@@ -13,7 +13,7 @@ import traceback
 from contextlib import contextmanager
 from pathlib import Path
 
-from stages import FIRST_PACKAGE_STAGE, STAGES, has_app
+from stages import has_app, layout_stages
 
 
 class StageLoadError(Exception):
@@ -78,8 +78,8 @@ def load_app(folder, test_config=None):
     if not has_app(folder):
         found = ", ".join(sorted(p.name for p in folder.iterdir())) if folder.is_dir() else "nothing"
         raise StageLoadError(
-            f"{folder} should contain app.py (stages 1-{FIRST_PACKAGE_STAGE - 1}) or an app/ package "
-            f"(stages {FIRST_PACKAGE_STAGE}-{max(STAGES)}); found: {found}"
+            f"{folder} should contain app.py ({layout_stages(package=False)}) or an app/ package "
+            f"({layout_stages(package=True)}); found: {found}"
         )
     with isolated_imports(folder):
         try:

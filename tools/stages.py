@@ -1,39 +1,102 @@
-"""The stage facts, stated once: the seven folders, each stage's layout and test files,
-and what is never copied. The Makefile, every tool and the test suite ask this module.
+"""The stage facts: course.toml's records, and what follows from them. The Makefile, every tool
+and the test suite ask this module.
 
     python tools/stages.py list          # the stage table
     python tools/stages.py folder 3      # 03_params
     python tools/stages.py tests 3       # stage 3's test files (the Makefile's `make test 3`)
+    python tools/stages.py needs 7       # what make prepares for stage 7 (every stage's without N)
+    python tools/stages.py services 7    # the programs stage 7's checks start (every stage's without N)
+    python tools/stages.py command attendant   # the folder `make attendant` runs in
 """
 import argparse
+import ast
 import fnmatch
 import json
 import re
 import shutil
 import socket
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    try:
+        import tomli as tomllib
+    except ModuleNotFoundError:  # before `make setup` installs tomli: the Makefile asks with the system's python3
+        tomllib = None
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
+COURSE_FILE = ROOT / "course.toml"
 
-STAGES = {
-    1: "01_hello",
-    2: "02_templates",
-    3: "03_params",
-    4: "04_forms",
-    5: "05_file_log_chat",
-    6: "06_sync_log",
-    7: "07_realtime",
-}
 
-# Stages 1-4 keep their code in app.py; from stage 5 on, an app/ package with create_app().
-FIRST_PACKAGE_STAGE = 5
+@dataclass(frozen=True)
+class Fetch:
+    """A file a stage fetches when first needed (never committed): from `npm` package's `file`."""
+    path: Path  # in the stage folder
+    what: str
+    npm: str
+    file: str
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One [[stage]] record of course.toml (its header says what each field means)."""
+    number: int
+    folder: str
+    layout: str
+    grading_seconds: float
+    diff_budget: Optional[int] = None
+    services: tuple = ()
+    commands: tuple = ()
+    fetch: tuple = ()
+
+
+def read_simple_toml(text):
+    """course.toml as tomllib reads it, for a Python 3.10 that has no TOML library yet. It reads
+    only the forms course.toml keeps to: [[stage]] and [[stage.fetch]] headers, comment lines, and
+    `key = value` lines whose value is a string, a number or a list of strings."""
+    stages = []
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line in ("[[stage]]", "[[stage.fetch]]"):
+            if line == "[[stage]]":
+                stages.append({})
+            else:
+                stages[-1].setdefault("fetch", []).append({})
+            continue
+        key, equals, value = line.partition("=")
+        if not equals or not stages:
+            raise ValueError(f"course.toml, line {number}: expected `key = value`: {line!r}")
+        record = stages[-1]["fetch"][-1] if "fetch" in stages[-1] else stages[-1]
+        record[key.strip()] = ast.literal_eval(value.strip())
+    return {"stage": stages}
+
+
+def read_course(path=COURSE_FILE):
+    """{number: Stage} from course.toml."""
+    text = Path(path).read_text(encoding="utf-8")
+    data = tomllib.loads(text) if tomllib else read_simple_toml(text)
+    course = {}
+    for record in data["stage"]:
+        fetch = tuple(Fetch(path=Path(f["path"]), what=f["what"], npm=f["npm"], file=f["file"])
+                      for f in record.get("fetch", ()))
+        stage = Stage(**{**record, "fetch": fetch, "services": tuple(record.get("services", ())),
+                         "commands": tuple(record.get("commands", ()))})
+        course[stage.number] = stage
+    return course
+
+
+COURSE = read_course()
+STAGES = {number: stage.folder for number, stage in COURSE.items()}
+
 MODULE_ENTRY = Path("app.py")
 PACKAGE_ENTRY = Path("app", "__init__.py")
-
-# Stage 7's Socket.IO browser client: fetched from npm, never committed, never part of a diff.
-SOCKETIO_CLIENT = Path("app", "static", "vendor", "socket.io.min.js")
 
 # Never copied from a stage or a student's folder: local configuration, what a running app
 # writes, caches and environments. (shutil/fnmatch patterns matched against each path part.)
@@ -44,7 +107,7 @@ NOT_COPIED = (".git", ".venv", "venv", "env", "node_modules", "__pycache__", "*.
 NOT_IN_DIFF = NOT_COPIED + ("*.md", "vendor")
 
 
-# Stages 5-7 write a chat message as one log line: <ISO time to the second> <role> <text as JSON>.
+# A chat stage writes each message as one log line: <ISO time to the second> <role> <text as JSON>.
 LOG_LINE = re.compile(r'(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d) (user|attendant) (".*")')
 
 
@@ -86,12 +149,12 @@ def stage_dir(number):
 
 
 def is_package_stage(number):
-    """True for the stages whose app is an app/ package (5-7), False for app.py (1-4)."""
-    return number >= FIRST_PACKAGE_STAGE
+    """True for the stages whose app is an app/ package, False for those in app.py."""
+    return COURSE[number].layout == "package"
 
 
 def entry_file(number):
-    """The file a stage's app starts in: app.py (1-4) or app/__init__.py (5-7)."""
+    """The file a stage's app starts in: app.py or app/__init__.py."""
     return PACKAGE_ENTRY if is_package_stage(number) else MODULE_ENTRY
 
 
@@ -100,6 +163,46 @@ def layout_name(number):
     if is_package_stage(number):
         return "an app/ package (app/__init__.py with create_app())"
     return "app.py"
+
+
+def in_words(numbers):
+    """"stage 7", "stages 1-4" or "stages 2, 5": the stages numbered, for messages."""
+    numbers = sorted(numbers)
+    if len(numbers) == 1:
+        return f"stage {numbers[0]}"
+    if numbers == list(range(numbers[0], numbers[-1] + 1)):
+        return f"stages {numbers[0]}-{numbers[-1]}"
+    return "stages " + ", ".join(map(str, numbers))
+
+
+def layout_stages(package):
+    """The stages laid out as an app/ package (package=True) or as app.py, in words."""
+    return in_words([n for n in COURSE if is_package_stage(n) == package])
+
+
+def fetched(number=None):
+    """[(stage number, Fetch)] of stage N, or of every stage."""
+    return [(n, item) for n, stage in COURSE.items() if number in (None, n) for item in stage.fetch]
+
+
+def services(number=None):
+    """The programs the checks of stage N (or of any stage) start, each once."""
+    return list(dict.fromkeys(name for n, stage in COURSE.items() if number in (None, n) for name in stage.services))
+
+
+def needs(number=None):
+    """What make prepares before stage N's commands (every stage's without N): the files it fetches,
+    by their paths in the repo, and `services` when its checks start programs."""
+    files = [f"{STAGES[n]}/{item.path.as_posix()}" for n, item in fetched(number)]
+    return files + (["services"] if services(number) else [])
+
+
+def command_folder(name):
+    """The folder of the newest stage whose app has the `flask NAME` command (`make NAME` runs it)."""
+    having = [n for n, stage in COURSE.items() if name in stage.commands]
+    if not having:
+        raise ValueError(f"No stage's app has a `flask {name}` command.")
+    return STAGES[max(having)]
 
 
 def has_app(folder):
@@ -136,23 +239,29 @@ def free_port(host="127.0.0.1"):
 
 
 def main(argv):
-    """``folder N`` prints stage N's folder; ``tests N`` its test files; ``list`` the table."""
-    if argv[:1] == ["list"]:
-        print(listing())
-        return 0
-    if len(argv) == 2 and argv[0] in ("folder", "tests"):
-        try:
-            number = stage_number(argv[1])
-        except ValueError as error:
-            print(error, file=sys.stderr)
-            return 2
-        if argv[0] == "folder":
-            print(STAGES[number])
+    """``list`` prints the table; ``folder N`` stage N's folder; ``tests N`` its test files; ``needs [N]``
+    and ``services [N]`` what make prepares and which programs the checks start; ``command NAME`` the
+    folder `make NAME` runs in."""
+    command, args = (argv[0], argv[1:]) if argv else ("", [])
+    try:
+        if command == "list" and not args:
+            print(listing())
+        elif command in ("folder", "tests") and len(args) == 1:
+            number = stage_number(args[0])
+            print(STAGES[number] if command == "folder" else
+                  " ".join(str(path.relative_to(ROOT)) for path in test_files(number)))
+        elif command in ("needs", "services") and len(args) <= 1:
+            number = stage_number(args[0]) if args else None
+            print(" ".join(needs(number) if command == "needs" else services(number)))
+        elif command == "command" and len(args) == 1:
+            print(command_folder(args[0]))
         else:
-            print(" ".join(str(path.relative_to(ROOT)) for path in test_files(number)))
-        return 0
-    print("usage: stages.py list | folder N | tests N", file=sys.stderr)
-    return 2
+            print("usage: stages.py list | folder N | tests N | needs [N] | services [N] | command NAME", file=sys.stderr)
+            return 2
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ the selected tests need, three at a time, in the order the tests run: each test 
 for its own, and the whole file takes about as long as a third of its jobs.
 """
 import json
+import math
 import os
 import pty
 import re
@@ -40,7 +41,7 @@ import pytest
 from grading.checks import Check
 from grading.hints import hint_for
 from mutate import Mutation, StaleMutation, load, make_mutant
-from stages import ROOT, STAGES, stage_dir
+from stages import COURSE, ROOT, STAGES, stage_dir
 from stages import test_files as stage_tests
 
 GRADE = ROOT / "tools" / "grade.py"
@@ -351,13 +352,15 @@ def test_the_repos_stage_gets_full_marks_from_the_grader(gradings, job):
 
 # --- the concept checks fail on the stage before -----------------------------------------
 
-STAGE_7_RUNS = 3  # stage 7's proofs wait most (reconnects, Redis, time limits): in runs side by side
+QUICK_GRADING = 5  # seconds (course.toml's grading_seconds): a slower stage's proofs wait most (reconnects, Redis, time limits)
 
 
 def proof_job(number, turn=0):
-    """The run a proof of stage N goes to: stages 1-6 share one (one start-up); stage 7's proofs, the
-    most and the slowest, take turns in STAGE_7_RUNS runs that wait alongside each other."""
-    return Job(f"proofs-7-{turn % STAGE_7_RUNS}", proofs=True) if number == 7 else Job("proofs-1-6", proofs=True)
+    """The run a proof of stage N goes to: the quick stages share one (one start-up); a slower stage's
+    proofs, the most and the slowest, take turns in one run per QUICK_GRADING seconds of its grading,
+    which wait alongside each other."""
+    runs = math.ceil(COURSE[number].grading_seconds / QUICK_GRADING)
+    return Job(f"proofs-{number}-{turn % runs}", proofs=True) if runs > 1 else Job("proofs-quick", proofs=True)
 
 
 def concept_proofs():

@@ -2,7 +2,7 @@
 import re
 
 from grade_hints import HINTS
-from stages import STAGES, is_package_stage
+from stages import STAGES, is_package_stage, layout_stages
 
 NO_ROUTE = ("No route answered that URL (404): check the @route path, its converter, its methods"
             "{blueprint}.")
@@ -46,7 +46,7 @@ def hint_for(check, number):
     if specific:
         return specific
     if "templatenotfound" in text:
-        return "Templates belong in templates/ next to app.py (app/templates/ in stages 5-7)."
+        return f"Templates belong in templates/ next to app.py (app/templates/ in {layout_stages(package=True)})."
     if status == "400" or "csrf" in text:
         return ("A form POST needs its CSRF token: put {{ form.csrf_token }} (or "
                 "{{ form.hidden_tag() }}) inside the <form>, and give the app a SECRET_KEY.")

@@ -6,11 +6,9 @@ import shutil
 import stat
 from pathlib import Path
 
-from stages import NOT_COPIED, ROOT, SOCKETIO_CLIENT, STAGES, is_package_stage, layout_name, stage_dir
+from stages import NOT_COPIED, ROOT, STAGES, fetched, is_package_stage, layout_name, layout_stages, stage_dir
 
 EXERCISES = ROOT / "exercises"
-# Fetched at setup, not committed: a submission may lack it, and gets the repo's copy.
-FETCHED = {7: SOCKETIO_CLIENT}
 MAX_FILES = 5000       # files a submission's copy may hold
 MAX_BYTES = 50 << 20   # and bytes
 
@@ -61,9 +59,10 @@ def layout_note(copy, number):
     flat, package = (copy / "app.py").is_file(), (copy / "app" / "__init__.py").is_file()
     if is_package_stage(number) and flat and not package:
         return (f"Stage {number} expects an app/ package (app/__init__.py with create_app()); "
-                "this folder has app.py, the layout of stages 1-4.")
+                f"this folder has app.py, the layout of {layout_stages(package=False)}.")
     if not is_package_stage(number) and package and not flat:
-        return f"Stage {number} expects app.py; this folder has an app/ package, the layout of stages 5-7."
+        return (f"Stage {number} expects app.py; this folder has an app/ package, the layout of "
+                f"{layout_stages(package=True)}.")
     return None
 
 
@@ -150,12 +149,15 @@ def make_copy(folder, number, work):
     if odd:
         notes.append(f"Files that are not regular files (pipes, sockets, devices) were not copied: "
                      f"{', '.join(sorted(odd)[:8])}.")
-    vendor = FETCHED.get(number)
-    if vendor and (copy / "app").is_dir() and not (copy / vendor).is_file() and not (copy / vendor).is_symlink():
-        fetched = stage_dir(number) / vendor
-        if fetched.is_file():
+    # Fetched at setup, not committed: a submission may lack it, and gets the repo's copy.
+    for _, item in fetched(number):
+        vendor = item.path
+        if not (copy / vendor.parts[0]).is_dir() or (copy / vendor).is_file() or (copy / vendor).is_symlink():
+            continue
+        ours = stage_dir(number) / vendor
+        if ours.is_file():
             (copy / vendor).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(fetched, copy / vendor)
+            shutil.copy2(ours, copy / vendor)
             notes.append(f"Your folder has no {vendor} (it is fetched at setup, not committed); "
                          "the grader used the repo's copy.")
         else:
