@@ -15,8 +15,6 @@ PY := $(VENV)/bin/python
 LESSONS_STAMP := $(VENV)/.lessons-installed
 STAMP := $(VENV)/.installed
 STAGE_REQUIREMENTS := $(wildcard 0*/requirements.txt)
-# Stage 7's Socket.IO browser client: fetched from npm when first needed, never committed.
-SOCKETIO_CLIENT := 07_realtime/app/static/vendor/socket.io.min.js
 # Which Chromium the browser tests use, once `make browser` has found or installed one.
 BROWSER_STAMP := $(VENV)/.browser
 
@@ -29,12 +27,11 @@ ifneq ($(filter $(firstword $(MAKECMDGOALS)),$(COMMANDS)),)
     $(eval $(N):;@:)
   endif
 endif
-# The stage's folder, e.g. 03_params; empty when N is not a stage.
-FOLDER := $(if $(N),$(shell $(PYTHON) tools/stages.py folder $(N) 2>/dev/null))
-# `make stage 7`, `make test 7` and a whole `make test` need that client; other stages do not.
-NEEDS_CLIENT = $(if $(if $(N),$(filter 07_realtime,$(FOLDER)),all),$(SOCKETIO_CLIENT))
-# Stage 7's checks start a real redis-server and nginx; same rule: 7 or everything.
-NEEDS_SERVICES = $(if $(if $(N),$(filter 07_realtime,$(FOLDER)),all),services)
+# What stage N's commands need first, as course.toml says (every stage's without N; nothing when N
+# is not a stage): the files it fetches (e.g. stage 7's Socket.IO browser client, from npm), and
+# `services` when its checks start programs (e.g. stage 7's redis-server and nginx).
+NEEDS := $(shell $(PYTHON) tools/stages.py needs $(N) 2>/dev/null)
+FETCHED = $(filter-out services,$(NEEDS))
 # What `make bench` adds to .venv: the production server (gunicorn, gevent).
 BENCH_STAMP := $(VENV)/.bench-installed
 
@@ -43,7 +40,7 @@ BENCH_STAMP := $(VENV)/.bench-installed
   watch attendant
 
 help:
-	@echo "flask-stages: seven Flask lessons, from hello world to a realtime chat."
+	@echo "flask-stages: Flask in small steps, from hello world to a realtime chat."
 	@echo
 	@echo "  make stage N       serve stage N on http://127.0.0.1:5000, restarting when you save a file"
 	@echo "                     (DIR=path serves your copy, PORT=8000 another port, DEBUG=0 no reloader)"
@@ -87,23 +84,26 @@ define require_stage
 endef
 
 # `make stage 4 DIR=exercises/04_forms`: the same server, port and reloader for a copy of stage 4.
-stage: $(LESSONS_STAMP) $(NEEDS_CLIENT)
+stage: $(LESSONS_STAMP) $(FETCHED)
 	$(require_stage)
 	@$(PY) tools/serve.py $(N) $(if $(DIR),--dir "$(DIR)")
 
-# Stage 7's own command, `flask --app app attendant`, run in its folder (or DIR): it asks for the
-# attendant's name and password and writes them (the password hashed) to that folder's .env.
-# The folder's secret key goes in first, so a .env the command starts still gets one.
-ATTENDANT_DIR = $(or $(DIR),07_realtime)
+# Stage 7's own command, `flask --app app attendant`, run in its folder (or DIR; course.toml's
+# commands say which stage's app has it): it asks for the attendant's name and password and writes
+# them (the password hashed) to that folder's .env. The folder's secret key goes in first, so a
+# .env the command starts still gets one.
+ATTENDANT_DIR = $(or $(DIR),$(shell $(PYTHON) tools/stages.py command attendant))
 attendant: $(LESSONS_STAMP)
 	@test -d "$(ATTENDANT_DIR)" || { echo "There is no folder $(ATTENDANT_DIR)."; exit 2; }
 	@$(PY) tools/secret_key.py "$(ATTENDANT_DIR)"
 	@cd "$(ATTENDANT_DIR)" && FLASK_SKIP_DOTENV=1 "$(abspath $(VENV))/bin/flask" --app app attendant
 
-test: $(STAMP) $(NEEDS_CLIENT) $(NEEDS_SERVICES) browser sandbox
+test: $(STAMP) $(NEEDS) browser sandbox
+	$(if $(N),$(require_stage))
 	$(PYTEST) $(PYTEST_ARGS) $(if $(N),$(TEST_FILES))
 
-test-fast: $(STAMP) $(NEEDS_CLIENT) $(NEEDS_SERVICES) sandbox
+test-fast: $(STAMP) $(NEEDS) sandbox
+	$(if $(N),$(require_stage))
 	$(PYTEST) -m "not browser" $(PYTEST_ARGS) $(if $(N),$(TEST_FILES))
 
 # A system Chromium if there is one; else, as root with apt-get (a fresh CI machine),
@@ -118,7 +118,7 @@ diff:
 # `make grade 4 DIR=path JUNIT=out.xml JSON=out.json`: stage 4's checks on a sandboxed copy of path.
 # make itself exits 2 on any failed recipe; STATUS=file keeps the grader's own exit status
 # there (0 all passed, 1 a check failed, 2 could not grade) for scripts that need it.
-grade: $(STAMP) $(NEEDS_CLIENT) $(NEEDS_SERVICES) browser sandbox
+grade: $(STAMP) $(NEEDS) browser sandbox
 	$(require_stage)
 	@$(PY) tools/grade.py $(N) $(if $(DIR),--dir "$(DIR)") $(if $(JUNIT),--junit "$(JUNIT)") \
 	  $(if $(JSON),--json "$(JSON)"); status=$$?; \
@@ -126,13 +126,13 @@ grade: $(STAMP) $(NEEDS_CLIENT) $(NEEDS_SERVICES) browser sandbox
 
 # `make grade-all 4 SUBMISSIONS=class/ OUT=grades/ JOBS=2`: every folder in class/, each in
 # its own sandbox; no shell ever sees a folder's name (see tools/grading/batch.py).
-grade-all: $(STAMP) $(NEEDS_CLIENT) $(NEEDS_SERVICES) browser sandbox
+grade-all: $(STAMP) $(NEEDS) browser sandbox
 	$(require_stage)
 	@test -n "$(SUBMISSIONS)" -a -n "$(OUT)" || { echo "Usage: make grade-all N SUBMISSIONS=dir OUT=dir [JOBS=2]"; exit 2; }
 	@$(PY) tools/grade_all.py $(N) --submissions "$(SUBMISSIONS)" --out "$(OUT)" $(if $(JOBS),--jobs "$(JOBS)")
 
 # `make gradescope 4`: dist/gradescope-04_forms.zip, Gradescope's autograder for stage 4.
-gradescope: $(NEEDS_CLIENT)
+gradescope: $(FETCHED)
 	$(require_stage)
 	@$(PYTHON) tools/grading/gradescope.py $(N)
 
@@ -156,14 +156,14 @@ exercise:
 
 # `make watch 4 [DIR=path] [BROWSER=1]`: stage 4's checks on your copy again at every save, with the
 # first failing one, its reason and its hint (tools/watch.py). Ctrl+C stops it.
-watch: $(STAMP) $(NEEDS_CLIENT) $(NEEDS_SERVICES) $(if $(filter 1,$(BROWSER)),browser)
+watch: $(STAMP) $(NEEDS) $(if $(filter 1,$(BROWSER)),browser)
 	$(require_stage)
 	@$(PY) tools/watch.py $(N) $(if $(DIR),--dir "$(DIR)") $(if $(filter 1,$(BROWSER)),--browser)
 
-progress: $(STAMP) $(NEEDS_CLIENT) browser
+progress: $(STAMP) $(FETCHED) browser
 	@$(PY) tools/exercise.py progress
 
-TEST_FILES = $(if $(FOLDER),$(shell $(PYTHON) tools/stages.py tests $(N)),$(error No stage '$(N)'; the stages are 1 to 7))
+TEST_FILES = $(shell $(PYTHON) tools/stages.py tests $(N) 2>/dev/null)
 # `make test 4`: stage 4's modules and the shared checks marked with it (--stage keeps those alone).
 PYTEST_ARGS = $(if $(N),--stage $(N)) $(if $(DIR),--stage-dir $(N)=$(DIR))
 # pytest-xdist, each test file on one worker: test_grading.py's module fixture starts all its
@@ -175,34 +175,23 @@ PYTEST_ARGS = $(if $(N),--stage $(N)) $(if $(DIR),--stage-dir $(N)=$(DIR))
 TEST_WORKERS = $(or $(JOBS),$(shell $(PYTHON) -c 'import os; print((os.cpu_count() or 1) + 1)'))
 PYTEST = $(PY) -m pytest $(if $(filter 1,$(JOBS)),,-n $(TEST_WORKERS) --dist loadfile)
 
-# socket.io-client 4.x speaks the protocol of python-socketio 5 (2.x does not).
-$(SOCKETIO_CLIENT):
-	@command -v npm >/dev/null || { \
-	  echo "npm is not installed, so the Socket.IO browser client cannot be fetched."; \
-	  echo "Install Node.js (it brings npm), or get socket.io.min.js of socket.io-client 4.8 by hand"; \
-	  echo "and save it as $@ (see \"Without npm\" in 07_realtime/README.md)."; \
-	  exit 1; }
-	@echo "Fetching the Socket.IO browser client (socket.io-client 4.8) from npm ..."
-	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
-	  { npm pack --silent socket.io-client@4.8 --pack-destination "$$scratch" >/dev/null || { \
-	    echo "npm could not fetch socket.io-client (offline?). Get the file by hand:"; \
-	    echo "see \"Without npm\" in 07_realtime/README.md."; exit 1; }; } && \
-	  tar -xzf "$$scratch"/socket.io-client-*.tgz -C "$$scratch" package/dist/socket.io.min.js && \
-	  mkdir -p $(@D) && cp "$$scratch/package/dist/socket.io.min.js" $@
+# A file a stage fetches when first needed, never committed (course.toml's [[stage.fetch]]).
+$(FETCHED):
+	@$(PYTHON) tools/fetch.py $@
 
-# Stage 7's checks start real servers: redis-server (two app servers sharing rooms) and nginx
-# (DEPLOY.md's proxy). Each is there already, or (root with apt-get, e.g. a fresh CI machine)
-# Debian's package; else say how to get it. The checks start and stop them.
+# The programs stage N's checks start (every stage's without N; course.toml's services), such as
+# stage 7's redis-server and nginx. Each is there already, or (root with apt-get, e.g. a fresh CI
+# machine) Debian's package; else say how to get it. The checks start and stop them.
 services:
-	@for program in redis-server nginx; do \
+	@for program in $(shell $(PYTHON) tools/stages.py services $(N) 2>/dev/null); do \
 	  command -v $$program >/dev/null || [ -x /usr/sbin/$$program ] || { \
 	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	      echo "Installing $$program (for stage 7's checks) ..."; \
+	      echo "Installing $$program (for the checks that start it) ..."; \
 	      export DEBIAN_FRONTEND=noninteractive; \
 	      apt-get install -y -qq $$program >/dev/null 2>&1 || \
 	        { apt-get update -qq && apt-get install -y -qq $$program >/dev/null; }; \
 	    else \
-	      echo "Stage 7's checks need $$program: sudo apt-get install $$program (or brew install $${program%-server})."; \
+	      echo "The checks need $$program: sudo apt-get install $$program (or brew install $${program%-server})."; \
 	    fi; }; \
 	done
 
@@ -214,5 +203,5 @@ $(BENCH_STAMP): bench/requirements.txt $(STAMP)
 bench: $(BENCH_STAMP)
 	@$(PY) bench/loadgen.py $(BENCH_ARGS)
 
-bench-grading: $(STAMP) $(SOCKETIO_CLIENT) browser sandbox
+bench-grading: $(STAMP) $(FETCHED) browser sandbox
 	@$(PY) bench/grading.py $(if $(CLASS),--class-size $(CLASS))
