@@ -48,7 +48,7 @@ DEFAULT_TIME_LIMIT = 600     # seconds for the whole run
 DEFAULT_IMPORT_TIMEOUT = 20  # seconds for the app to import and build
 FINISH_GRACE = 10            # seconds a finished run gets to exit before it is stopped
 MANY_CHECKS = 35             # a stage with this many check functions is checked by BIG_STAGE_WORKERS processes
-BIG_STAGE_WORKERS = 3        # stage 7 on 2 cores: 21.2 s with 2, 18.9 s with 3; 12 copies in a class: 175 s either way
+BIG_STAGE_WORKERS = 3        # more than two cores hold: its checks mostly wait on servers and a browser
 
 
 @dataclass
