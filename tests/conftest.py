@@ -30,6 +30,7 @@ import pytest
 from grading.sandbox import detect
 from stages import STAGES, stage_dir, stage_number
 from support.remote import RemoteApp, RemoteClient, launch_host
+from support.sockets import STAGE_7_ENV
 
 # The checks stages 5 and 6 share: a failed assert there reports its values, as in a test file.
 pytest.register_assert_rewrite("support.chat_pages")
@@ -146,10 +147,14 @@ def log_dir(tmp_path):
     return folder
 
 
+# What a stage's server gets besides its key and log folder: stage 7's attendant and message rate.
+STAGE_ENV = {7: STAGE_7_ENV}
+
+
 @pytest.fixture
-def stage_env(log_dir):
+def stage_env(stage, log_dir):
     """The environment (FLASK_* settings) a stage's server gets in a check."""
-    return {"FLASK_SECRET_KEY": TEST_SECRET_KEY, "FLASK_LOG_DIR": str(log_dir)}
+    return {"FLASK_SECRET_KEY": TEST_SECRET_KEY, "FLASK_LOG_DIR": str(log_dir), **STAGE_ENV.get(stage, {})}
 
 
 def app_host_mode(config):
@@ -253,9 +258,9 @@ class StartedApp:
     def test_client(self):
         return self.client()
 
-    def client(self):
+    def client(self, address=None):
         assert not self.error, f"The app could not be started: {self.error}"
-        return RemoteClient(self._server.port)
+        return RemoteClient(self._server.port, address)
 
     def output(self):
         """What the app printed and logged so far."""
