@@ -24,6 +24,7 @@ import secrets
 from pathlib import Path
 
 import pytest
+from xdist.scheduler import LoadScopeScheduling
 
 # tools/ is on the import path (pyproject.toml's pythonpath): the tests use the tools, never
 # the other way round.
@@ -288,3 +289,16 @@ def start_app(request, app_host, stage_folder, stage_env, log_dir, tmp_path):
                                         tmp_path / f"app-{count[0]}-output.txt", cwd=cwd, prefix=prefix, clock=clock))
 
     return start
+
+
+
+class OneByOneButHarnessModules(LoadScopeScheduling):
+    """pytest-xdist hands out the checks one by one, but each module of tests/harness/ to one worker
+    (test_grading.py's module fixture starts all its gradings at once)."""
+
+    def _split_scope(self, nodeid):
+        return nodeid.split("::", 1)[0] if nodeid.startswith("tests/harness/") else nodeid
+
+
+def pytest_xdist_make_scheduler(config, log):
+    return OneByOneButHarnessModules(config, log) if config.getvalue("dist") == "load" else None

@@ -3,7 +3,6 @@ import csv
 import html
 import io
 import json
-import os
 import shutil
 import stat
 import subprocess
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from processes import scrubbed_env
 from stages import ROOT, STAGES, check_names, stage_dir
 
 GRADE = ROOT / "tools" / "grade.py"
@@ -32,8 +32,7 @@ def stage_checks(number, browser=True):
 
 
 def env():
-    return {k: v for k, v in os.environ.items()
-            if not k.startswith(("FLASK_", "PYTEST_")) and k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    return scrubbed_env()
 
 
 def stage_1(where, change=None):

@@ -40,6 +40,7 @@ import pytest
 from grading.checks import Check
 from grading.hints import hint_for
 from mutate import Mutation, StaleMutation, load, make_mutant
+from processes import scrubbed_env
 from stages import ROOT, STAGES, stage_dir
 from stages import test_files as stage_tests
 
@@ -126,8 +127,7 @@ class Graded:
 
 def child_env():
     # No FLASK_*/PYTEST_* of this run, and no outer make's flags (`make test` runs this file).
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("FLASK_", "PYTEST_")) and k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    env = scrubbed_env()
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
 

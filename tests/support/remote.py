@@ -14,6 +14,7 @@ it; ``plain``: not isolated), forks one server per check, and the checks get:
 import http.client
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -29,7 +30,7 @@ from itsdangerous import BadSignature
 from werkzeug.test import Client
 
 from grading.sandbox import app_sandbox
-from processes import close_input_and_wait
+from processes import close_input_and_wait, stop_group
 from stages import ROOT
 
 APP_HOST = ROOT / "tools" / "grading" / "app_host.py"
@@ -248,8 +249,7 @@ class AppHost:
 
     def close(self):
         if not close_input_and_wait(self.process, timeout=5):
-            self.process.kill()
-            self.process.wait()
+            stop_group(self.process, signal.SIGKILL)
         self.process.stdout.close()
 
 
