@@ -42,6 +42,7 @@ from grading.hints import hint_for
 from mutate import Mutation, StaleMutation, load, make_mutant
 from processes import scrubbed_env
 from stages import ROOT, STAGES, stage_dir
+from stages import check_names as stage_checks
 from stages import test_files as stage_tests
 
 GRADE = ROOT / "tools" / "grade.py"
@@ -58,13 +59,8 @@ pytestmark = pytest.mark.timeout(GRADING_BOUND + 60)
 
 def check_names(number):
     """(every check function of stage N, the browser ones)."""
-    names, browser = set(), set()
-    for path in stage_tests(number):
-        found = set(re.findall(r"^def (test_\w+)", path.read_text(encoding="utf-8"), re.M))
-        names |= found
-        if path.parent.name == "browser":
-            browser |= found
-    return names | {APP_LOADS}, browser
+    names = set(stage_checks(number))
+    return names | {APP_LOADS}, names - set(stage_checks(number, browser=False))
 
 
 STAGES_WITH_CHECKS = [n for n in STAGES if stage_dir(n).is_dir() and stage_tests(n, browser=False)]
