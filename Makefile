@@ -166,14 +166,13 @@ progress: $(STAMP) $(FETCHED) browser
 TEST_FILES = $(shell $(PYTHON) tools/stages.py tests $(N) 2>/dev/null)
 # `make test 4`: stage 4's modules and the shared checks marked with it (--stage keeps those alone).
 PYTEST_ARGS = $(if $(N),--stage $(N)) $(if $(DIR),--stage-dir $(N)=$(DIR))
-# pytest-xdist, each test file on one worker: test_grading.py's module fixture starts all its
-# gradings at once, so its tests must share a worker (--dist loadfile, not loadgroup:
-# pytest-xdist ignores xdist_group marks with pytest 9.2). One worker more than there
-# are cores: the grading tests spend much of their time waiting for the gradings they started.
+# pytest-xdist hands out the checks one by one, each module of tests/harness/ whole (test_grading.py's
+# module fixture starts all its gradings at once): tests/conftest.py's pytest_xdist_make_scheduler.
+# One worker more than there are cores: the checks spend much of their time waiting for servers.
 # JOBS=k runs k workers, JOBS=1 one process. (Not in pyproject.toml: the grader's own pytest
 # runs stay serial.) JOBS is grade-all's too, so it has no default of its own here.
 TEST_WORKERS = $(or $(JOBS),$(shell $(PYTHON) -c 'import os; print((os.cpu_count() or 1) + 1)'))
-PYTEST = $(PY) -m pytest $(if $(filter 1,$(JOBS)),,-n $(TEST_WORKERS) --dist loadfile)
+PYTEST = $(PY) -m pytest $(if $(filter 1,$(JOBS)),,-n $(TEST_WORKERS) --dist load)
 
 # A file a stage fetches when first needed, never committed (course.toml's [[stage.fetch]]).
 $(FETCHED):

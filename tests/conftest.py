@@ -24,12 +24,14 @@ import secrets
 from pathlib import Path
 
 import pytest
+from xdist.scheduler import LoadScopeScheduling
 
 # tools/ is on the import path (pyproject.toml's pythonpath): the tests use the tools, never
 # the other way round.
 from grading.sandbox import detect
 from stages import STAGES, stage_dir, stage_number
 from support.remote import RemoteApp, RemoteClient, launch_host
+from support.sockets import STAGE_7_ENV
 
 # The checks stages 5 and 6 share: a failed assert there reports its values, as in a test file.
 pytest.register_assert_rewrite("support.chat_pages")
@@ -146,10 +148,14 @@ def log_dir(tmp_path):
     return folder
 
 
+# What a stage's server gets besides its key and log folder: stage 7's attendant and message rate.
+STAGE_ENV = {7: STAGE_7_ENV}
+
+
 @pytest.fixture
-def stage_env(log_dir):
+def stage_env(stage, log_dir):
     """The environment (FLASK_* settings) a stage's server gets in a check."""
-    return {"FLASK_SECRET_KEY": TEST_SECRET_KEY, "FLASK_LOG_DIR": str(log_dir)}
+    return {"FLASK_SECRET_KEY": TEST_SECRET_KEY, "FLASK_LOG_DIR": str(log_dir), **STAGE_ENV.get(stage, {})}
 
 
 def app_host_mode(config):
@@ -253,9 +259,9 @@ class StartedApp:
     def test_client(self):
         return self.client()
 
-    def client(self):
+    def client(self, address=None):
         assert not self.error, f"The app could not be started: {self.error}"
-        return RemoteClient(self._server.port)
+        return RemoteClient(self._server.port, address)
 
     def output(self):
         """What the app printed and logged so far."""
@@ -283,3 +289,16 @@ def start_app(request, app_host, stage_folder, stage_env, log_dir, tmp_path):
                                         tmp_path / f"app-{count[0]}-output.txt", cwd=cwd, prefix=prefix, clock=clock))
 
     return start
+
+
+
+class OneByOneButHarnessModules(LoadScopeScheduling):
+    """pytest-xdist hands out the checks one by one, but each module of tests/harness/ to one worker
+    (test_grading.py's module fixture starts all its gradings at once)."""
+
+    def _split_scope(self, nodeid):
+        return nodeid.split("::", 1)[0] if nodeid.startswith("tests/harness/") else nodeid
+
+
+def pytest_xdist_make_scheduler(config, log):
+    return OneByOneButHarnessModules(config, log) if config.getvalue("dist") == "load" else None

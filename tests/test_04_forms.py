@@ -1,11 +1,10 @@
 """Stage 4: a login form with Flask-WTF (validators, CSRF token, redirect and flash), and a secret key from the environment."""
 import re
-import shutil
 from html.parser import HTMLParser
 
-from stages import not_copied
 from support import hostile
 from support.hostile import session_contents, signed_with
+from support.remote import csrf_token as page_token
 
 STAGE = 4
 LOGIN = "/login"
@@ -59,23 +58,12 @@ def get_login_page(client):
 
 def csrf_token(client):
     """Read the CSRF token from the login page, as a browser would."""
-    field = FormParts(get_login_page(client)).inputs.get("csrf_token")
-    assert field and field.get("value"), (
-        'The login form should carry a hidden <input name="csrf_token" value="...">: add {{ form.hidden_tag() }}'
-    )
-    return field["value"]
+    return page_token(get_login_page(client), "The login form")
 
 
 def flashed(client):
     """The messages flashed for the next page: they wait in the session cookie the app set."""
     return session_contents(client).get("_flashes", [])
-
-
-def stage_copy(stage_folder, tmp_path):
-    """A copy of the stage with no .env, so only what the test sets is configured."""
-    copy = tmp_path / stage_folder.name
-    shutil.copytree(stage_folder, copy, ignore=not_copied())
-    return copy
 
 
 def without_a_key(stage_env):
@@ -176,7 +164,7 @@ def test_the_secret_key_comes_from_the_environment(client, stage_env):
 
 
 def test_the_secret_key_can_come_from_a_dotenv_file(start_app, stage_folder, stage_env, tmp_path):
-    copy = stage_copy(stage_folder, tmp_path)
+    copy = hostile.stage_copy(stage_folder, tmp_path)
     (copy / ".env").write_text("FLASK_SECRET_KEY=key-from-the-dotenv-file\n", encoding="utf-8")
     # Started in its folder, as `flask --app app run` is.
     started = hostile.started_or_fail(start_app(env=without_a_key(stage_env), folder=copy, config={"TESTING": True}),
@@ -191,7 +179,7 @@ def test_the_secret_key_can_come_from_a_dotenv_file(start_app, stage_folder, sta
 
 def test_without_a_secret_key_the_app_starts_with_a_random_key_and_one_warning(start_app, stage_folder, stage_env,
                                                                                 tmp_path):
-    copy = stage_copy(stage_folder, tmp_path)
+    copy = hostile.stage_copy(stage_folder, tmp_path)
     starts = []
     for _ in range(2):
         started = hostile.started_or_fail(start_app(env=without_a_key(stage_env), folder=copy, config={"TESTING": True}),
@@ -226,19 +214,7 @@ def test_env_example_is_committed_with_no_secret_in_it(stage_folder):
     )
 
 
-# --- Hostile settings and requests: an answer, never a 500 -------------------------------------
-
-def test_settings_are_read_as_the_text_they_are(start_app, stage_env):
-    hostile.settings_read_as_text(start_app, stage_env, LOGIN)
-
-
-def test_a_bad_setting_stops_the_app_at_start_naming_it(start_app, stage_env):
-    hostile.a_bad_setting_stops_the_start(start_app, stage_env)
-
-
-def test_only_the_stages_own_dotenv_is_read(start_app, stage_env, stage_folder, tmp_path):
-    hostile.only_the_own_dotenv_is_read(start_app, stage_env, stage_folder, tmp_path, LOGIN)
-
+# --- Hostile requests: an answer, never a 500 -------------------------------------
 
 def test_a_file_sent_as_the_username_gets_the_form_again_not_a_server_error(client):
     response = hostile.a_file_sent_for_a_text_field_gets_an_answer_not_a_server_error(
@@ -246,10 +222,6 @@ def test_a_file_sent_as_the_username_gets_the_form_again_not_a_server_error(clie
     assert response.status_code == 200 and 'class="error"' in response.text, (
         "A file sent as the username should get the login form again, with an error at the username"
     )
-
-
-def test_a_request_body_over_the_limit_is_refused_with_413(client):
-    hostile.a_request_body_over_the_limit_is_refused_with_413(client, LOGIN)
 
 
 def test_a_dotenv_in_a_parent_folder_cannot_turn_on_the_debugger(start_app, stage_folder, tmp_path):
@@ -273,5 +245,3 @@ def test_the_int_converter_refuses_numbers_over_its_max(client):
         "<int(max=999999999):number>")
 
 
-def test_pages_carry_the_secure_defaults(client):
-    hostile.pages_carry_the_secure_defaults(client, "/login")

@@ -5,7 +5,8 @@ import socketio
 
 from support.nginx_proxy import NginxProxy
 from support.servers import ServerFailed
-from support.sockets import start_chat
+from support.remote import RemoteClient
+from support.sockets import SocketWindow, start_chat
 
 STAGE = 7
 BOUND = 3  # DEPLOY.md says 50; three windows make the same point quickly
@@ -22,8 +23,9 @@ def proxy(live_server, stage_folder):
 
 
 def test_behind_deploy_mds_nginx_the_chat_works_and_one_address_keeps_a_bounded_number_of_connections(proxy):
-    chat_id, browser = start_chat(proxy.url)
-    windows = [browser.window() for _ in range(BOUND)]
+    browser = RemoteClient(proxy.url)
+    chat_id = start_chat(browser)
+    windows = [SocketWindow(proxy.url, browser) for _ in range(BOUND)]
     try:
         for window in windows:
             window.connect()
@@ -33,7 +35,7 @@ def test_behind_deploy_mds_nginx_the_chat_works_and_one_address_keeps_a_bounded_
         assert windows[0].expect("message", "through nginx")["text"] == "through the proxy", (
             "A message sent through DEPLOY.md's nginx should come back over the WebSocket")
 
-        extra = browser.window()
+        extra = SocketWindow(proxy.url, browser)
         with pytest.raises(socketio.exceptions.ConnectionError):
             extra.connect()
             extra.disconnect()
@@ -42,7 +44,7 @@ def test_behind_deploy_mds_nginx_the_chat_works_and_one_address_keeps_a_bounded_
                         "should bound the connections one address keeps open")
 
         windows.pop().disconnect()
-        again = browser.window().connect()  # the bound is on open connections, not on a count
+        again = SocketWindow(proxy.url, browser).connect()  # the bound is on open connections, not on a count
         windows.append(again)
     finally:
         for window in windows:

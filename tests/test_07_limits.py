@@ -12,17 +12,11 @@ import pytest
 
 from stages import parse_log_line
 from support.chat_pages import NOT_WRITTEN_BY_THE_APP, UNFINISHED_LAST_LINE, disk  # noqa: F401 (a fixture)
-from support import hostile
-from support.sockets import (ATTENDANT_NAME, ATTENDANT_PASSWORD, STAGE_7_ENV, Browser, close_windows,
+from support.remote import RemoteClient
+from support.sockets import (ATTENDANT_NAME, SocketWindow, close_windows, sign_in, signed_in,
                              start_chat, window)
 
 STAGE = 7
-
-
-@pytest.fixture
-def stage_env(stage_env):
-    """An attendant can sign in."""
-    return {**stage_env, **STAGE_7_ENV}
 
 
 @pytest.fixture(autouse=True)
@@ -53,10 +47,11 @@ def test_a_full_disk_never_corrupts_a_session_log(disk, live_server, log_dir):  
     """On a 64 kB tmpfs where the machine lets the tests mount one, and with an injected full disk
     (the server's file size limit) everywhere."""
     disk.server = live_server
-    chat_id, browser = start_chat(live_server.url)
+    browser = RemoteClient(live_server.url)
+    chat_id = start_chat(browser)
     log = session_log(log_dir, chat_id)
     before = [f"message {n} {'x' * 480}" for n in range(7)]
-    with browser.window() as user:
+    with SocketWindow(live_server.url, browser) as user:
         user.join(chat_id, "user")
         for text in before:
             user.send(text)
@@ -82,48 +77,26 @@ def test_a_full_disk_never_corrupts_a_session_log(disk, live_server, log_dir):  
     assert whole_lines(log) == [("user", text) for text in before + ["room again"]], (
         f"{log.name} should hold every message that was sent, each on its own whole line"
     )
-    with Browser(live_server.url).sign_in().window() as again:
+    with SocketWindow(live_server.url, signed_in(RemoteClient(live_server.url))) as again:
         history = again.join(chat_id, "attendant")["messages"]
     assert [m["text"] for m in history] == before + ["room again"], "Joining later should give that whole history"
 
 
 def test_a_log_with_lines_the_app_never_wrote_still_gives_the_history(live_server, log_dir):
-    chat_id, _browser = start_chat(live_server.url)
+    chat_id = start_chat(RemoteClient(live_server.url))
     session_log(log_dir, chat_id).write_bytes(
         b'2026-01-01T00:00:00 user "written before"\n'
         + b"".join(NOT_WRITTEN_BY_THE_APP)
         + b'2026-01-01T00:00:01 attendant "written after"\n'
         + UNFINISHED_LAST_LINE
     )
-    with Browser(live_server.url).sign_in().window() as attendant:
+    with SocketWindow(live_server.url, signed_in(RemoteClient(live_server.url))) as attendant:
         history = attendant.join(chat_id, "attendant")
     assert [(m["role"], m["text"]) for m in history["messages"]] == [
         ("user", "written before"), ("attendant", "written after")], (
         "The history should hold exactly the lines the app wrote, skipping every other line "
         "(not UTF-8, half a character, JSON nested 100,000 deep, not a string, unfinished)"
     )
-
-
-# --- Hostile settings and requests: an answer, never a 500 -------------------------------------
-
-def test_settings_are_read_as_the_text_they_are(start_app, stage_env):
-    hostile.settings_read_as_text(start_app, stage_env, "/user")
-
-
-def test_a_bad_setting_stops_the_app_at_start_naming_it(start_app, stage_env):
-    hostile.a_bad_setting_stops_the_start(start_app, stage_env)
-
-
-def test_only_the_stages_own_dotenv_is_read(start_app, stage_env, stage_folder, tmp_path):
-    hostile.only_the_own_dotenv_is_read(start_app, stage_env, stage_folder, tmp_path, "/user")
-
-
-def test_a_request_body_over_the_limit_is_refused_with_413(client):
-    hostile.a_request_body_over_the_limit_is_refused_with_413(client, "/user")
-
-
-def test_pages_carry_the_secure_defaults(client):
-    hostile.pages_carry_the_secure_defaults(client, "/user")
 
 
 # --- Only its own host names: DNS rebinding ------------------------------------------------------
@@ -160,17 +133,8 @@ def test_the_host_names_come_from_the_environment(start_app, stage_env):
 
 # --- Bounds: what one client may cost -------------------------------------------------------------
 
-def start_session(client):
-    """Press "Start a chat" on /user like a browser; return the new session's ID."""
-    token = hostile.TOKEN.search(client.get("/user").text)
-    assert token, "The user page should have a form with a hidden csrf_token field"
-    response = client.post("/user", data={"csrf_token": token.group(1)})
-    assert response.status_code == 302, f'"Start a chat" should redirect, but answered {response.status_code}'
-    return response.location.rsplit("/", 1)[-1]
-
-
 def test_a_long_session_reaches_a_newly_joined_window_and_the_chat_page_whole(app, client, log_dir):
-    chat_id = start_session(client)
+    chat_id = start_chat(client)
     texts = [f"message {n}." for n in range(1000)]
     with open(session_log(log_dir, chat_id), "w", encoding="utf-8") as log:
         log.writelines(f'2026-01-01T00:00:00 user {json.dumps(text)}\n' for text in texts)
@@ -198,7 +162,7 @@ def test_a_flood_from_one_address_gets_chat_errors_is_not_logged_and_a_new_windo
     request.remote_addr), never per connection: a new connection would start from nothing."""
     started = start_app(env={**stage_env, "FLASK_MESSAGE_RATE": "1 per second"})
     client = started.client()
-    chat_id = start_session(client)
+    chat_id = start_chat(client)
     tabs = [window(started, client) for _ in range(TABS)]  # the same browser, eight tabs
     for sock in tabs:
         sock.join(chat_id, "user")
@@ -232,8 +196,9 @@ def test_a_flood_from_one_address_gets_chat_errors_is_not_logged_and_a_new_windo
 
 
 def test_a_message_up_to_the_packet_limit_gets_a_chat_error_and_keeps_the_connection(live_server):
-    chat_id, browser = start_chat(live_server.url)
-    with browser.window() as user:
+    browser = RemoteClient(live_server.url)
+    chat_id = start_chat(browser)
+    with SocketWindow(live_server.url, browser) as user:
         user.join(chat_id, "user")
         user.send("x" * 60_000)  # 60 kB: within the transport's limit, far over MAX_LENGTH
         error = user.expect("chat_error", "after a 60,000-character message")["error"]
@@ -249,15 +214,16 @@ def test_a_packet_over_the_limit_closes_its_own_connection_and_nothing_else(live
     window may cost is bounded), logs nothing, and the next window works.
 
     Hint: SocketIO(..., max_http_buffer_size=...): Engine.IO's default reads packets up to 1 MB."""
-    chat_id, browser = start_chat(live_server.url)
-    with browser.window() as user:
+    browser = RemoteClient(live_server.url)
+    chat_id = start_chat(browser)
+    with SocketWindow(live_server.url, browser) as user:
         user.join(chat_id, "user")
         # emit() returns once the server answered the packet, or closed the connection instead.
         user.emit("message", {"text": "x" * 100_000})
         assert user.closed.is_set(), (
             "A 100,000-character packet (over 64 kB) should make the server close that connection unread, "
             f"but the server read it and answered: {user.received()}")
-    with browser.window() as again:
+    with SocketWindow(live_server.url, browser) as again:
         again.join(chat_id, "user")
         again.send("after the big packet")
         assert again.expect("message", "after a new window joined")["text"] == "after the big packet", (
@@ -279,15 +245,12 @@ def test_one_address_starts_ten_chats_a_minute_even_dropping_its_cookie(app, cli
 
     Hint: keep the count on the server per client address (Flask-Limiter's @limiter.limit on the
     route), not in the session cookie, which a script simply drops."""
-    ids = [start_session(client) for _ in range(10)]
+    ids = [start_chat(client) for _ in range(10)]
     assert len(set(ids)) == 10, "10 chats in a minute from one address should all start"
-    token = hostile.TOKEN.search(client.get("/user").text).group(1)
-    too_many(client.post("/user", data={"csrf_token": token}), "The 11th chat started within a minute")
+    too_many(client.post_form("/user"), "The 11th chat started within a minute")
     no_cookie = app.test_client()  # the same address, a fresh browser (or one that dropped its cookie)
-    token = hostile.TOKEN.search(no_cookie.get("/user").text).group(1)
-    too_many(no_cookie.post("/user", data={"csrf_token": token}),
-             "A 12th chat from the same address, from a browser without the cookie,")
-    assert Browser(live_server.url, address="127.0.0.2").start_chat(), "Another address should still start chats"
+    too_many(no_cookie.post_form("/user"), "A 12th chat from the same address, from a browser without the cookie,")
+    assert start_chat(RemoteClient(live_server.url, address="127.0.0.2")), "Another address should still start chats"
 
 
 def test_one_address_gets_five_sign_in_tries_a_minute(app, live_server):
@@ -296,28 +259,22 @@ def test_one_address_gets_five_sign_in_tries_a_minute(app, live_server):
 
     Hint: @limiter.limit("5 per minute", methods=["POST"]) on the sign-in route."""
     for _ in range(5):
-        browser = app.test_client()  # a fresh browser each time: the limit is the address's
-        token = hostile.TOKEN.search(browser.get("/signin").text).group(1)
-        response = browser.post("/signin", data={"csrf_token": token, "name": ATTENDANT_NAME, "password": "guess"})
+        response = sign_in(app.test_client(), ATTENDANT_NAME, "guess")  # a fresh browser: the limit is the address's
         assert response.status_code == 200, f"A wrong password should get the form again; got {response.status_code}"
-    browser = app.test_client()
-    token = hostile.TOKEN.search(browser.get("/signin").text).group(1)
-    too_many(browser.post("/signin", data={"csrf_token": token, "name": ATTENDANT_NAME, "password": ATTENDANT_PASSWORD}),
-             "The 6th sign-in try within a minute from one address")
-    assert Browser(live_server.url, address="127.0.0.2").sign_in(), "Another address should still sign in"
+    too_many(sign_in(app.test_client()), "The 6th sign-in try within a minute from one address")
+    assert signed_in(RemoteClient(live_server.url, address="127.0.0.2")), "Another address should still sign in"
 
 
 def test_a_chat_starts_after_the_log_folder_was_deleted(client, log_dir):
     shutil.rmtree(log_dir)
-    chat_id = start_session(client)
+    chat_id = start_chat(client)
     assert session_log(log_dir, chat_id).is_file(), "Starting a chat should recreate the deleted log folder"
 
 
 def test_a_log_folder_that_cannot_be_written_gives_a_clear_page(client, log_dir):
     shutil.rmtree(log_dir)
     log_dir.write_text("a file where the log folder should be")
-    token = hostile.TOKEN.search(client.get("/user").text).group(1)
-    response = client.post("/user", data={"csrf_token": token})
+    response = client.post_form("/user")
     assert response.status_code == 503 and "could not be started" in response.text, (
         f"When no log can be written, starting a chat should say so (503), not crash (got {response.status_code})"
     )

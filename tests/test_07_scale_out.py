@@ -9,15 +9,13 @@ the session's log exactly once (only the server that received it writes it).
 The attendant's list crosses too: a list page on one server hears of a session
 started on the other.
 """
-from urllib.error import URLError
-from urllib.request import urlopen
-
 import pytest
 
 from stages import parse_log_line
 from support.redis_server import RedisServer
 from support.servers import ServerFailed
-from support.sockets import STAGE_7_ENV, Browser, converse, hears_nothing_else, start_chat
+from support.remote import RemoteClient
+from support.sockets import SocketWindow, converse, hears_nothing_else, signed_in, start_chat
 
 STAGE = 7
 
@@ -26,12 +24,6 @@ def logged(log_dir, chat_id):
     """(role, text) of every line in the session's log, in order."""
     lines = (log_dir / f"chat_{chat_id}.log").read_text(encoding="utf-8").splitlines()
     return [parse_log_line(line)[1:] for line in lines]
-
-
-@pytest.fixture
-def stage_env(stage_env):
-    """The shared test environment, plus an attendant (name and password hash, as in .env)."""
-    return {**stage_env, **STAGE_7_ENV}
 
 
 @pytest.fixture
@@ -52,10 +44,9 @@ def listening(urls, redis_server):
     an Engine.IO connection to each and wait until Redis counts them all.
     """
     for number, url in enumerate(urls, 1):
-        try:
-            urlopen(f"{url}/socket.io/?EIO=4&transport=polling", timeout=10).close()
-        except (URLError, OSError) as error:
-            pytest.fail(f"Server {number} did not open a Socket.IO connection at /socket.io/: {error}", pytrace=False)
+        status = RemoteClient(url).get("/socket.io/?EIO=4&transport=polling").status_code
+        if status != 200:
+            pytest.fail(f"Server {number} did not open a Socket.IO connection at /socket.io/ ({status})", pytrace=False)
     if not redis_server.wait_for_subscribers(len(urls)):
         pytest.fail(f"Only {redis_server.subscribers()} of the {len(urls)} servers subscribed to the Redis "
                     "message queue within 10 s of their first connection: SocketIO(app, message_queue=...) "
@@ -77,11 +68,10 @@ def two_servers(start_app, stage_env, redis_server):
 def test_user_and_attendant_on_two_servers_talk_through_redis_and_each_message_is_logged_once(
         two_servers, redis_server, log_dir):
     one, two = listening(two_servers, redis_server)
-    chat_id, browser = start_chat(one)
-    other_id, other_browser = start_chat(two)
-    desk = Browser(two).sign_in()
-    with browser.window() as user, desk.window() as attendant, \
-            other_browser.window() as outsider:
+    browser, other_browser, desk = RemoteClient(one), RemoteClient(two), signed_in(RemoteClient(two))
+    chat_id, other_id = start_chat(browser), start_chat(other_browser)
+    with SocketWindow(one, browser) as user, SocketWindow(two, desk) as attendant, \
+            SocketWindow(two, other_browser) as outsider:
         user.join(chat_id, "user")
         attendant.join(chat_id, "attendant")
         outsider.join(other_id, "user")
@@ -107,12 +97,11 @@ def test_user_and_attendant_on_two_servers_talk_through_redis_and_each_message_i
 
 def test_the_attendants_list_on_one_server_hears_of_a_chat_started_on_the_other(two_servers, redis_server):
     one, two = listening(two_servers, redis_server)
-    desk = Browser(two).sign_in()
-    with desk.window() as attendant_list:
+    with SocketWindow(two, signed_in(RemoteClient(two))) as attendant_list:
         attendant_list.emit("watch")
         assert attendant_list.expect("sessions", "after watch on server 2")["sessions"] == [], (
             "No session has started yet")
-        chat_id, _browser = start_chat(one)
+        chat_id = start_chat(RemoteClient(one))
         assert attendant_list.expect("session", "on server 2 for a session started on server 1") == {
             "chat_id": chat_id}, (
             "An attendant's list on one server should hear of a session started on the other (through Redis)")

@@ -23,7 +23,6 @@ import argparse
 import fcntl
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -35,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from stages import ROOT, STAGES, is_package_stage, stage_argument, stage_dir, test_files
+from stages import ROOT, STAGES, check_names, is_package_stage, stage_argument, stage_dir, test_files
 
 from grading import sandbox as sandboxes
 from grading.checks import (APP_LOADS, FAIL, NOT_RUN, PASS, STUCK_NOTE, Check, RunMismatch,  # noqa: F401
@@ -218,8 +217,7 @@ def default_workers(number, args):
     """Several processes for a big stage (its checks mostly wait on servers and a browser), else one."""
     if args.only:
         return 1
-    count = sum(len(re.findall(r"^def test_", path.read_text(encoding="utf-8"), re.M))
-                for path in test_files(number, browser=not args.no_browser))
+    count = len(check_names(number, browser=not args.no_browser))
     return BIG_STAGE_WORKERS if count >= MANY_CHECKS else 1
 
 

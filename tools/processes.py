@@ -1,4 +1,5 @@
-"""Stopping a child process and everything it started, the one way the harness does it.
+"""Stopping a child process and everything it started, the one way the harness does it; the
+environment a child run starts from.
 
 A child started with ``start_new_session=True`` leads its own process group: a server's
 reloader child, a browser, a thread-started helper all belong to it, so signalling the group
@@ -7,6 +8,16 @@ stops them all, and nothing outlives a test, a grading or a benchmark run.
 import os
 import signal
 import subprocess
+
+MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")
+
+
+def scrubbed_env(*prefixes):
+    """This process's environment for a run of the checks or the grader: without the FLASK_* settings
+    (the checks set their own), PYTEST_* (a PYTEST_ADDOPTS of -x must not change the run), an outer
+    make's variables, and any variable starting with one of prefixes."""
+    drop = ("FLASK_", "PYTEST_", *prefixes)
+    return {k: v for k, v in os.environ.items() if not k.startswith(drop) and k not in MAKE_VARIABLES}
 
 
 def _signal_group(process, number):

@@ -5,8 +5,8 @@
     python tools/serve.py 3 --no-debug      # no reloader, no debugger (DEBUG=0 make stage 3)
     PORT=8000 python tools/serve.py 3
 
-``make stage N`` runs this, and so do the browser tests, so a stage is always
-started the same way: ``flask --app app run`` inside the stage folder.
+``make stage N`` runs this (tests/harness/test_tooling.py starts it as that does): a stage
+is started as ``flask --app app run`` inside the stage folder.
 
 A stage whose .env.example names FLASK_SECRET_KEY (stages 4-7) first gets its .env with a
 secret key, when it has none (tools/secret_key.py): the same key at every reload.

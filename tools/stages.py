@@ -221,6 +221,20 @@ def test_files(number, browser=True):
             if path.name.startswith(f"test_{number:02d}_") or not path.name[len("test_")].isdigit()]
 
 
+def check_names(number, browser=True):
+    """The names of stage N's checks (test functions), read from test_files(N) without importing them:
+    every check of its own modules, and each shared check marked with N (``@pytest.mark.stages(..., N)``)."""
+    names = []
+    for path in test_files(number, browser):
+        own = path.name.startswith(f"test_{number:02d}_")
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_") and (own or any(
+                    isinstance(mark, ast.Call) and ast.unparse(mark.func).endswith("mark.stages")
+                    and number in [ast.literal_eval(arg) for arg in mark.args] for mark in node.decorator_list)):
+                names.append(node.name)
+    return names
+
+
 def not_copied(*extra):
     """An ``ignore=`` for shutil.copytree that leaves out NOT_COPIED (and extra patterns)."""
     return shutil.ignore_patterns(*NOT_COPIED, *extra)

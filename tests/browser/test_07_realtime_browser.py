@@ -9,16 +9,9 @@ import pytest
 from playwright.sync_api import expect
 
 from chat_windows import join_chat, send_and_see, sign_in, start_chat
-from support.sockets import STAGE_7_ENV
 
 STAGE = 7
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def stage_env(stage_env):
-    """The shared test environment, plus an attendant (name and password hash, as in .env)."""
-    return {**stage_env, **STAGE_7_ENV}
 
 
 def test_user_and_attendant_chat_both_ways_live_over_a_websocket(live_server, new_context, step):

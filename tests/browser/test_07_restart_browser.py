@@ -12,7 +12,6 @@ from playwright.sync_api import expect
 
 from chat_windows import join_chat, send_and_see, start_chat
 from stages import parse_log_line
-from support.sockets import STAGE_7_ENV
 
 STAGE = 7
 pytestmark = pytest.mark.browser
@@ -22,12 +21,6 @@ RECONNECT_MS = 20_000
 # (who sends it, the message): the user and the attendant take turns.
 BEFORE = [("user", "Before the restart: is anyone there?"), ("attendant", "Yes, I am here.")]
 AFTER = [("user", "After the restart: still there?"), ("attendant", "Still here, nothing lost.")]
-
-
-@pytest.fixture
-def stage_env(stage_env):
-    """The shared test environment, plus an attendant (name and password hash, as in .env)."""
-    return {**stage_env, **STAGE_7_ENV}
 
 
 @pytest.fixture

@@ -6,16 +6,9 @@ import pytest
 from playwright.sync_api import expect
 
 from chat_windows import ChatWindow, join_chat, send_and_see, sign_in, start_chat
-from support.sockets import STAGE_7_ENV
 
 STAGE = 7
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def stage_env(stage_env):
-    """The shared test environment, plus an attendant (name and password hash, as in .env)."""
-    return {**stage_env, **STAGE_7_ENV}
 
 
 def test_a_stranger_in_another_browser_gets_nothing_and_changes_nothing(live_server, new_context, step):

@@ -3,8 +3,6 @@ import csv
 import html
 import io
 import json
-import os
-import re
 import shutil
 import stat
 import subprocess
@@ -14,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from stages import ROOT, STAGES, stage_dir
-from stages import test_files as stage_test_files
+from processes import scrubbed_env
+from stages import ROOT, STAGES, check_names, stage_dir
 
 GRADE = ROOT / "tools" / "grade.py"
 GRADE_ALL = ROOT / "tools" / "grade_all.py"
@@ -30,13 +28,11 @@ HOSTILE_NAMES = ["with space, quote'\"s, dollar$HOME, back`touch pwned-tick`tick
 
 def stage_checks(number, browser=True):
     """The names of stage N's checks, as the grader lists them (one per test function)."""
-    return [name for path in stage_test_files(number, browser) for name in re.findall(
-        r"^def (test_\w+)", path.read_text(encoding="utf-8"), re.M)]
+    return check_names(number, browser)
 
 
 def env():
-    return {k: v for k, v in os.environ.items()
-            if not k.startswith(("FLASK_", "PYTEST_")) and k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    return scrubbed_env()
 
 
 def stage_1(where, change=None):

@@ -41,7 +41,9 @@ import pytest
 from grading.checks import Check
 from grading.hints import hint_for
 from mutate import Mutation, StaleMutation, load, make_mutant
+from processes import scrubbed_env
 from stages import COURSE, ROOT, STAGES, stage_dir
+from stages import check_names as stage_checks
 from stages import test_files as stage_tests
 
 GRADE = ROOT / "tools" / "grade.py"
@@ -58,13 +60,8 @@ pytestmark = pytest.mark.timeout(GRADING_BOUND + 60)
 
 def check_names(number):
     """(every check function of stage N, the browser ones)."""
-    names, browser = set(), set()
-    for path in stage_tests(number):
-        found = set(re.findall(r"^def (test_\w+)", path.read_text(encoding="utf-8"), re.M))
-        names |= found
-        if path.parent.name == "browser":
-            browser |= found
-    return names | {APP_LOADS}, browser
+    names = set(stage_checks(number))
+    return names | {APP_LOADS}, names - set(stage_checks(number, browser=False))
 
 
 STAGES_WITH_CHECKS = [n for n in STAGES if stage_dir(n).is_dir() and stage_tests(n, browser=False)]
@@ -127,8 +124,7 @@ class Graded:
 
 def child_env():
     # No FLASK_*/PYTEST_* of this run, and no outer make's flags (`make test` runs this file).
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("FLASK_", "PYTEST_")) and k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    env = scrubbed_env()
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
 

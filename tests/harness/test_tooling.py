@@ -15,7 +15,7 @@ import pytest
 
 from diff_stages import stage_diff
 from stages import ROOT, STAGES, not_copied, stage_dir
-from support.mistakes import csrf_token
+from support.remote import csrf_token
 from support.remote import RemoteClient, session_data
 from support.servers import LiveServer
 

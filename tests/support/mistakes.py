@@ -1,4 +1,4 @@
-"""Checks of the mistakes every lesson warns about, shared by the tests/test_0N_mistakes.py files.
+"""What the checks of the mistakes the lessons warn about (tests/test_mistakes.py, tests/test_0N_mistakes.py) use.
 
 Some read the submission's own files as text (Python parsed with ``ast``, never imported or run):
 the debugger switched on, a secret written in the code or in a committed settings file, a page
@@ -6,7 +6,6 @@ template that does not extend the layout. The others are behaviour: hostile text
 must come back as text on every page that shows it, and a redirect never leaves the site.
 """
 import ast
-import http.cookiejar
 import re
 import urllib.error
 import urllib.parse
@@ -232,44 +231,9 @@ def templates_not_extending_the_layout(folder):
     )
 
 
-# --- the checks on the files, with the words a student reads -----------------------------------
-
 def nothing_found(found, why):
     """Fail with ``why`` and the places found, one per line, when anything was found."""
     assert not found, f"{why} Found:\n  " + "\n  ".join(found)
-
-
-def no_debugger_switched_on(folder):
-    nothing_found(debugger_switches(folder), (
-        "The debugger runs any Python a visitor types into an error page: it is for your own machine only, "
-        "turned on when you start the server (flask run --debug, make stage N), never in the code or a "
-        "committed settings file, and the development server never listens on 0.0.0.0."))
-
-
-def no_secret_in_the_code(folder):
-    nothing_found(secrets_in_code(folder), (
-        "A secret in the code or in a committed settings file is in every copy of the code: anyone who reads "
-        "it can sign session cookies (or sign in). Read keys and password hashes from the environment or .env, "
-        "and leave them empty in .env.example."))
-
-
-def every_page_template_extends_the_layout(folder):
-    templates = templates_folder(folder)
-    assert (templates / "base.html").is_file(), f"The layout should be a template of its own: {templates}/base.html"
-    assert any(p.name != "base.html" for p in templates.glob("*.html")), (
-        f"The pages should be templates in {templates}, next to base.html")
-    missing = templates_not_extending_the_layout(folder)
-    assert not missing, (
-        f"These page templates do not extend the layout: {', '.join(missing)}. Each page starts with "
-        '{% extends "base.html" %} and fills in its blocks; a copy of the layout in each page (or an '
-        "{% include %} of it) means every change to the layout must be made in every file")
-
-
-def every_file_opened_with_an_encoding(folder):
-    nothing_found(files_opened_without_an_encoding(folder), (
-        "A chat log holds any language and emoji: open it with encoding=\"utf-8\" (or in binary), or it is "
-        "read and written in the machine's own encoding (cp1252 on many Windows PCs, where an emoji is an "
-        "error)."))
 
 
 # --- behaviour ---------------------------------------------------------------------------------
@@ -305,36 +269,6 @@ def stays_on_this_site(response, what):
 def path_segment(text):
     """Text as one segment of a URL path (a visitor typing it into the address bar)."""
     return urllib.parse.quote(text, safe="")
-
-
-class Visitor:
-    """A browser of a live server (urllib with cookies): fills in forms as a person does."""
-
-    def __init__(self, base_url):
-        self.base_url = base_url
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-
-    def get(self, path):
-        """(status, text) of GET path."""
-        try:
-            with self.opener.open(self.base_url + path, timeout=10) as response:
-                return response.status, response.read().decode("utf-8", "replace")
-        except urllib.error.HTTPError as error:
-            with error:
-                return error.code, error.read().decode("utf-8", "replace")
-
-    def post_form(self, path, fields):
-        """Open the form at path, send it with its CSRF token and fields; (status, final path)."""
-        status, page = self.get(path)
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
-        assert token, f"The page {path} should have a form with a hidden csrf_token field (answered {status})"
-        data = urllib.parse.urlencode({"csrf_token": token.group(1), **fields}).encode()
-        try:
-            with self.opener.open(self.base_url + path, data=data, timeout=10) as response:
-                return response.status, urllib.parse.urlsplit(response.geturl()).path
-        except urllib.error.HTTPError as error:
-            with error:
-                return error.code, path
 
 
 def output_after_a_barrier(server, visitor):
@@ -443,20 +377,6 @@ def every_link_stays_under(client, prefix, start_pages, limit=40):
             elif attribute == "href":
                 to_visit.append(target)
     return seen, problems
-
-
-# --- the chat pages of stages 5 and 6 -----------------------------------------------------------
-
-def csrf_token(html, where):
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    assert token, f"{where} should show a form with a hidden csrf_token field"
-    return token.group(1)
-
-
-def send(client, path, text):
-    """Open the chat page at path and send text with its form, as a browser does; the POST's answer."""
-    token = csrf_token(client.get(path).text, path)
-    return client.post(path, data={"csrf_token": token, "text": text})
 
 
 def last_line(log):

@@ -5,7 +5,8 @@ process (``--app-host=sandbox``: in a bubblewrap sandbox of its own, as the grad
 it; ``plain``: not isolated), forks one server per check, and the checks get:
 
 - ``RemoteClient``: Werkzeug's test client (the one Flask's is built on: same calls, same
-  responses, cookies kept), whose requests travel over HTTP to the server;
+  responses, cookies kept), whose requests travel over HTTP to the server: the one browser
+  of every check (``post_form`` fills in a page's form, its CSRF token included);
 - ``RemoteApp``: what a check may ask of an app from outside (a new browser, its URL, what
   it printed);
 - ``session_data``: what a session cookie holds, if a given key signed it.
@@ -13,10 +14,13 @@ it; ``plain``: not isolated), forks one server per check, and the checks get:
 import http.client
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
 import time
+import urllib.parse
+from html.parser import HTMLParser
 from pathlib import Path
 
 import flask
@@ -26,7 +30,7 @@ from itsdangerous import BadSignature
 from werkzeug.test import Client
 
 from grading.sandbox import app_sandbox
-from processes import close_input_and_wait
+from processes import close_input_and_wait, stop_group
 from stages import ROOT
 
 APP_HOST = ROOT / "tools" / "grading" / "app_host.py"
@@ -53,10 +57,12 @@ def session_data(cookie_value, secret_key):
 
 
 class HttpProxy:
-    """A WSGI app that hands each request, as it came, to a real server over HTTP."""
+    """A WSGI app that hands each request, as it came, to a real server over HTTP (from ``address``,
+    any of 127.0.0.0/8: to the server, a client of that address; default 127.0.0.1)."""
 
-    def __init__(self, port):
+    def __init__(self, port, address=None):
         self.port = port
+        self.source = (address, 0) if address else None
 
     def __call__(self, environ, start_response):
         headers = {key[5:].replace("_", "-").title(): value
@@ -70,7 +76,8 @@ class HttpProxy:
         target = environ["RAW_URI"].split("?", 1)[0]
         if environ.get("QUERY_STRING"):
             target += "?" + environ["QUERY_STRING"]
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=REQUEST_TIMEOUT)
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=REQUEST_TIMEOUT,
+                                                source_address=self.source)
         try:
             connection.request(environ["REQUEST_METHOD"], target, body=body, headers=headers)
             response = connection.getresponse()
@@ -86,12 +93,40 @@ class HttpProxy:
 
 
 class RemoteClient(Client):
-    """Werkzeug's test client over HTTP: a browser of the app's real server."""
+    """Werkzeug's test client over HTTP: a browser of the app's real server, given by its port or
+    URL; ``address``: the client address its requests leave from (default 127.0.0.1)."""
 
-    def __init__(self, port):
-        super().__init__(HttpProxy(port), flask.Response)
+    def __init__(self, server, address=None):
+        port = server if isinstance(server, int) else urllib.parse.urlsplit(server).port
+        super().__init__(HttpProxy(port, address), flask.Response)
 
     cookie_header = cookie_header
+
+    def post_form(self, path, fields=None, **options):
+        """Open the page at path and send its form as a browser does: with its CSRF token and
+        ``fields``. The answer (``follow_redirects=True`` and other options as for post())."""
+        page = self.get(path)
+        token = csrf_token(page.text, f"The page {path} (answered {page.status_code})")
+        return self.post(path, data={"csrf_token": token, **(fields or {})}, **options)
+
+
+class _Inputs(HTMLParser):
+    def __init__(self, html):
+        super().__init__()
+        self.inputs = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "input":
+            self.inputs.append(dict(attrs))
+
+
+def csrf_token(html, where="The page"):
+    """The value of the page's hidden csrf_token field (Flask-WTF's), as a browser reads it."""
+    token = next((field.get("value") for field in _Inputs(html).inputs if field.get("name") == "csrf_token"), None)
+    assert token, (f'{where} should show a form with a hidden <input name="csrf_token" value="...">'
+                   " ({{ form.hidden_tag() }} or {{ form.csrf_token }})")
+    return token
 
 
 class RemoteServer:
@@ -214,8 +249,7 @@ class AppHost:
 
     def close(self):
         if not close_input_and_wait(self.process, timeout=5):
-            self.process.kill()
-            self.process.wait()
+            stop_group(self.process, signal.SIGKILL)
         self.process.stdout.close()
 
 
@@ -254,6 +288,8 @@ class RemoteApp:
 
     def test_client(self):
         return RemoteClient(self._server.port)
+
+    client = test_client
 
     def output(self):
         return self._server.output

@@ -14,22 +14,21 @@ barrier the server itself provides:
   server sent this window before (another window's message to the room, say)
   arrived before that answer.
 
-``ChatWindow`` is a real python-socketio client over WebSocket of the app's server
-(``window()`` opens one carrying a browser's cookies).
+``SocketWindow`` is a real python-socketio client over WebSocket of the app's server
+(``window()`` opens one carrying a browser's cookies; ``start_chat`` and ``sign_in`` are what
+the pages do, with a browser of support/remote.py).
 """
 import functools
-import http.client
-import http.cookiejar
 import re
 import threading
 import time
-import urllib.parse
-import urllib.request
 
 import engineio
 import pytest
 import socketio
 from werkzeug.security import generate_password_hash
+
+from support.remote import RemoteClient
 
 WAIT = 10  # seconds to wait for any one event before a test fails
 # The attendant the stage 7 tests sign in as: the name and a password hash, as .env has them.
@@ -47,81 +46,40 @@ STAGE_7_ENV = {**ATTENDANT_ENV, "FLASK_MESSAGE_RATE": "10000 per second"}
 NO_SOCKETIO = "Stage 7 should set up Flask-SocketIO: create_app() should call socketio.init_app(app, ...)"
 
 
-class _FromAddress(urllib.request.HTTPHandler):
-    """Each request leaves from ``address`` (any of 127.0.0.0/8 is this machine): to the server,
-    a client of its own address, as each browser of a class is."""
-
-    def __init__(self, address):
-        super().__init__()
-        self.address = address
-
-    def http_open(self, req):
-        return self.do_open(functools.partial(http.client.HTTPConnection, source_address=(self.address, 0)), req)
+ID_SHAPE = re.compile(r"[0-9]{8}-[0-9]{6}(-[0-9]+)?")
 
 
-class Browser:
-    """One browser's cookies: the chats it started, and whether its attendant signed in.
-    ``address``: the client address its pages are asked from (default 127.0.0.1)."""
-
-    def __init__(self, base_url, address=None):
-        self.base_url = base_url
-        self.jar = http.cookiejar.CookieJar()
-        handlers = [urllib.request.HTTPCookieProcessor(self.jar)] + ([_FromAddress(address)] if address else [])
-        self.opener = urllib.request.build_opener(*handlers)
-
-    def _post_form(self, path, fields, times=1):
-        """Fill in the form on ``path`` (its CSRF token included) and post it ``times`` times;
-        return the final URL of each."""
-        with self.opener.open(f"{self.base_url}{path}", timeout=WAIT) as response:
-            page = response.read().decode("utf-8")
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
-        assert token, f"The page {path} should have a form with a hidden csrf_token field"
-        form = urllib.parse.urlencode({"csrf_token": token.group(1), **fields}).encode()
-        urls = []
-        for _ in range(times):
-            with self.opener.open(f"{self.base_url}{path}", data=form, timeout=WAIT) as response:
-                urls.append(response.geturl())  # urllib follows the redirect
-        return urls
-
-    def start_chats(self, count):
-        """Start ``count`` chat sessions the way the user page does; return their IDs."""
-        ids = []
-        for final_url in self._post_form("/user", {}, count):
-            match = re.search(r"/user/([^/?#]+)$", final_url)
-            assert match, f"Starting a chat should redirect to /user/<session id>, but it ended at {final_url}"
-            ids.append(match.group(1))
-        return ids
-
-    def start_chat(self):
-        """Start a chat session the way the user page does; return its ID."""
-        return self.start_chats(1)[0]
-
-    def sign_in(self, name=ATTENDANT_NAME, password=ATTENDANT_PASSWORD):
-        final_url, = self._post_form("/signin", {"name": name, "password": password})
-        assert final_url.endswith("/attendant"), (
-            f"Signing in as the attendant should lead to /attendant, but it ended at {final_url}")
-        return self
-
-    @property
-    def cookie(self):
-        return {"Cookie": "; ".join(f"{c.name}={c.value}" for c in self.jar)}
-
-    def window(self, **kwargs):
-        """A chat window of this browser (it carries the browser's cookie)."""
-        return ChatWindow(self.base_url, headers=self.cookie, **kwargs)
+def start_chat(client, prefix=""):
+    """Press "Start a chat" on the user page (under ``prefix``) like a browser; the new chat's ID."""
+    response = client.post_form(f"{prefix}/user")
+    assert response.status_code == 302, (
+        f'Pressing "Start a chat" on {prefix}/user should redirect to the chat page, but answered {response.status_code}')
+    found = re.fullmatch(rf"{re.escape(prefix)}/user/([^/]+)", response.location or "")
+    assert found, f"Starting a chat from {prefix}/user should redirect to {prefix}/user/<session id>, not to {response.location}"
+    assert ID_SHAPE.fullmatch(found.group(1)), f"A session ID looks like YYYYMMDD-hhmmss[-N]; got {found.group(1)!r}"
+    return found.group(1)
 
 
-def start_chat(base_url):
-    """Start a chat session in a new browser; return (session ID, that browser)."""
-    browser = Browser(base_url)
-    return browser.start_chat(), browser
+def sign_in(client, name=ATTENDANT_NAME, password=ATTENDANT_PASSWORD, path="/signin"):
+    """Fill in and post the attendant's sign-in form like a browser; the answer."""
+    return client.post_form(path, {"name": name, "password": password})
 
 
-def window(app, client=None):
-    """A connected chat window of ``app``'s server carrying the cookies of ``client`` (a browser),
-    or of a new browser; closed by close_windows() after the test."""
-    browser = client or app.test_client()
-    opened = ChatWindow(app.url, headers=browser.cookie_header())
+def signed_in(client):
+    """``client`` (a browser), its attendant signed in. The attendant signs in once per check: a
+    sign-in ends the one before."""
+    response = sign_in(client)
+    assert response.status_code == 302 and response.location == "/attendant", (
+        "Signing in with the attendant's name and password (FLASK_ATTENDANT_NAME and "
+        f"FLASK_ATTENDANT_PASSWORD_HASH) should redirect to /attendant; got {response.status_code} {response.location}")
+    return client
+
+
+def window(server, client=None):
+    """A connected chat window of ``server`` (anything with a url) carrying the cookies of ``client``
+    (a browser), or of a new browser; closed by close_windows() after the test."""
+    browser = client or RemoteClient(server.url)
+    opened = SocketWindow(server.url, browser)
     OPEN_WINDOWS.append(opened)
     try:
         return opened.connect()
@@ -159,15 +117,16 @@ class _InOrderClient(socketio.Client):
         return _InOrderEngineIO
 
 
-class ChatWindow:
+class SocketWindow:
     """A real Socket.IO client (python-socketio) of a running server, keeping every event it
     receives in the server's order. Each event is a (name, payload) pair; taking one removes it."""
 
-    def __init__(self, base_url, headers=None):
+    def __init__(self, base_url, browser=None, headers=None):
+        """``browser``: the client (support/remote.py) whose cookies the window carries."""
         self.pending = []  # events received and not yet taken, oldest first
         self.arrived = threading.Condition()
         self.base_url = base_url
-        self.headers = headers or {}
+        self.headers = {**(browser.cookie_header() if browser else {}), **(headers or {})}
         self.client = _InOrderClient(reconnection=False)
         self.closed = threading.Event()
         self.client.on("*", self._record)  # every event the server sends, in order
@@ -325,12 +284,12 @@ def hears_nothing_else(outsider, text, why):
     assert got[:-1] == [], f"{why}; it got {got[:-1]}"
 
 
-def connect_windows(browsers):
-    """Connect one window of each browser in ``browsers`` at once (a thread each); return them."""
+def connect_windows(url, browsers):
+    """Connect one window of ``url`` for each browser in ``browsers`` at once (a thread each); return them."""
     windows = [None] * len(browsers)
 
     def connect(number, browser):
-        windows[number] = browser.window().connect()
+        windows[number] = SocketWindow(url, browser).connect()
 
     threads = [threading.Thread(target=connect, args=pair) for pair in enumerate(browsers)]
     for thread in threads:
@@ -350,8 +309,8 @@ def disconnect_windows(windows):
 
 
 def served(start_app, env):
-    """The URL of one more server of the stage (start_app's), started with exactly ``env``."""
+    """One more server of the stage (start_app's), started with exactly ``env``."""
     started = start_app(env=env)
     if started.error:
         pytest.fail(f"The stage 7 app could not start:\n  {started.error}", pytrace=False)
-    return started.url
+    return started

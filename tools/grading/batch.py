@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import quote
 
+from processes import scrubbed_env, stop_group
 from stages import ROOT, STAGES
 
 from .report import plain
@@ -51,8 +52,7 @@ def grade_one(number, folder, out, hide, time_limit, extra=()):
                "--artifacts", str(out / "browser"), "--time-limit", f"{time_limit:g}", *extra]
     for path in hide:
         command += ["--hide", str(path)]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "PYTEST_"))}
-    env["NO_COLOR"] = "1"
+    env = {**scrubbed_env(), "NO_COLOR": "1"}
     started = time.monotonic()
     with open(report, "wb") as log:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -60,8 +60,7 @@ def grade_one(number, folder, out, hide, time_limit, extra=()):
         try:
             code = process.wait(timeout=time_limit + MARGIN)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+            stop_group(process, signal.SIGKILL)
             code = None
     verdict, error = None, ""
     if code in (0, 1, 2) and verdict_file.is_file():

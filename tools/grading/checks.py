@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from processes import scrubbed_env
 from stages import ROOT
 
 from .sandbox import FINISHED_BUT_STUCK
@@ -38,9 +39,7 @@ class Check:
 
 
 def child_env(extra=None):
-    # The checks set FLASK_* themselves; a grader's PYTEST_ADDOPTS (say -x) must not change the run.
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("FLASK_", "PYTEST_", "GRADE_")) and k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    env = scrubbed_env("GRADE_")
     env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TOOLS), env.get("PYTHONPATH")]))
     env.update(extra or {})
