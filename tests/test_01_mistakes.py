@@ -5,8 +5,6 @@ STAGE = 1
 
 
 def test_the_code_never_switches_the_debugger_on(stage_folder):
-    """The code never switches the debugger on.
-
-    Hint: Turn the debugger on only when you start the server (flask run --debug); take
-    app.run(debug=True), DEBUG = True, host="0.0.0.0" and FLASK_DEBUG=1 out of the files you hand in."""
+    """Turn the debugger on only when you start the server (flask run --debug); take app.run(debug=True), DEBUG
+    = True, host="0.0.0.0" and FLASK_DEBUG=1 out of the files you hand in."""
     no_debugger_switched_on(stage_folder)

@@ -9,26 +9,19 @@ STAGE = 2
 
 
 def test_the_code_never_switches_the_debugger_on(stage_folder):
-    """The code never switches the debugger on.
-
-    Hint: Turn the debugger on only when you start the server (flask run --debug); take
-    app.run(debug=True), DEBUG = True, host="0.0.0.0" and FLASK_DEBUG=1 out of the files you hand in."""
+    """Turn the debugger on only when you start the server (flask run --debug); take app.run(debug=True), DEBUG
+    = True, host="0.0.0.0" and FLASK_DEBUG=1 out of the files you hand in."""
     no_debugger_switched_on(stage_folder)
 
 
 def test_every_page_template_extends_the_layout(stage_folder):
-    """Every page template extends the layout.
-
-    Hint: Start each page template with {% extends "base.html" %} and put its content in the layout's
-    blocks."""
+    """Start each page template with {% extends "base.html" %} and put its content in the layout's blocks."""
     every_page_template_extends_the_layout(stage_folder)
 
 
 def test_about_page_shows_the_servers_local_time_and_greets_for_it_at_any_hour_in_any_zone(start_app, stage_env):
-    """The about page shows the server's local time and greets for it, at any hour in any zone.
-
-    Hint: Pass datetime.now() (the server's local time), show it with %H (24-hour clock), and try the
-    greeting's if at 11:59, 12:00, 17:59 and 18:00."""
+    """Pass datetime.now() (the server's local time), show it with %H (24-hour clock), and try the greeting's if
+    at 11:59, 12:00, 17:59 and 18:00."""
     def check(started, expected, when):
         html = started.client().get("/about").text
         match = re.search(r"\b(\d\d):(\d\d):(\d\d)\b", html)
@@ -49,10 +42,8 @@ def test_about_page_shows_the_servers_local_time_and_greets_for_it_at_any_hour_i
 
 
 def test_every_link_works_when_the_site_is_served_under_a_prefix(start_app):
-    """Every link works when the site is served under a prefix.
-
-    Hint: Build every URL with url_for(...): links, stylesheets, scripts, form actions and redirects;
-    never write /path by hand."""
+    """Build every URL with url_for(...): links, stylesheets, scripts, form actions and redirects; never write
+    /path by hand."""
     started = start_app(prefix="/course")
     assert not started.error, started.error
     seen, problems = every_link_stays_under(started.client(), "/course", ["/"])

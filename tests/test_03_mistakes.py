@@ -22,35 +22,26 @@ def page(client, path):
 
 
 def test_the_code_never_switches_the_debugger_on(stage_folder):
-    """The code never switches the debugger on.
-
-    Hint: Turn the debugger on only when you start the server (flask run --debug); take
-    app.run(debug=True), DEBUG = True, host="0.0.0.0" and FLASK_DEBUG=1 out of the files you hand in."""
+    """Turn the debugger on only when you start the server (flask run --debug); take app.run(debug=True), DEBUG
+    = True, host="0.0.0.0" and FLASK_DEBUG=1 out of the files you hand in."""
     no_debugger_switched_on(stage_folder)
 
 
 def test_every_page_template_extends_the_layout(stage_folder):
-    """Every page template extends the layout.
-
-    Hint: Start each page template with {% extends "base.html" %} and put its content in the layout's
-    blocks."""
+    """Start each page template with {% extends "base.html" %} and put its content in the layout's blocks."""
     every_page_template_extends_the_layout(stage_folder)
 
 
 def test_text_from_the_url_is_shown_as_text_on_every_page(client):
-    """Text from the URL is shown as text on every page.
-
-    Hint: Show text from the URL with {{ value }} in a template; never |safe, Markup(...), {% autoescape
-    false %}, or render_template_string with it in the template's source."""
+    """Show text from the URL with {{ value }} in a template; never |safe, Markup(...), {% autoescape false %},
+    or render_template_string with it in the template's source."""
     for text in HOSTILE:
         for path in pages_showing(text):
             shown_as_text(page(client, path), text, f"The page {urllib.parse.unquote(path)}")
 
 
 def test_accents_cjk_and_emoji_in_the_url_come_back_as_typed(client):
-    """Accents, CJK and emoji in the URL come back as typed.
-
-    Hint: Keep the text as str from request.args (or the URL) to the template; never encode it to ASCII."""
+    """Keep the text as str from request.args (or the URL) to the template; never encode it to ASCII."""
     for text in NON_ASCII:
         for path in pages_showing(text):
             html = page(client, path)
@@ -58,10 +49,8 @@ def test_accents_cjk_and_emoji_in_the_url_come_back_as_typed(client):
 
 
 def test_every_link_works_when_the_site_is_served_under_a_prefix(start_app):
-    """Every link works when the site is served under a prefix.
-
-    Hint: Build every URL with url_for(...): links, stylesheets, scripts, form actions and redirects;
-    never write /path by hand."""
+    """Build every URL with url_for(...): links, stylesheets, scripts, form actions and redirects; never write
+    /path by hand."""
     started = start_app(prefix="/course")
     assert not started.error, started.error
     seen, problems = every_link_stays_under(started.client(), "/course", ["/"])

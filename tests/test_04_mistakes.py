@@ -37,34 +37,25 @@ def url_pages(text):
 
 
 def test_the_code_never_switches_the_debugger_on(stage_folder):
-    """The code never switches the debugger on.
-
-    Hint: Turn the debugger on only when you start the server (flask run --debug); take
-    app.run(debug=True), DEBUG = True, host="0.0.0.0" and FLASK_DEBUG=1 out of the files you hand in."""
+    """Turn the debugger on only when you start the server (flask run --debug); take app.run(debug=True), DEBUG
+    = True, host="0.0.0.0" and FLASK_DEBUG=1 out of the files you hand in."""
     no_debugger_switched_on(stage_folder)
 
 
 def test_every_page_template_extends_the_layout(stage_folder):
-    """Every page template extends the layout.
-
-    Hint: Start each page template with {% extends "base.html" %} and put its content in the layout's
-    blocks."""
+    """Start each page template with {% extends "base.html" %} and put its content in the layout's blocks."""
     every_page_template_extends_the_layout(stage_folder)
 
 
 def test_no_secret_is_written_in_the_code(stage_folder):
-    """No secret is written in the code or in a committed settings file.
-
-    Hint: Read the secret key (and the attendant's password hash) from the environment or .env with
+    """Read the secret key (and the attendant's password hash) from the environment or .env with
     app.config.from_prefixed_env(); leave them empty in .env.example."""
     no_secret_in_the_code(stage_folder)
 
 
 def test_text_a_visitor_sends_is_shown_as_text_on_every_page(client):
-    """Text a visitor sends is shown as text on every page.
-
-    Hint: Show what a visitor typed with {{ value }} in a template; never |safe, Markup(...), {%
-    autoescape false %}, or render_template_string with it in the template's source."""
+    """Show what a visitor typed with {{ value }} in a template; never |safe, Markup(...), {% autoescape false
+    %}, or render_template_string with it in the template's source."""
     for text in HOSTILE:
         shown_as_text(welcome_page(client, text), text, f"The welcome message after logging in as {text!r}")
         for path in url_pages(text):
@@ -78,29 +69,21 @@ def test_text_a_visitor_sends_is_shown_as_text_on_every_page(client):
 
 
 def test_accents_cjk_and_emoji_come_back_as_typed(client):
-    """Accents, CJK and emoji come back as typed.
-
-    Hint: Keep the text as str from the form to the flashed message; never encode it to ASCII."""
+    """Keep the text as str from the form to the flashed message; never encode it to ASCII."""
     for text in NON_ASCII:
         html = welcome_page(client, text)
         assert text in html, f"After logging in as {text!r} the welcome message should show the name exactly as typed"
 
 
 def test_after_logging_in_the_redirect_stays_on_this_site(client):
-    """After logging in, the redirect stays on this site.
-
-    Hint: Redirect to url_for(...) of one of your pages; if you honour ?next=, accept only a path of
-    this site."""
+    """Redirect to url_for(...) of one of your pages; if you honour ?next=, accept only a path of this site."""
     for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
         response = log_in(client, "ana", path=f"{LOGIN}?next={urllib.parse.quote(target, safe='')}")
         stays_on_this_site(response, f"Logging in from {LOGIN}?next={target}")
 
 
 def test_the_password_never_reaches_the_servers_output(live_server):
-    """The password never reaches the server's output.
-
-    Hint: Remove every print or log call that includes the password; log the name and the outcome, if
-    anything."""
+    """Remove every print or log call that includes the password; log the name and the outcome, if anything."""
     visitor, password = Visitor(live_server.url), "Tr0ub4dor&3-never-logged"
     status, _ = visitor.post_form(LOGIN, {"username": "ana", "password": password})
     assert status == 200, f"Logging in (then following the redirect) should end on a page that answers 200, not {status}"
@@ -109,10 +92,8 @@ def test_the_password_never_reaches_the_servers_output(live_server):
 
 
 def test_every_link_works_when_the_site_is_served_under_a_prefix(start_app):
-    """Every link works when the site is served under a prefix.
-
-    Hint: Build every URL with url_for(...): links, stylesheets, scripts, form actions and redirects;
-    never write /path by hand."""
+    """Build every URL with url_for(...): links, stylesheets, scripts, form actions and redirects; never write
+    /path by hand."""
     started = start_app(prefix="/course")
     assert not started.error, started.error
     seen, problems = every_link_stays_under(started.client(), "/course", ["/"])

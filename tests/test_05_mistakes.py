@@ -12,42 +12,31 @@ ROLES = ("user", "attendant")
 
 
 def test_the_code_never_switches_the_debugger_on(stage_folder):
-    """The code never switches the debugger on.
-
-    Hint: Turn the debugger on only when you start the server (flask run --debug); take
-    app.run(debug=True), DEBUG = True, host="0.0.0.0" and FLASK_DEBUG=1 out of the files you hand in."""
+    """Turn the debugger on only when you start the server (flask run --debug); take app.run(debug=True), DEBUG
+    = True, host="0.0.0.0" and FLASK_DEBUG=1 out of the files you hand in."""
     no_debugger_switched_on(stage_folder)
 
 
 def test_no_secret_is_written_in_the_code(stage_folder):
-    """No secret is written in the code or in a committed settings file.
-
-    Hint: Read the secret key (and the attendant's password hash) from the environment or .env with
+    """Read the secret key (and the attendant's password hash) from the environment or .env with
     app.config.from_prefixed_env(); leave them empty in .env.example."""
     no_secret_in_the_code(stage_folder)
 
 
 def test_every_page_template_extends_the_layout(stage_folder):
-    """Every page template extends the layout.
-
-    Hint: Start each page template with {% extends "base.html" %} and put its content in the layout's
-    blocks."""
+    """Start each page template with {% extends "base.html" %} and put its content in the layout's blocks."""
     every_page_template_extends_the_layout(stage_folder)
 
 
 def test_every_file_is_opened_with_an_explicit_encoding(stage_folder):
-    """Every file is opened with an explicit encoding.
-
-    Hint: Give every open() of a text file encoding="utf-8", or open it in binary and encode or decode
-    UTF-8 yourself."""
+    """Give every open() of a text file encoding="utf-8", or open it in binary and encode or decode UTF-8
+    yourself."""
     every_file_opened_with_an_encoding(stage_folder)
 
 
 def test_text_a_visitor_sends_is_shown_as_text_on_every_page(client):
-    """Text a visitor sends is shown as text on every page.
-
-    Hint: Show what a visitor typed with {{ value }} in a template; never |safe, Markup(...), {%
-    autoescape false %}, or render_template_string with it in the template's source."""
+    """Show what a visitor typed with {{ value }} in a template; never |safe, Markup(...), {% autoescape false
+    %}, or render_template_string with it in the template's source."""
     for role in ROLES:
         for text in HOSTILE:
             response = send(client, f"/{role}", text)
@@ -58,9 +47,7 @@ def test_text_a_visitor_sends_is_shown_as_text_on_every_page(client):
 
 
 def test_each_message_is_logged_at_the_servers_local_time_at_any_hour_in_any_zone(start_app, stage_env, log_dir):
-    """Each message is logged at the server's local time, at any hour in any zone.
-
-    Hint: Log datetime.now().isoformat(timespec="seconds"): the server's local time, on a 24-hour clock."""
+    """Log datetime.now().isoformat(timespec="seconds"): the server's local time, on a 24-hour clock."""
     def check(started, expected, when):
         client = started.client()
         assert send(client, "/user", "What time is it?").status_code == 302, f"Sending should redirect {when}"
@@ -75,10 +62,8 @@ def test_each_message_is_logged_at_the_servers_local_time_at_any_hour_in_any_zon
 
 
 def test_every_link_works_when_the_site_is_served_under_a_prefix(start_app):
-    """Every link works when the site is served under a prefix.
-
-    Hint: Build every URL with url_for(...): links, stylesheets, scripts, form actions and redirects;
-    never write /path by hand."""
+    """Build every URL with url_for(...): links, stylesheets, scripts, form actions and redirects; never write
+    /path by hand."""
     started = start_app(prefix="/course")
     assert not started.error, started.error
     client = started.client()

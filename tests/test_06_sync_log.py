@@ -19,6 +19,7 @@ CLIENTS, MESSAGES_EACH = 50, 20
 # --- The new concept: one log for the whole conversation ------------------------------------------
 
 def test_both_clients_write_to_one_shared_chat_log(client, log_dir):
+    """Both roles append to one <LOG_DIR>/chat.log, each line with its own role."""
     send(client, "user", "My order has not arrived")
     send(client, "attendant", "Let me check that for you")
     send(client, "user", "Thanks!")
@@ -34,6 +35,7 @@ def test_both_clients_write_to_one_shared_chat_log(client, log_dir):
 
 @pytest.mark.parametrize("role", ROLES)
 def test_each_page_shows_the_whole_conversation_who_what_and_when(client, log_dir, role):
+    """Both pages read chat.log and list every message with its time and role."""
     send(client, "user", "Is anybody there?")
     send(client, "attendant", "Yes, I am here")
     page = client.get(f"/{role}").text
@@ -49,12 +51,14 @@ def test_each_page_shows_the_whole_conversation_who_what_and_when(client, log_di
 
 
 def test_the_button_is_send_refresh(client):
+    """The submit button's label is Send/Refresh."""
     page = client.get("/user").text
     assert 'value="Send/Refresh"' in page or ">Send/Refresh<" in page, "The form's button should say Send/Refresh"
 
 
 @pytest.mark.parametrize("text", EMPTY_TEXTS)
 def test_an_empty_box_writes_nothing_and_shows_the_conversation_now(client, log_dir, text):
+    """An empty or blank box is a Refresh: write nothing, show no error, redirect to the page."""
     token = csrf_token(client.get("/user").text)  # the user's page is open...
     send(client, "attendant", "A reply the user has not seen yet")  # ...when the attendant answers
     before = (log_dir / "chat.log").read_bytes()
@@ -66,6 +70,7 @@ def test_an_empty_box_writes_nothing_and_shows_the_conversation_now(client, log_
 
 
 def test_a_refresh_before_anyone_wrote_creates_no_message(client, log_dir):
+    """A Refresh never writes to chat.log."""
     token = csrf_token(client.get("/attendant").text)
     response = client.post("/attendant", data={"csrf_token": token, "text": " "}, follow_redirects=True)
     assert response.status_code == 200, f"A Refresh of an empty conversation should answer 200, got {response.status_code}"
@@ -75,67 +80,87 @@ def test_a_refresh_before_anyone_wrote_creates_no_message(client, log_dir):
 # --- Pages ---------------------------------------------------------------------------------------
 
 def test_home_page_links_to_both_clients(client):
+    """The home page links /user and /attendant with url_for('main.chat', role=...)."""
     pages.home_page_links_to_both_clients(client)
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_each_client_shows_a_message_form_in_the_shared_layout(client, role):
+    """One chat.html extending base.html, with the form's fields and {{ form.hidden_tag() }}."""
     pages.client_shows_a_message_form_in_the_shared_layout(client, role)
 
 
 @pytest.mark.parametrize("path", UNKNOWN_ROLE_PATHS)
 def test_an_unknown_role_is_not_found(client, path):
+    """Let the route accept only the two roles: /<any(user, attendant):role>."""
     pages.unknown_role_is_not_found(client, path)
 
 
 # --- Sending: every message to chat.log -----------------------------------------------------------
 
 def test_sending_appends_one_line_to_chat_log_and_redirects(client, log_dir):
+    """Append to chat.log, then redirect (post/redirect/get)."""
     pages.sending_appends_one_line_and_redirects(client, log_dir / "chat.log")
 
 
 def test_after_the_redirect_the_page_shows_the_message_and_a_flash(client):
+    """Look at what the chat view does after a good message (flash, then redirect) and at the page it redirects
+    to: it lists the log and base.html shows get_flashed_messages()."""
     pages.after_the_redirect_the_page_shows_the_message_and_a_flash(client)
 
 
 def test_a_message_over_the_limit_shows_an_error_naming_the_limit_and_writes_nothing(client, log_dir):
+    """Length(max=500) on the text field: its error names the limit."""
     pages.a_message_over_the_limit_is_refused(client, log_dir / "chat.log")
 
 
 def test_a_message_of_exactly_500_characters_is_sent(client, log_dir):
+    """Look at the text field's Length validator: 500 characters are still allowed."""
     pages.a_message_at_the_limit_is_sent(client, log_dir / "chat.log")
 
 
 def test_a_post_without_the_csrf_token_writes_nothing(client, log_dir):
+    """Look at the order in the chat view: only a form that validate_on_submit() accepts (its CSRF token
+    included) reaches the log."""
     pages.a_post_without_the_csrf_token_writes_nothing(client, log_dir / "chat.log")
 
 
 def test_odd_requests_get_an_answer_not_a_server_error(client, log_dir):
+    """Look at what the chat view takes from the request: only the validated form's text, never
+    request.form[...] or request.json."""
     pages.odd_requests_get_an_answer_not_a_server_error(client, log_dir / "chat.log")
 
 
 # --- What the log holds is exactly what was sent ---------------------------------------------------
 
 def test_messages_are_shown_as_text_not_run_as_html(client):
+    """Show messages with {{ message.text }} (escaped), never |safe."""
     pages.messages_are_shown_as_text_not_run_as_html(client)
 
 
 @pytest.mark.parametrize("text", TRICKY)
 def test_a_message_cannot_forge_a_log_line(client, log_dir, text):
+    """Write the text with json.dumps(text): quotes, newlines and every non-ASCII character become escapes, so
+    one message is one line."""
     pages.a_message_cannot_forge_a_log_line(client, log_dir / "chat.log", text)
 
 
 def test_each_message_shows_its_time_as_a_person_reads_it(client, log_dir):
+    """Keep the ISO time in <time datetime="...">, and show it as a person reads it, e.g. 2026-12-04 17:00."""
     pages.each_message_shows_its_time_as_a_person_reads_it(client, log_dir / "chat.log")
 
 
 def test_the_log_reads_back_every_message_in_order(client, log_dir):
+    """Look at chat_log.read: each line is '<time> <role> <JSON string>', and the string goes through
+    json.loads."""
     pages.the_log_reads_back_every_message_in_order(client, log_dir / "chat.log")
 
 
 # --- A real server, many clients at once -------------------------------------------------------------
 
 def test_fifty_clients_sending_at_once_leave_exactly_one_line_per_message(live_server, log_dir):
+    """Look at chat_log.append: one message must reach the file as one whole line, however many requests write
+    at once."""
     sent = pages.send_from_many_clients_at_once(live_server.url, CLIENTS, MESSAGES_EACH)
     stored = read_log(log_dir / "chat.log")
     assert len(stored) == CLIENTS * MESSAGES_EACH, (
@@ -150,45 +175,60 @@ def test_fifty_clients_sending_at_once_leave_exactly_one_line_per_message(live_s
 # --- Faults: whatever happens to the disk, the log stays whole and the sender is told ------------
 
 def test_a_log_with_lines_the_app_never_wrote_still_shows_the_others(client, log_dir):
+    """Look at chat_log.read: a line that is not exactly what append() writes is skipped, never a crash."""
     pages.a_log_with_lines_the_app_never_wrote_still_shows_the_others(client, log_dir / "chat.log")
 
 
 def test_sending_after_the_log_folder_was_deleted_recreates_it(client, log_dir):
+    """Look at chat_log.append: the log folder may be gone by the time a message arrives."""
     pages.sending_after_the_log_folder_was_deleted_recreates_it(client, log_dir / "chat.log")
 
 
 def test_a_log_folder_that_cannot_be_written_gives_a_clear_error(client, log_dir):
+    """Look at what the chat view does when chat_log.append raises OSError: the form again, with an error saying
+    the message could not be saved."""
     pages.a_log_folder_that_cannot_be_written_gives_a_clear_error(client, log_dir / "chat.log")
 
 
 def test_a_full_disk_never_corrupts_the_log(disk, live_server, log_dir):  # noqa: F811 (a fixture)
-    """On a 64 kB tmpfs where the machine lets the tests mount one, and with an injected full disk
-    (the server's file size limit) everywhere."""
+    """Look at chat_log.append when the disk fills up: a line written in part must be taken back whole, and the
+    sender told the message could not be saved."""
+    # On a 64 kB tmpfs where the machine lets the tests mount one, and with an injected full disk (the server's
+    # file size limit) everywhere.
     pages.a_full_disk_never_corrupts_the_log(live_server, disk, log_dir / "chat.log", "user")
 
 
 # --- Hostile settings and requests: an answer, never a 500 -------------------------------------
 
 def test_settings_are_read_as_the_text_they_are(start_app, stage_env):
+    """Look at how the app reads its FLASK_* settings: from_prefixed_env() guesses JSON unless told loads=str."""
     hostile.settings_read_as_text(start_app, stage_env, "/user")
 
 
 def test_a_bad_setting_stops_the_app_at_start_naming_it(start_app, stage_env):
+    """Look at where hardening.init_app reads MAX_CONTENT_LENGTH: a value that is not a number of bytes should
+    stop the start with a message naming FLASK_MAX_CONTENT_LENGTH."""
     hostile.a_bad_setting_stops_the_start(start_app, stage_env)
 
 
 def test_only_the_stages_own_dotenv_is_read(start_app, stage_env, stage_folder, tmp_path):
+    """Look at the load_dotenv() call: without a path it searches the folders above the stage too."""
     hostile.only_the_own_dotenv_is_read(start_app, stage_env, stage_folder, tmp_path, "/user")
 
 
 def test_a_request_body_over_the_limit_is_refused_with_413(client):
+    """Look at hardening.init_app and whether the app calls it: MAX_CONTENT_LENGTH bounds a request's body."""
     hostile.a_request_body_over_the_limit_is_refused_with_413(client, "/user")
 
 
 def test_a_file_sent_as_the_message_writes_nothing_and_is_not_a_server_error(client, log_dir):
+    """Look at how the form is built from the request: a FlaskForm reads request.form, where a file is never a
+    message."""
     hostile.a_file_sent_for_a_text_field_gets_an_answer_not_a_server_error(client, "/user", {}, "text")
     assert read_log(log_dir / "chat.log") == [], "A file sent as the message should write nothing to chat.log"
 
 
 def test_pages_carry_the_secure_defaults(client):
+    """Look at hardening.py and whether the app calls init_app: the nosniff and framing headers on every answer,
+    and SESSION_COOKIE_SAMESITE."""
     hostile.pages_carry_the_secure_defaults(client, "/user")

@@ -31,42 +31,31 @@ def start_chat(client, prefix=""):
 
 
 def test_the_code_never_switches_the_debugger_on(stage_folder):
-    """The code never switches the debugger on.
-
-    Hint: Turn the debugger on only when you start the server (flask run --debug); take
-    app.run(debug=True), DEBUG = True, host="0.0.0.0" and FLASK_DEBUG=1 out of the files you hand in."""
+    """Turn the debugger on only when you start the server (flask run --debug); take app.run(debug=True), DEBUG
+    = True, host="0.0.0.0" and FLASK_DEBUG=1 out of the files you hand in."""
     no_debugger_switched_on(stage_folder)
 
 
 def test_no_secret_is_written_in_the_code(stage_folder):
-    """No secret is written in the code or in a committed settings file.
-
-    Hint: Read the secret key (and the attendant's password hash) from the environment or .env with
+    """Read the secret key (and the attendant's password hash) from the environment or .env with
     app.config.from_prefixed_env(); leave them empty in .env.example."""
     no_secret_in_the_code(stage_folder)
 
 
 def test_every_page_template_extends_the_layout(stage_folder):
-    """Every page template extends the layout.
-
-    Hint: Start each page template with {% extends "base.html" %} and put its content in the layout's
-    blocks."""
+    """Start each page template with {% extends "base.html" %} and put its content in the layout's blocks."""
     every_page_template_extends_the_layout(stage_folder)
 
 
 def test_every_file_is_opened_with_an_explicit_encoding(stage_folder):
-    """Every file is opened with an explicit encoding.
-
-    Hint: Give every open() of a text file encoding="utf-8", or open it in binary and encode or decode
-    UTF-8 yourself."""
+    """Give every open() of a text file encoding="utf-8", or open it in binary and encode or decode UTF-8
+    yourself."""
     every_file_opened_with_an_encoding(stage_folder)
 
 
 def test_text_a_visitor_sends_is_shown_as_text_on_both_sides_pages(live_server):
-    """Text a visitor sends is shown as text on both sides' pages.
-
-    Hint: The chat page renders the history with {{ message.text }}: never |safe or Markup(...) there;
-    chat.js uses textContent for the live ones."""
+    """The chat page renders the history with {{ message.text }}: never |safe or Markup(...) there; chat.js uses
+    textContent for the live ones."""
     user = Browser(live_server.url)
     chat_id = user.start_chat()
     attendant = Browser(live_server.url).sign_in()
@@ -84,10 +73,7 @@ def test_text_a_visitor_sends_is_shown_as_text_on_both_sides_pages(live_server):
 
 
 def test_after_signing_in_the_redirect_stays_on_this_site(client):
-    """After signing in, the redirect stays on this site.
-
-    Hint: Redirect to url_for(...) of one of your pages; if you honour ?next=, accept only a path of
-    this site."""
+    """Redirect to url_for(...) of one of your pages; if you honour ?next=, accept only a path of this site."""
     for target in ("https://evil.example/", "//evil.example/"):
         token = csrf_token(client.get("/signin").text, "/signin")
         response = client.post(f"/signin?next={urllib.parse.quote(target, safe='')}",
@@ -96,10 +82,7 @@ def test_after_signing_in_the_redirect_stays_on_this_site(client):
 
 
 def test_the_attendants_password_never_reaches_the_servers_output(live_server):
-    """The attendant's password never reaches the server's output.
-
-    Hint: Remove every print or log call that includes the password; log the name and the outcome, if
-    anything."""
+    """Remove every print or log call that includes the password; log the name and the outcome, if anything."""
     visitor, wrong = Visitor(live_server.url), "Tr0ub4dor&3-a-wrong-guess"
     visitor.post_form("/signin", {"name": ATTENDANT_NAME, "password": wrong})
     status, path = visitor.post_form("/signin", {"name": ATTENDANT_NAME, "password": ATTENDANT_PASSWORD})
@@ -110,10 +93,8 @@ def test_the_attendants_password_never_reaches_the_servers_output(live_server):
 
 
 def test_a_chat_is_named_by_the_servers_local_time_at_any_hour_in_any_zone(start_app, stage_env):
-    """A chat is named by the server's local time, at any hour in any zone.
-
-    Hint: Name a session with datetime.now().strftime("%Y%m%d-%H%M%S"): the server's local time, on a
-    24-hour clock."""
+    """Name a session with datetime.now().strftime("%Y%m%d-%H%M%S"): the server's local time, on a 24-hour
+    clock."""
     def check(started, expected, when):
         response = start_chat(started.client())
         found = re.fullmatch(r"/user/([0-9]{8}-[0-9]{6})(-[0-9]+)?", response.location or "")
@@ -128,10 +109,8 @@ def test_a_chat_is_named_by_the_servers_local_time_at_any_hour_in_any_zone(start
 
 
 def test_every_link_works_when_the_site_is_served_under_a_prefix(start_app):
-    """Every link works when the site is served under a prefix.
-
-    Hint: Build every URL with url_for(...): links, stylesheets, scripts, form actions and redirects;
-    never write /path by hand."""
+    """Build every URL with url_for(...): links, stylesheets, scripts, form actions and redirects; never write
+    /path by hand."""
     started = start_app(prefix="/course")
     assert not started.error, started.error
     client = started.client()
