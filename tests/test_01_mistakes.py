@@ -5,6 +5,6 @@ STAGE = 1
 
 
 def test_the_code_never_switches_the_debugger_on(stage_folder):
-    """Turn the debugger on only when you start the server (flask run --debug); take app.run(debug=True), DEBUG
-    = True, host="0.0.0.0" and FLASK_DEBUG=1 out of the files you hand in."""
+    """Look through the files you hand in for app.run(debug=True), DEBUG = True, FLASK_DEBUG=1 or
+    host="0.0.0.0": the debugger belongs to `flask run --debug` on your own machine."""
     no_debugger_switched_on(stage_folder)

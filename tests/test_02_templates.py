@@ -134,8 +134,7 @@ def test_about_page_shows_the_time_it_was_made_and_greets_for_that_hour(client):
 
 
 def test_a_page_that_does_not_exist_gets_a_404_page_in_the_sites_layout(client):
-    """Look at the @app.errorhandler(404) view: it renders a template that extends base.html and returns the 404
-    status with it."""
+    """Look at the @app.errorhandler(404) view: the template it renders, and the status it returns with it."""
     response = client.get("/no-such-page")
     assert response.status_code == 404, (
         f"A URL no route matches should answer 404 Not Found, but answered {response.status_code}: "

@@ -81,8 +81,8 @@ def test_a_script_in_the_name_is_shown_as_text_not_run(client):
     response = client.get("/hello", query_string={"name": attack})
     assert response.status_code == 200, f"/hello with a script as name should still answer 200, not {response.status_code}"
     assert attack not in response.text, (
-        "A <script> typed into the name reached the page as HTML, so it would run in the browser;"
-        " show the name with {{ name }} in a template, which escapes it"
+        "A <script> typed into the name reached the page as HTML, so it would run in the browser:"
+        " the template should show it escaped, as text"
     )
     assert "&lt;script&gt;" in response.text, "The escaped name (&lt;script&gt;...) should appear on the page as text"
 

@@ -115,8 +115,8 @@ def test_a_post_without_the_csrf_token_is_refused_and_flashes_nothing(client):
 
 
 def test_a_refused_form_gets_a_400_page_that_says_what_happened(client):
-    """Look at the CSRFError handler that hardening.init_app registers: a page of the site (extending base.html)
-    showing error.description, with the 400 status."""
+    """Look at the CSRFError handler that hardening.init_app registers: the template it renders, the reason it
+    shows and its status."""
     response = client.post(LOGIN, data={"username": "ana", "password": "secret"})
     assert response.status_code == 400, f"A POST without the CSRF token should answer 400, not {response.status_code}"
     assert "<nav" in response.text and "CSRF token" in response.text, (
@@ -250,8 +250,8 @@ def test_settings_are_read_as_the_text_they_are(start_app, stage_env):
 
 
 def test_a_bad_setting_stops_the_app_at_start_naming_it(start_app, stage_env):
-    """Look at where hardening.init_app reads MAX_CONTENT_LENGTH: a value that is not a number of bytes should
-    stop the start with a message naming FLASK_MAX_CONTENT_LENGTH."""
+    """Look at where hardening.init_app reads MAX_CONTENT_LENGTH, and at what it does with a value that is not a
+    number of bytes."""
     hostile.a_bad_setting_stops_the_start(start_app, stage_env)
 
 

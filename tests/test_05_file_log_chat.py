@@ -222,14 +222,13 @@ def test_sending_after_the_log_folder_was_deleted_recreates_it(client, log_dir):
 
 
 def test_a_log_folder_that_cannot_be_written_gives_a_clear_error(client, log_dir):
-    """Look at what the chat view does when chat_log.append raises OSError: the form again, with an error saying
-    the message could not be saved."""
+    """Look at what the chat view does when chat_log.append raises OSError."""
     pages.a_log_folder_that_cannot_be_written_gives_a_clear_error(client, log_dir / "user.log")
 
 
 def test_a_full_disk_never_corrupts_the_log(disk, live_server, log_dir):  # noqa: F811 (a fixture)
-    """Look at chat_log.append when the disk fills up: a line written in part must be taken back whole, and the
-    sender told the message could not be saved."""
+    """Look at chat_log.append when the disk fills up: what becomes of a line written in part, and what the chat
+    view tells the sender."""
     # On a 64 kB tmpfs where the machine lets the tests mount one, and with an injected full disk (the server's
     # file size limit) everywhere.
     pages.a_full_disk_never_corrupts_the_log(live_server, disk, log_dir / "user.log", "user")
@@ -243,8 +242,8 @@ def test_settings_are_read_as_the_text_they_are(start_app, stage_env):
 
 
 def test_a_bad_setting_stops_the_app_at_start_naming_it(start_app, stage_env):
-    """Look at where hardening.init_app reads MAX_CONTENT_LENGTH: a value that is not a number of bytes should
-    stop the start with a message naming FLASK_MAX_CONTENT_LENGTH."""
+    """Look at where hardening.init_app reads MAX_CONTENT_LENGTH, and at what it does with a value that is not a
+    number of bytes."""
     hostile.a_bad_setting_stops_the_start(start_app, stage_env)
 
 

@@ -50,8 +50,8 @@ def whole_lines(path):
 # --- The log: whole lines only, whatever the disk does ----------------------------------------------
 
 def test_a_full_disk_never_corrupts_a_session_log(disk, live_server, log_dir):  # noqa: F811
-    """Look at chat_log.append and the message handler when the disk fills up: a line written in part must be
-    taken back whole, and the sender gets a chat_error saying the message could not be saved."""
+    """Look at chat_log.append and the message handler when the disk fills up: what becomes of a line written in
+    part, and what the sender hears."""
     # On a 64 kB tmpfs where the machine lets the tests mount one, and with an injected full disk (the server's
     # file size limit) everywhere.
     disk.server = live_server
@@ -115,8 +115,8 @@ def test_settings_are_read_as_the_text_they_are(start_app, stage_env):
 
 
 def test_a_bad_setting_stops_the_app_at_start_naming_it(start_app, stage_env):
-    """Look at where hardening.init_app reads MAX_CONTENT_LENGTH: a value that is not a number of bytes should
-    stop the start with a message naming FLASK_MAX_CONTENT_LENGTH."""
+    """Look at where hardening.init_app reads MAX_CONTENT_LENGTH, and at what it does with a value that is not a
+    number of bytes."""
     hostile.a_bad_setting_stops_the_start(start_app, stage_env)
 
 

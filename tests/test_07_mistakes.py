@@ -31,8 +31,8 @@ def start_chat(client, prefix=""):
 
 
 def test_the_code_never_switches_the_debugger_on(stage_folder):
-    """Turn the debugger on only when you start the server (flask run --debug); take app.run(debug=True), DEBUG
-    = True, host="0.0.0.0" and FLASK_DEBUG=1 out of the files you hand in."""
+    """Look through the files you hand in for app.run(debug=True), DEBUG = True, FLASK_DEBUG=1 or
+    host="0.0.0.0": the debugger belongs to `flask run --debug` on your own machine."""
     no_debugger_switched_on(stage_folder)
 
 
@@ -43,7 +43,8 @@ def test_no_secret_is_written_in_the_code(stage_folder):
 
 
 def test_every_page_template_extends_the_layout(stage_folder):
-    """Start each page template with {% extends "base.html" %} and put its content in the layout's blocks."""
+    """Look at the first line of each page template in templates/: a page extends the layout and fills its
+    blocks, never copies or includes it."""
     every_page_template_extends_the_layout(stage_folder)
 
 
