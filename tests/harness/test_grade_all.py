@@ -1,4 +1,5 @@
 """Grading a class (`make grade-all`), the platforms (`make gradescope`) and exit statuses through make."""
+import ast
 import csv
 import html
 import io
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from grading.checks import describe
 from stages import ROOT, STAGES, stage_dir
 from stages import test_files as stage_test_files
 
@@ -165,6 +167,15 @@ def test_gradescope_zip_has_the_autograder_and_no_lesson_code(tmp_path):
     assert not lesson, f"The autograder must not ship the lessons' solutions: {lesson}"
 
 
+def hint_of(number, function):
+    """The hint the docstring of stage N's check gives, in one line as the grader shows it."""
+    for path in stage_test_files(number, browser=False):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef) and node.name == function:
+                return " ".join(ast.get_docstring(node).split())
+    raise LookupError(f"stage {number} has no check {function}")
+
+
 def test_gradescope_results_have_a_score_and_one_test_per_check(tmp_path):
     folder = stage_1(tmp_path / "student", lambda text: text.replace("Hello, Flask!", "TODO"))
     results = tmp_path / "results.json"
@@ -175,7 +186,8 @@ def test_gradescope_results_have_a_score_and_one_test_per_check(tmp_path):
     checks = len(stage_checks(1, browser=False)) + 1  # + "the app loads"
     assert data["max_score"] == len(data["tests"]) == checks and data["score"] == checks - 1, data
     failed = [t for t in data["tests"] if t["status"] == "failed"]
-    assert len(failed) == 1 and "Hint:" in failed[0]["output"] and failed[0]["name"], failed
+    assert len(failed) == 1 and failed[0]["name"] == describe(failed[0]["number"]), failed
+    assert failed[0]["output"].endswith(f"Hint: {hint_of(1, failed[0]['number'].split('[')[0])}"), failed
     missing = subprocess.run([sys.executable, str(GRADE), "1", "--dir", str(tmp_path / "none"),
                               "--gradescope", str(results)], capture_output=True, text=True, env=env(), timeout=60)
     assert missing.returncode == 2 and json.loads(results.read_text())["score"] == 0

@@ -645,6 +645,8 @@ def test_grading_never_changes_the_folder_and_writes_junit_and_json(gradings, jo
     assert "KeyError" in failure.get("message") and "Hint:" in failure.text
     assert {"stage", "ok", "passed", "total", "checks"} <= set(verdict) and verdict["ok"] is False
     assert all({"id", "name", "description", "status", "reason", "hint"} <= set(c) for c in verdict["checks"])
+    named = [c for c in verdict["checks"] if not c["id"].startswith("grade::")]
+    assert named and all(c["description"] == describe(c["name"]) for c in named), verdict["checks"]
 
 
 def cannot_grade(workdir):
