@@ -9,10 +9,8 @@ STAGE = 2
 
 
 def test_about_page_shows_the_servers_local_time_and_greets_for_it_at_any_hour_in_any_zone(start_app, stage_env):
-    """The about page shows the server's local time and greets for it, at any hour in any zone.
-
-    Hint: Pass datetime.now() (the server's local time), show it with %H (24-hour clock), and try the
-    greeting's if at 11:59, 12:00, 17:59 and 18:00."""
+    """Pass datetime.now() (the server's local time), show it with %H (24-hour clock), and try the greeting's if
+    at 11:59, 12:00, 17:59 and 18:00."""
     def check(started, expected, when):
         html = started.client().get("/about").text
         match = re.search(r"\b(\d\d):(\d\d):(\d\d)\b", html)

@@ -53,11 +53,13 @@ def get_page(client, path):
 
 
 def test_home_and_about_pages_answer(client):
+    """Each page needs its route: / and /about, each rendering its template."""
     for path in ("/", "/about"):
         get_page(client, path)
 
 
 def test_the_stylesheet_link_leads_to_the_css_file(client):
+    """Link the stylesheet in base.html with url_for('static', filename='style.css'); the file lives in static/."""
     for path in ("/", "/about"):
         page = get_page(client, path)
         assert page.stylesheets, f"The page at {path} should link a stylesheet: <link rel=\"stylesheet\" href=...>"
@@ -74,6 +76,7 @@ def test_the_stylesheet_link_leads_to_the_css_file(client):
 
 
 def test_nav_links_reach_both_pages(client):
+    """The <nav> in base.html should link every page with url_for('<view name>')."""
     for path in ("/", "/about"):
         links = get_page(client, path).nav_links
         for target in ("/", "/about"):
@@ -86,6 +89,7 @@ def test_nav_links_reach_both_pages(client):
 
 
 def test_both_pages_share_the_layout_from_base_html(client):
+    """Every page template starts with {% extends "base.html" %} and fills the title and content blocks."""
     home, about = client.get("/").text, client.get("/about").text
 
     def layout(html):
@@ -105,6 +109,7 @@ def test_both_pages_share_the_layout_from_base_html(client):
 
 
 def test_home_page_lists_the_lessons_with_a_for_loop(client):
+    """Pass the list to render_template and write one <li> per item with {% for %} ... {% endfor %}."""
     items = get_page(client, "/").list_items
     assert len(items) >= 2, f"The home page should list the lessons, one <li> each, but has {len(items)} list items"
     assert any("Templates" in item for item in items), (
@@ -113,6 +118,7 @@ def test_home_page_lists_the_lessons_with_a_for_loop(client):
 
 
 def test_about_page_shows_the_time_it_was_made_and_greets_for_that_hour(client):
+    """Pass datetime.now() to the template and choose the greeting with {% if %} on its hour."""
     before = datetime.now().replace(microsecond=0)
     html = client.get("/about").text
     after = datetime.now()
@@ -128,6 +134,7 @@ def test_about_page_shows_the_time_it_was_made_and_greets_for_that_hour(client):
 
 
 def test_a_page_that_does_not_exist_gets_a_404_page_in_the_sites_layout(client):
+    """Look at the @app.errorhandler(404) view: the template it renders, and the status it returns with it."""
     response = client.get("/no-such-page")
     assert response.status_code == 404, (
         f"A URL no route matches should answer 404 Not Found, but answered {response.status_code}: "

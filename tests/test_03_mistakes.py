@@ -22,19 +22,15 @@ def page(client, path):
 
 
 def test_text_from_the_url_is_shown_as_text_on_every_page(client):
-    """Text from the URL is shown as text on every page.
-
-    Hint: Show text from the URL with {{ value }} in a template; never |safe, Markup(...), {% autoescape
-    false %}, or render_template_string with it in the template's source."""
+    """Show text from the URL with {{ value }} in a template; never |safe, Markup(...), {% autoescape false %},
+    or render_template_string with it in the template's source."""
     for text in HOSTILE:
         for path in pages_showing(text):
             shown_as_text(page(client, path), text, f"The page {urllib.parse.unquote(path)}")
 
 
 def test_accents_cjk_and_emoji_in_the_url_come_back_as_typed(client):
-    """Accents, CJK and emoji in the URL come back as typed.
-
-    Hint: Keep the text as str from request.args (or the URL) to the template; never encode it to ASCII."""
+    """Keep the text as str from request.args (or the URL) to the template; never encode it to ASCII."""
     for text in NON_ASCII:
         for path in pages_showing(text):
             html = page(client, path)

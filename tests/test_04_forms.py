@@ -72,6 +72,7 @@ def without_a_key(stage_env):
 
 
 def test_login_page_shows_the_form_with_a_csrf_token(client):
+    """Render the form's fields in the template, with {{ form.hidden_tag() }} inside the <form>."""
     page = FormParts(get_login_page(client))
     assert any((form.get("method") or "").lower() == "post" for form in page.forms), (
         'The login page should have a <form method="post">'
@@ -84,11 +85,14 @@ def test_login_page_shows_the_form_with_a_csrf_token(client):
 
 
 def test_the_nav_links_to_the_login_page(client):
+    """Add the login page to the <nav> in base.html with url_for('login')."""
     nav = client.get("/").text.split("<nav>", 1)[-1].split("</nav>", 1)[0]
     assert f'href="{LOGIN}"' in nav, f"The <nav> in base.html should link to {LOGIN} (url_for('login'))"
 
 
 def test_a_post_without_the_csrf_token_is_refused_and_flashes_nothing(client):
+    """CSRFProtect(app) refuses any POST without a valid token with 400; never switch CSRF off to make a form
+    work."""
     response = client.post(LOGIN, data={"username": "ana", "password": "secret"})
     assert response.status_code == 400, (
         f"A POST without the CSRF token should be refused with 400 Bad Request, but got {response.status_code}:"
@@ -99,6 +103,8 @@ def test_a_post_without_the_csrf_token_is_refused_and_flashes_nothing(client):
 
 
 def test_a_refused_form_gets_a_400_page_that_says_what_happened(client):
+    """Look at the CSRFError handler that hardening.init_app registers: the template it renders, the reason it
+    shows and its status."""
     response = client.post(LOGIN, data={"username": "ana", "password": "secret"})
     assert response.status_code == 400, f"A POST without the CSRF token should answer 400, not {response.status_code}"
     assert "<nav" in response.text and "CSRF token" in response.text, (
@@ -107,6 +113,7 @@ def test_a_refused_form_gets_a_400_page_that_says_what_happened(client):
 
 
 def test_a_post_with_a_wrong_csrf_token_is_refused(client):
+    """CSRFProtect(app) checks the token's signature against the secret key; keep it on."""
     response = client.post(LOGIN, data={"username": "ana", "password": "secret", "csrf_token": "made-up"})
     assert response.status_code == 400, (
         f"A POST with a made-up CSRF token should be refused with 400 Bad Request, but got {response.status_code}"
@@ -114,6 +121,8 @@ def test_a_post_with_a_wrong_csrf_token_is_refused(client):
 
 
 def test_an_empty_form_shows_an_error_next_to_each_field(client):
+    """After a failed validate_on_submit(), render the form again and show each field's errors right after its
+    input."""
     response = client.post(LOGIN, data={"csrf_token": csrf_token(client)})
     assert response.status_code == 200, (
         f"An empty form should come back with its errors (200), not {response.status_code}"
@@ -129,6 +138,8 @@ def test_an_empty_form_shows_an_error_next_to_each_field(client):
 
 
 def test_a_too_short_username_is_an_error_and_the_typed_name_is_kept(client):
+    """Give the field its validators (DataRequired, Length(min=3, ...)) and render it with {{ form.username() }}
+    so it keeps what was typed."""
     response = client.post(LOGIN, data={"username": "al", "password": "secret", "csrf_token": csrf_token(client)})
     assert response.status_code == 200, f"A form with an error should come back (200), not {response.status_code}"
     errors = errors_after(response.text, "username", "password")
@@ -141,6 +152,7 @@ def test_a_too_short_username_is_an_error_and_the_typed_name_is_kept(client):
 
 
 def test_a_valid_form_redirects_and_flashes_a_welcome_once(client):
+    """On success: flash(...) then return redirect(url_for('index')); base.html shows get_flashed_messages()."""
     response = client.post(LOGIN, data={"username": "ana", "password": "secret", "csrf_token": csrf_token(client)})
     assert response.status_code in (302, 303), (
         f"A valid form should answer with a redirect (302), not {response.status_code}:"
@@ -156,6 +168,7 @@ def test_a_valid_form_redirects_and_flashes_a_welcome_once(client):
 
 
 def test_the_secret_key_comes_from_the_environment(client, stage_env):
+    """app.config.from_prefixed_env() turns FLASK_SECRET_KEY into SECRET_KEY; no key in the code."""
     client.get(LOGIN)  # the form keeps its CSRF token in the session cookie, signed with the key
     assert signed_with(client, stage_env["FLASK_SECRET_KEY"]), (
         "With FLASK_SECRET_KEY set in the environment, app.config['SECRET_KEY'] should be its value:"
@@ -164,6 +177,7 @@ def test_the_secret_key_comes_from_the_environment(client, stage_env):
 
 
 def test_the_secret_key_can_come_from_a_dotenv_file(start_app, stage_folder, stage_env, tmp_path):
+    """Call load_dotenv() before app.config.from_prefixed_env()."""
     copy = hostile.stage_copy(stage_folder, tmp_path)
     (copy / ".env").write_text("FLASK_SECRET_KEY=key-from-the-dotenv-file\n", encoding="utf-8")
     # Started in its folder, as `flask --app app run` is.
@@ -179,6 +193,7 @@ def test_the_secret_key_can_come_from_a_dotenv_file(start_app, stage_folder, sta
 
 def test_without_a_secret_key_the_app_starts_with_a_random_key_and_one_warning(start_app, stage_folder, stage_env,
                                                                                 tmp_path):
+    """With no key configured: secrets.token_urlsafe() and one app.logger.warning naming FLASK_SECRET_KEY."""
     copy = hostile.stage_copy(stage_folder, tmp_path)
     starts = []
     for _ in range(2):
@@ -202,6 +217,7 @@ def test_without_a_secret_key_the_app_starts_with_a_random_key_and_one_warning(s
 
 
 def test_env_example_is_committed_with_no_secret_in_it(stage_folder):
+    """Commit .env.example listing FLASK_SECRET_KEY= with no value; keep the real .env out of git."""
     example = stage_folder / ".env.example"
     assert example.is_file(), "The stage should include .env.example, showing which settings exist"
     settings = dict(
@@ -217,6 +233,8 @@ def test_env_example_is_committed_with_no_secret_in_it(stage_folder):
 # --- Hostile requests: an answer, never a 500 -------------------------------------
 
 def test_a_file_sent_as_the_username_gets_the_form_again_not_a_server_error(client):
+    """Look at how the form is built from the request: a FlaskForm reads request.form, where a file is never a
+    username."""
     response = hostile.a_file_sent_for_a_text_field_gets_an_answer_not_a_server_error(
         client, LOGIN, {"password": "secret"}, "username")
     assert response.status_code == 200 and 'class="error"' in response.text, (
@@ -225,6 +243,7 @@ def test_a_file_sent_as_the_username_gets_the_form_again_not_a_server_error(clie
 
 
 def test_a_dotenv_in_a_parent_folder_cannot_turn_on_the_debugger(start_app, stage_folder, tmp_path):
+    """Look at the load_dotenv() call: without a path it searches the folders above the stage too."""
     copy = hostile.stage_copy(stage_folder, tmp_path)
     (copy.parent / ".env").write_text("FLASK_DEBUG=1\n", "utf-8")
     started = hostile.started_or_fail(start_app(folder=copy, config=None), "from a folder whose parent has a .env")
@@ -239,6 +258,7 @@ def test_a_dotenv_in_a_parent_folder_cannot_turn_on_the_debugger(start_app, stag
 
 
 def test_the_int_converter_refuses_numbers_over_its_max(client):
+    """Look at the /square route's converter: stage 3 gave <int:...> its max."""
     status = client.get("/square/" + "9" * 5000).status_code
     assert status == 404, (
         f"GET /square/999... (5,000 digits) should be 404 Not Found, not {status}: keep stage 3's "

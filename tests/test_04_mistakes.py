@@ -33,10 +33,8 @@ def url_pages(text):
 
 
 def test_text_a_visitor_sends_is_shown_as_text_on_every_page(client):
-    """Text a visitor sends is shown as text on every page.
-
-    Hint: Show what a visitor typed with {{ value }} in a template; never |safe, Markup(...), {%
-    autoescape false %}, or render_template_string with it in the template's source."""
+    """Show what a visitor typed with {{ value }} in a template; never |safe, Markup(...), {% autoescape false
+    %}, or render_template_string with it in the template's source."""
     for text in HOSTILE:
         shown_as_text(welcome_page(client, text), text, f"The welcome message after logging in as {text!r}")
         for path in url_pages(text):
@@ -50,29 +48,21 @@ def test_text_a_visitor_sends_is_shown_as_text_on_every_page(client):
 
 
 def test_accents_cjk_and_emoji_come_back_as_typed(client):
-    """Accents, CJK and emoji come back as typed.
-
-    Hint: Keep the text as str from the form to the flashed message; never encode it to ASCII."""
+    """Keep the text as str from the form to the flashed message; never encode it to ASCII."""
     for text in NON_ASCII:
         html = welcome_page(client, text)
         assert text in html, f"After logging in as {text!r} the welcome message should show the name exactly as typed"
 
 
 def test_after_logging_in_the_redirect_stays_on_this_site(client):
-    """After logging in, the redirect stays on this site.
-
-    Hint: Redirect to url_for(...) of one of your pages; if you honour ?next=, accept only a path of
-    this site."""
+    """Redirect to url_for(...) of one of your pages; if you honour ?next=, accept only a path of this site."""
     for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
         response = log_in(client, "ana", path=f"{LOGIN}?next={urllib.parse.quote(target, safe='')}")
         stays_on_this_site(response, f"Logging in from {LOGIN}?next={target}")
 
 
 def test_the_password_never_reaches_the_servers_output(live_server):
-    """The password never reaches the server's output.
-
-    Hint: Remove every print or log call that includes the password; log the name and the outcome, if
-    anything."""
+    """Remove every print or log call that includes the password; log the name and the outcome, if anything."""
     visitor, password = RemoteClient(live_server.url), "Tr0ub4dor&3-never-logged"
     status = visitor.post_form(LOGIN, {"username": "ana", "password": password}, follow_redirects=True).status_code
     assert status == 200, f"Logging in (then following the redirect) should end on a page that answers 200, not {status}"

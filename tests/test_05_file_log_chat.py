@@ -21,6 +21,8 @@ def config_logging_to(log_folder):
 # --- The new structure: an app package with a factory and a Blueprint -------------------------
 
 def test_the_app_is_a_package_built_by_create_app(stage_folder, start_app, tmp_path):
+    """app/__init__.py defines create_app(test_config=None), which builds and returns a new Flask app and
+    registers the Blueprint from app/routes.py."""
     package = stage_folder / "app"
     assert (package / "__init__.py").is_file(), "Stage 5 keeps its code in a package: app/__init__.py"
     assert (package / "routes.py").is_file(), "The routes live in app/routes.py"
@@ -41,6 +43,7 @@ def test_the_app_is_a_package_built_by_create_app(stage_folder, start_app, tmp_p
 
 
 def test_create_app_takes_settings_from_the_environment(start_app, stage_env, log_dir, tmp_path):
+    """In create_app: load_dotenv(), then app.config.from_prefixed_env(), then test_config."""
     started_elsewhere = tmp_path / "started-here"
     started_elsewhere.mkdir()
     started = started_or_fail(start_app(config=None, cwd=started_elsewhere), "from create_app() with no test config")
@@ -53,6 +56,7 @@ def test_create_app_takes_settings_from_the_environment(start_app, stage_env, lo
 
 
 def test_test_config_wins_over_the_environment(start_app, log_dir, tmp_path):
+    """Apply test_config after from_prefixed_env(), and only set LOG_DIR with setdefault."""
     other = tmp_path / "other-logs"
     started = started_or_fail(start_app(config=config_logging_to(other)), "from create_app(test_config)")
     send(started.client(), "user", "Where does this go?")
@@ -62,12 +66,14 @@ def test_test_config_wins_over_the_environment(start_app, log_dir, tmp_path):
 
 
 def test_a_missing_log_folder_is_created(start_app, tmp_path):
+    """os.makedirs(app.config['LOG_DIR'], exist_ok=True) in create_app."""
     folder = tmp_path / "not" / "there" / "yet"
     started_or_fail(start_app(config=config_logging_to(folder)), "with a log folder that does not exist yet")
     assert folder.is_dir(), "create_app() should create the log folder when it is missing"
 
 
 def test_without_a_secret_key_the_app_warns_and_picks_a_random_one(start_app, stage_env, log_dir):
+    """With no key configured: secrets.token_urlsafe() and one app.logger.warning naming FLASK_SECRET_KEY."""
     no_key = {**stage_env, "FLASK_SECRET_KEY": ""}  # set but empty, so no .env file can fill it in
     starts = []
     for _ in range(2):
@@ -84,6 +90,7 @@ def test_without_a_secret_key_the_app_warns_and_picks_a_random_one(start_app, st
 # --- Sending: each role to its own log ------------------------------------------------------------
 
 def test_sending_appends_one_line_to_that_clients_log_and_redirects(client, log_dir):
+    """Append to <LOG_DIR>/<role>.log through chat_log.append, then redirect to the same page."""
     response = send(client, "user", "Hello, I need help")
     assert response.status_code == 302, f"A sent message should redirect (Post/Redirect/Get), got {response.status_code}"
     assert response.headers["Location"] == "/user", "After sending, the redirect should lead back to /user"
@@ -93,6 +100,7 @@ def test_sending_appends_one_line_to_that_clients_log_and_redirects(client, log_
 
 
 def test_the_two_clients_do_not_see_each_other(client, log_dir):
+    """Each role reads and writes its own log file only."""
     send(client, "user", "Is anybody there?")
     send(client, "attendant", "Hello, I am here")
     assert read_log(log_dir / "user.log") == [("user", "Is anybody there?")], "user.log should hold only the user's message"
@@ -105,6 +113,7 @@ def test_the_two_clients_do_not_see_each_other(client, log_dir):
 
 @pytest.mark.parametrize("text", EMPTY_TEXTS)
 def test_an_empty_message_shows_an_error_and_writes_nothing(client, log_dir, text):
+    """DataRequired on the text field refuses an empty or blank box with an error."""
     response = send(client, "user", text)
     assert response.status_code == 200, f"An empty message should show the form again, got {response.status_code}"
     assert "Type a message first" in response.text, "An empty message should show the error 'Type a message first'"
@@ -114,6 +123,8 @@ def test_an_empty_message_shows_an_error_and_writes_nothing(client, log_dir, tex
 # --- Hostile requests: an answer, never a 500 -------------------------------------
 
 def test_a_file_sent_as_the_message_gets_the_form_again_not_a_server_error(client, log_dir):
+    """Look at how the form is built from the request: a FlaskForm reads request.form, where a file is never a
+    message."""
     response = hostile.a_file_sent_for_a_text_field_gets_an_answer_not_a_server_error(client, "/user", {}, "text")
     assert response.status_code == 200 and 'class="error"' in response.text, (
         "A file sent as the message should get the form again, with an error at the message box"

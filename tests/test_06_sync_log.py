@@ -16,6 +16,7 @@ STAGE = 6
 # --- The new concept: one log for the whole conversation ------------------------------------------
 
 def test_both_clients_write_to_one_shared_chat_log(client, log_dir):
+    """Both roles append to one <LOG_DIR>/chat.log, each line with its own role."""
     send(client, "user", "My order has not arrived")
     send(client, "attendant", "Let me check that for you")
     send(client, "user", "Thanks!")
@@ -31,6 +32,7 @@ def test_both_clients_write_to_one_shared_chat_log(client, log_dir):
 
 @pytest.mark.parametrize("role", ROLES)
 def test_each_page_shows_the_whole_conversation_who_what_and_when(client, log_dir, role):
+    """Both pages read chat.log and list every message with its time and role."""
     send(client, "user", "Is anybody there?")
     send(client, "attendant", "Yes, I am here")
     page = client.get(f"/{role}").text
@@ -46,12 +48,14 @@ def test_each_page_shows_the_whole_conversation_who_what_and_when(client, log_di
 
 
 def test_the_button_is_send_refresh(client):
+    """The submit button's label is Send/Refresh."""
     page = client.get("/user").text
     assert 'value="Send/Refresh"' in page or ">Send/Refresh<" in page, "The form's button should say Send/Refresh"
 
 
 @pytest.mark.parametrize("text", EMPTY_TEXTS)
 def test_an_empty_box_writes_nothing_and_shows_the_conversation_now(client, log_dir, text):
+    """An empty or blank box is a Refresh: write nothing, show no error, redirect to the page."""
     token = csrf_token(client.get("/user").text)  # the user's page is open...
     send(client, "attendant", "A reply the user has not seen yet")  # ...when the attendant answers
     before = (log_dir / "chat.log").read_bytes()
@@ -63,15 +67,17 @@ def test_an_empty_box_writes_nothing_and_shows_the_conversation_now(client, log_
 
 
 def test_a_refresh_before_anyone_wrote_creates_no_message(client, log_dir):
+    """A Refresh never writes to chat.log."""
     token = csrf_token(client.get("/attendant").text)
     response = client.post("/attendant", data={"csrf_token": token, "text": " "}, follow_redirects=True)
     assert response.status_code == 200, f"A Refresh of an empty conversation should answer 200, got {response.status_code}"
     assert read_log(log_dir / "chat.log") == [], "A Refresh should never add a line to chat.log"
 
 
-# --- Sending: every message to chat.log -----------------------------------------------------------
+# --- Pages ---------------------------------------------------------------------------------------
 
 def test_sending_appends_one_line_to_chat_log_and_redirects(client, log_dir):
+    """Append to chat.log, then redirect (post/redirect/get)."""
     response = send(client, "user", "Hello, I need help")
     assert response.status_code == 302, f"A sent message should redirect (Post/Redirect/Get), got {response.status_code}"
     assert response.headers["Location"] == "/user", "After sending, the redirect should lead back to /user"
@@ -83,6 +89,8 @@ def test_sending_appends_one_line_to_chat_log_and_redirects(client, log_dir):
 # --- Hostile requests: an answer, never a 500 -------------------------------------
 
 def test_a_file_sent_as_the_message_writes_nothing_and_is_not_a_server_error(client, log_dir):
+    """Look at how the form is built from the request: a FlaskForm reads request.form, where a file is never a
+    message."""
     hostile.a_file_sent_for_a_text_field_gets_an_answer_not_a_server_error(client, "/user", {}, "text")
     assert read_log(log_dir / "chat.log") == [], "A file sent as the message should write nothing to chat.log"
 

@@ -23,6 +23,8 @@ def proxy(live_server, stage_folder):
 
 
 def test_behind_deploy_mds_nginx_the_chat_works_and_one_address_keeps_a_bounded_number_of_connections(proxy):
+    """Look at DEPLOY.md's nginx block: the WebSocket upgrade headers for /socket.io/, and limit_conn for one
+    address."""
     browser = RemoteClient(proxy.url)
     chat_id = start_chat(browser)
     windows = [SocketWindow(proxy.url, browser) for _ in range(BOUND)]

@@ -44,8 +44,10 @@ def whole_lines(path):
 # --- The log: whole lines only, whatever the disk does ----------------------------------------------
 
 def test_a_full_disk_never_corrupts_a_session_log(disk, live_server, log_dir):  # noqa: F811
-    """On a 64 kB tmpfs where the machine lets the tests mount one, and with an injected full disk
-    (the server's file size limit) everywhere."""
+    """Look at chat_log.append and the message handler when the disk fills up: what becomes of a line written in
+    part, and what the sender hears."""
+    # On a 64 kB tmpfs where the machine lets the tests mount one, and with an injected full disk (the server's
+    # file size limit) everywhere.
     disk.server = live_server
     browser = RemoteClient(live_server.url)
     chat_id = start_chat(browser)
@@ -83,6 +85,7 @@ def test_a_full_disk_never_corrupts_a_session_log(disk, live_server, log_dir):  
 
 
 def test_a_log_with_lines_the_app_never_wrote_still_gives_the_history(live_server, log_dir):
+    """Look at chat_log.read: a line that is not exactly what append() writes is skipped, never a crash."""
     chat_id = start_chat(RemoteClient(live_server.url))
     session_log(log_dir, chat_id).write_bytes(
         b'2026-01-01T00:00:00 user "written before"\n'
@@ -105,6 +108,8 @@ POLLING = "/socket.io/?EIO=4&transport=polling"
 
 
 def test_only_its_own_host_names_are_answered(client):
+    """Look at where the app sets TRUSTED_HOSTS (hardening.py): Flask answers 400 to a Host not in it, Socket.IO
+    included."""
     for host in ("localhost", "127.0.0.1", "127.0.0.1:5000"):
         status = client.get("/", headers={"Host": host}).status_code
         assert status == 200, f"A request for host {host} should be answered 200, not {status}"
@@ -120,6 +125,7 @@ def test_only_its_own_host_names_are_answered(client):
 
 
 def test_the_host_names_come_from_the_environment(start_app, stage_env):
+    """Look at where TRUSTED_HOSTS gets its value: FLASK_TRUSTED_HOSTS, a comma-separated list, when it is set."""
     started = start_app(env={**stage_env, "FLASK_TRUSTED_HOSTS": "chat.example,127.0.0.1"})
     assert started.error is None, f"With FLASK_TRUSTED_HOSTS=chat.example,127.0.0.1 the app should start: {started.error}"
     client = started.client()
@@ -134,6 +140,8 @@ def test_the_host_names_come_from_the_environment(start_app, stage_env):
 # --- Bounds: what one client may cost -------------------------------------------------------------
 
 def test_a_long_session_reaches_a_newly_joined_window_and_the_chat_page_whole(app, client, log_dir):
+    """Look at what the join handler and the chat page read from the session's log: all of it, never the last
+    few lines."""
     chat_id = start_chat(client)
     texts = [f"message {n}." for n in range(1000)]
     with open(session_log(log_dir, chat_id), "w", encoding="utf-8") as log:
@@ -155,11 +163,10 @@ TABS, FLOOD = 8, 8  # a tab's flood takes a fraction of a second: each new tab w
 
 def test_a_flood_from_one_address_gets_chat_errors_is_not_logged_and_a_new_window_does_not_reset_it(
         start_app, stage_env, log_dir):
-    """With FLASK_MESSAGE_RATE="1 per second", one address gets at most one message a second through,
-    however many windows it opens: the rest get chat_errors and are not logged.
-
-    Hint: count the messages per client address on the server (Flask-Limiter's limiter.limiter.hit with
+    """Count the messages per client address on the server (Flask-Limiter's limiter.limiter.hit with
     request.remote_addr), never per connection: a new connection would start from nothing."""
+    # With FLASK_MESSAGE_RATE="1 per second", one address gets at most one message a second through, however
+    # many windows it opens: the rest get chat_errors and are not logged.
     started = start_app(env={**stage_env, "FLASK_MESSAGE_RATE": "1 per second"})
     client = started.client()
     chat_id = start_chat(client)
@@ -196,6 +203,8 @@ def test_a_flood_from_one_address_gets_chat_errors_is_not_logged_and_a_new_windo
 
 
 def test_a_message_up_to_the_packet_limit_gets_a_chat_error_and_keeps_the_connection(live_server):
+    """Look at the message handler's length check and at the Socket.IO packet limit in hardening.py: a message
+    over 500 characters but within the limit gets a chat_error."""
     browser = RemoteClient(live_server.url)
     chat_id = start_chat(browser)
     with SocketWindow(live_server.url, browser) as user:
@@ -210,10 +219,9 @@ def test_a_message_up_to_the_packet_limit_gets_a_chat_error_and_keeps_the_connec
 
 
 def test_a_packet_over_the_limit_closes_its_own_connection_and_nothing_else(live_server, log_dir):
-    """A Socket.IO packet over 64 kB is never read: the server closes that connection (what one
-    window may cost is bounded), logs nothing, and the next window works.
-
-    Hint: SocketIO(..., max_http_buffer_size=...): Engine.IO's default reads packets up to 1 MB."""
+    """SocketIO(..., max_http_buffer_size=...): Engine.IO's default reads packets up to 1 MB."""
+    # A Socket.IO packet over 64 kB is never read: the server closes that connection (what one window may cost
+    # is bounded), logs nothing, and the next window works.
     browser = RemoteClient(live_server.url)
     chat_id = start_chat(browser)
     with SocketWindow(live_server.url, browser) as user:
@@ -240,11 +248,10 @@ def too_many(response, what):
 
 
 def test_one_address_starts_ten_chats_a_minute_even_dropping_its_cookie(app, client, live_server):
-    """The 11th chat started within a minute from one address gets 429 on the site's error page, even
-    from a browser that dropped its cookie; another address still starts chats.
-
-    Hint: keep the count on the server per client address (Flask-Limiter's @limiter.limit on the
-    route), not in the session cookie, which a script simply drops."""
+    """Keep the count on the server per client address (Flask-Limiter's @limiter.limit on the route), not in the
+    session cookie, which a script simply drops."""
+    # The 11th chat started within a minute from one address gets 429 on the site's error page, even from a
+    # browser that dropped its cookie; another address still starts chats.
     ids = [start_chat(client) for _ in range(10)]
     assert len(set(ids)) == 10, "10 chats in a minute from one address should all start"
     too_many(client.post_form("/user"), "The 11th chat started within a minute")
@@ -254,10 +261,9 @@ def test_one_address_starts_ten_chats_a_minute_even_dropping_its_cookie(app, cli
 
 
 def test_one_address_gets_five_sign_in_tries_a_minute(app, live_server):
-    """The 6th sign-in within a minute from one address gets 429, the right password too; another
-    address still signs in.
-
-    Hint: @limiter.limit("5 per minute", methods=["POST"]) on the sign-in route."""
+    """@limiter.limit("5 per minute", methods=["POST"]) on the sign-in route."""
+    # The 6th sign-in within a minute from one address gets 429, the right password too; another address still
+    # signs in.
     for _ in range(5):
         response = sign_in(app.test_client(), ATTENDANT_NAME, "guess")  # a fresh browser: the limit is the address's
         assert response.status_code == 200, f"A wrong password should get the form again; got {response.status_code}"
@@ -266,12 +272,15 @@ def test_one_address_gets_five_sign_in_tries_a_minute(app, live_server):
 
 
 def test_a_chat_starts_after_the_log_folder_was_deleted(client, log_dir):
+    """Look at chat_sessions.start: the log folder may be gone by the time a chat starts."""
     shutil.rmtree(log_dir)
     chat_id = start_chat(client)
     assert session_log(log_dir, chat_id).is_file(), "Starting a chat should recreate the deleted log folder"
 
 
 def test_a_log_folder_that_cannot_be_written_gives_a_clear_page(client, log_dir):
+    """Look at what the start view does when the session's log cannot be created (OSError): a page that says the
+    chat could not be started, with 503."""
     shutil.rmtree(log_dir)
     log_dir.write_text("a file where the log folder should be")
     response = client.post_form("/user")

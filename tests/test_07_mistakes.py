@@ -13,10 +13,8 @@ STAGE = 7
 
 
 def test_text_a_visitor_sends_is_shown_as_text_on_both_sides_pages(live_server):
-    """Text a visitor sends is shown as text on both sides' pages.
-
-    Hint: The chat page renders the history with {{ message.text }}: never |safe or Markup(...) there;
-    chat.js uses textContent for the live ones."""
+    """The chat page renders the history with {{ message.text }}: never |safe or Markup(...) there; chat.js uses
+    textContent for the live ones."""
     user, attendant = RemoteClient(live_server.url), signed_in(RemoteClient(live_server.url))
     chat_id = start_chat(user)
     with SocketWindow(live_server.url, user) as window:
@@ -32,20 +30,14 @@ def test_text_a_visitor_sends_is_shown_as_text_on_both_sides_pages(live_server):
 
 
 def test_after_signing_in_the_redirect_stays_on_this_site(client):
-    """After signing in, the redirect stays on this site.
-
-    Hint: Redirect to url_for(...) of one of your pages; if you honour ?next=, accept only a path of
-    this site."""
+    """Redirect to url_for(...) of one of your pages; if you honour ?next=, accept only a path of this site."""
     for target in ("https://evil.example/", "//evil.example/"):
         response = sign_in(client, path=f"/signin?next={urllib.parse.quote(target, safe='')}")
         stays_on_this_site(response, f"Signing in from /signin?next={target}")
 
 
 def test_the_attendants_password_never_reaches_the_servers_output(live_server):
-    """The attendant's password never reaches the server's output.
-
-    Hint: Remove every print or log call that includes the password; log the name and the outcome, if
-    anything."""
+    """Remove every print or log call that includes the password; log the name and the outcome, if anything."""
     visitor, wrong = RemoteClient(live_server.url), "Tr0ub4dor&3-a-wrong-guess"
     sign_in(visitor, ATTENDANT_NAME, wrong)
     signed_in(visitor)
@@ -55,10 +47,8 @@ def test_the_attendants_password_never_reaches_the_servers_output(live_server):
 
 
 def test_a_chat_is_named_by_the_servers_local_time_at_any_hour_in_any_zone(start_app, stage_env):
-    """A chat is named by the server's local time, at any hour in any zone.
-
-    Hint: Name a session with datetime.now().strftime("%Y%m%d-%H%M%S"): the server's local time, on a
-    24-hour clock."""
+    """Name a session with datetime.now().strftime("%Y%m%d-%H%M%S"): the server's local time, on a 24-hour
+    clock."""
     def check(started, expected, when):
         chat_id = start_chat(started.client())[:15]
         named = datetime.strptime(chat_id, "%Y%m%d-%H%M%S")

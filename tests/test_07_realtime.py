@@ -101,6 +101,7 @@ def logged_messages(log_dir, chat_id):
 # ---------------------------------------------------------------- pages
 
 def test_home_page_opens_each_client_in_its_own_window(client):
+    """Look at the home page's two links: target="user" and target="attendant" open each in its own window."""
     page = client.get("/").text
     for role in ("user", "attendant"):
         assert re.search(rf'<a [^>]*href="/{role}"[^>]*target="{role}"', page), (
@@ -109,6 +110,7 @@ def test_home_page_opens_each_client_in_its_own_window(client):
 
 
 def test_start_a_chat_creates_its_log_and_opens_its_page(client, log_dir):
+    """POST /user creates chat_<ID>.log (ID = start time, YYYYMMDD-hhmmss) and redirects to /user/<ID>."""
     chat_id = start_chat(client)
     assert (log_dir / f"chat_{chat_id}.log").is_file(), (
         f"Starting session {chat_id} should create chat_{chat_id}.log in the log folder"
@@ -131,13 +133,17 @@ def test_start_a_chat_creates_its_log_and_opens_its_page(client, log_dir):
 
 
 def test_start_without_csrf_token_is_refused_and_creates_nothing(client, log_dir):
+    """Look at the start view: only a form that validate_on_submit() accepts (its CSRF token included) creates a
+    session log."""
     response = client.post("/user", data={})
     assert response.status_code != 302, "A POST without the CSRF token must not start a chat"
     assert not list(log_dir.glob("chat_*.log")), "A refused POST should create no session log"
 
 
 def test_error_pages_are_pages_of_the_site(client):
-    """An unknown address and a refused form get the site's own 404 and 400 pages, not bare defaults."""
+    """Look at the Blueprint's error handlers: @bp.app_errorhandler covers every URL of the app, and each page
+    extends base.html."""
+    # An unknown address and a refused form get the site's own 404 and 400 pages, not bare defaults.
     response = client.get("/no-such-page")
     assert response.status_code == 404 and "<nav" in response.text, (
         "An unknown address should get the 404 page in the site's layout (404.html extends base.html), "
@@ -149,6 +155,7 @@ def test_error_pages_are_pages_of_the_site(client):
 
 
 def test_two_sessions_in_the_same_second_get_distinct_ids_and_files(client, log_dir):
+    """Create the log with open(path, 'x'); if it exists, try <ID>-2, <ID>-3 ..."""
     for _attempt in range(5):  # two requests take milliseconds; retry if a second ticked between
         first, second = start_chat(client), start_chat(client)
         if first[:15] == second[:15]:
@@ -163,6 +170,7 @@ def test_two_sessions_in_the_same_second_get_distinct_ids_and_files(client, log_
 
 
 def test_sessions_started_at_once_in_many_threads_get_distinct_ids(app, log_dir):
+    """Only open(path, 'x') decides who gets an ID: checking os.path.exists first is a race."""
     clients = [app.test_client() for _ in range(10)]  # one address may start 10 chats a minute
     tokens = [csrf_token(c.get("/user").text) for c in clients]
     start_line = threading.Barrier(len(clients))
@@ -194,6 +202,8 @@ def test_sessions_started_at_once_in_many_threads_get_distinct_ids(app, log_dir)
     "/{id}",
 ])
 def test_chat_pages_are_not_found_for_unknown_sessions_and_roles(client, path):
+    """Accept an ID only when it matches the strict pattern AND its log file exists; route roles with any(user,
+    attendant)."""
     path = path.format(id=start_chat(client))
     response = client.get(path)
     assert response.status_code == 404, f"GET {path} should be 404 Not Found, but answered {response.status_code}"
@@ -202,6 +212,8 @@ def test_chat_pages_are_not_found_for_unknown_sessions_and_roles(client, path):
 # ---------------------------------------------------------------- who may see what
 
 def test_a_stranger_cannot_list_the_sessions(app, client):
+    """Look at the /attendant view: it asks access.is_attendant() first and sends anyone else to the sign-in
+    page."""
     chat_id = start_chat(client)
     stranger = app.test_client()
     response = stranger.get("/attendant")
@@ -212,6 +224,8 @@ def test_a_stranger_cannot_list_the_sessions(app, client):
 
 @pytest.mark.parametrize("who", ["stranger", "other user"])
 def test_a_chat_that_exists_is_not_found_by_another_browser_exactly_like_one_that_does_not(app, client, who):
+    """Look at the chat page's view: a session this browser has no role in gets the very same abort(404) as one
+    that does not exist."""
     chat_id = start_chat(client)
     stranger = app.test_client()
     if who == "other user":
@@ -225,6 +239,8 @@ def test_a_chat_that_exists_is_not_found_by_another_browser_exactly_like_one_tha
 
 
 def test_a_stranger_cannot_join_or_write_even_forging_a_role(app, client, log_dir):
+    """Look at the join handler: the roles come from access.roles_in(chat_id), what the server knows of this
+    browser, never from the payload."""
     chat_id, user = user_in_a_new_session(app, client)
     unknown_error = None
     for payload in ({"chat_id": "20200101-000000"}, {"chat_id": chat_id},
@@ -245,6 +261,8 @@ def test_a_stranger_cannot_join_or_write_even_forging_a_role(app, client, log_di
 
 
 def test_the_role_comes_from_the_server_not_from_the_join(app, client, log_dir):
+    """Look at the join handler: the role the page asks for counts only when it is one of
+    access.roles_in(chat_id)."""
     chat_id = start_chat(client)
     user = window(app, client)
     user.emit("join", {"chat_id": chat_id, "role": "attendant"})
@@ -258,6 +276,8 @@ def test_the_role_comes_from_the_server_not_from_the_join(app, client, log_dir):
 
 
 def test_the_attendant_signs_in_only_with_the_right_name_and_password(app):
+    """Look at access.check_attendant and the sign-in view: both the name and the password's hash must match,
+    and the form keeps its CSRF token."""
     for name, password in [(ATTENDANT_NAME, "wrong"), ("someone", ATTENDANT_PASSWORD), ("", "")]:
         browser = app.test_client()
         response = sign_in(browser, name, password)
@@ -272,11 +292,10 @@ def test_the_attendant_signs_in_only_with_the_right_name_and_password(app):
 
 
 def test_a_browser_that_started_a_chat_and_signed_in_may_open_it_as_either_role(app, client, log_dir):
-    """One browser may play both sides: the chat it started, as the user, and, once its attendant
-    signed in, as the attendant. The page asks for its role; the server grants the roles the browser has.
-
-    Hint: access.roles_in() gives every role this browser has in the chat; join takes the role the
-    page asks for only if it is one of them."""
+    """access.roles_in() gives every role this browser has in the chat; join takes the role the page asks for
+    only if it is one of them."""
+    # One browser may play both sides: the chat it started, as the user, and, once its attendant signed in, as
+    # the attendant. The page asks for its role; the server grants the roles the browser has.
     chat_id = start_chat(client)
     signed_in(client)  # the same browser signs in
     for role in ("attendant", "user"):
@@ -294,6 +313,8 @@ def test_a_browser_that_started_a_chat_and_signed_in_may_open_it_as_either_role(
 
 
 def test_sign_in_with_no_attendant_set_up_says_how_to_set_one_up(start_app, stage_env, stage_folder, tmp_path):
+    """Look at the sign-in page when FLASK_ATTENDANT_PASSWORD_HASH is not set: it names make attendant and flask
+    --app app attendant."""
     # A copy without the stage's own .env, which may well set up an attendant.
     no_attendant = {name: value for name, value in stage_env.items() if name != "FLASK_ATTENDANT_PASSWORD_HASH"}
     started = start_app(env=no_attendant, folder=hostile.stage_copy(stage_folder, tmp_path))
@@ -309,12 +330,11 @@ def test_sign_in_with_no_attendant_set_up_says_how_to_set_one_up(start_app, stag
 
 def test_flask_attendant_writes_the_name_and_the_password_hash_to_the_stages_dotenv(
         request, start_app, stage_env, stage_folder, tmp_path, tmp_path_factory, log_dir):
-    """`flask --app app attendant`, run in a copy of the stage, asks for the name and the password
-    (twice) and writes the name and the password's hash, never the password, to the copy's .env;
-    a server started from that copy then signs that attendant in.
-
-    Hint: the click command sets FLASK_ATTENDANT_NAME and FLASK_ATTENDANT_PASSWORD_HASH (from
+    """The click command sets FLASK_ATTENDANT_NAME and FLASK_ATTENDANT_PASSWORD_HASH (from
     generate_password_hash) with dotenv.set_key, in the .env next to the app package."""
+    # `flask --app app attendant`, run in a copy of the stage, asks for the name and the password (twice) and
+    # writes the name and the password's hash, never the password, to the copy's .env; a server started from
+    # that copy then signs that attendant in.
     copy = hostile.stage_copy(stage_folder, tmp_path)
     name, password = "Robin Attendant", "a new password, typed twice"
     # The venv's flask, as a student runs it in the stage's folder: --app names the copy's app package.
@@ -346,11 +366,10 @@ def test_flask_attendant_writes_the_name_and_the_password_hash_to_the_stages_dot
 
 
 def test_signing_out_ends_the_sign_in_for_every_copy_of_the_cookie_and_every_open_window(app, client, log_dir):
-    """After signing out, a saved copy of the attendant's cookie opens no chat and gets no list,
-    even once the attendant has signed in again elsewhere, and a window opened before can no longer send.
-
-    Hint: the sign-in is recorded on the server (a token in the log folder, the cookie holds the same
-    token); signing out removes the record, and every page and event compares the two."""
+    """The sign-in is recorded on the server (a token in the log folder, the cookie holds the same token);
+    signing out removes the record, and every page and event compares the two."""
+    # After signing out, a saved copy of the attendant's cookie opens no chat and gets no list, even once the
+    # attendant has signed in again elsewhere, and a window opened before can no longer send.
     chat_id, user = user_in_a_new_session(app, client)
     desk = signed_in(app.test_client())
     saved = app.test_client()
@@ -392,6 +411,8 @@ def test_signing_out_ends_the_sign_in_for_every_copy_of_the_cookie_and_every_ope
 
 
 def test_the_attendants_list_is_live_and_gives_every_session_newest_first(app, client):
+    """watch joins the desk room and answers with every session, the newest first; starting a chat emits session
+    to the desk room."""
     desk_browser = signed_in(app.test_client())
     desk = window(app, desk_browser)
     desk.emit("watch")
@@ -413,6 +434,7 @@ def test_the_attendants_list_is_live_and_gives_every_session_newest_first(app, c
 
 
 def test_a_stranger_cannot_watch_the_list(app, client):
+    """Look at the watch handler: it asks access.is_attendant() before joining the desk room."""
     stranger = window(app)
     stranger.emit("watch")
     assert names(stranger.received()) == ["chat_error"], "watch without signing in is refused"
@@ -423,6 +445,7 @@ def test_a_stranger_cannot_watch_the_list(app, client):
 # ---------------------------------------------------------------- events
 
 def test_join_gets_the_history_then_live_messages(app, client):
+    """On join: join_room, read the session's log and emit history to that window, all under one lock."""
     chat_id, user = user_in_a_new_session(app, client)
     user.send("first")
     user.send("second")
@@ -444,6 +467,7 @@ def test_join_gets_the_history_then_live_messages(app, client):
 
 
 def test_a_message_reaches_both_roles_of_its_session_and_never_another(app, client):
+    """Emit each message to the session's room (to=chat_id), never broadcast to everyone."""
     chat_id, other_id = start_chat(client), start_chat(client)
     desk = signed_in(app.test_client())
     user, attendant, outsider = window(app, client), window(app, desk), window(app, desk)
@@ -461,6 +485,7 @@ def test_a_message_reaches_both_roles_of_its_session_and_never_another(app, clie
 
 
 def test_the_users_second_tab_in_the_same_browser_joins_as_the_user(app, client, log_dir):
+    """Look at access.roles_in: the browser's session remembers the chats it started, in every tab."""
     chat_id, user, attendant = both_in_a_new_session(app, client)
     second_tab = window(app, client)
     second_tab.join(chat_id, "user")
@@ -472,6 +497,7 @@ def test_the_users_second_tab_in_the_same_browser_joins_as_the_user(app, client,
 
 
 def test_each_message_is_logged_once_and_reads_back_exactly(app, client, log_dir):
+    """Append every message to its own session's chat_<ID>.log, in the same format as before."""
     chat_id, user, attendant = both_in_a_new_session(app, client)
     tricky = [
         ("user", 'She said "hi"\nthen left'),
@@ -501,6 +527,8 @@ BAD_MESSAGES = [
 
 @pytest.mark.parametrize("payload", BAD_MESSAGES)
 def test_a_bad_message_gets_a_chat_error_and_the_server_goes_on(app, client, log_dir, payload):
+    """Look at the message handler: check the payload's shape, the text's type, emptiness and length, and refuse
+    with chat_error before logging anything."""
     chat_id, user, attendant = both_in_a_new_session(app, client)
     user.received()
     if payload is None:
@@ -520,6 +548,7 @@ def test_a_bad_message_gets_a_chat_error_and_the_server_goes_on(app, client, log
 
 
 def test_an_event_the_handler_cannot_take_gets_a_chat_error_and_the_server_goes_on(app, client, log_dir):
+    """Look for the @socketio.on_error_default handler: an event that fails tells its window with chat_error."""
     _chat_id, user = user_in_a_new_session(app, client)
     user.emit("message", {"text": "one"}, {"text": "two"})  # two arguments instead of one
     errors = user.received("chat_error")
@@ -528,6 +557,8 @@ def test_an_event_the_handler_cannot_take_gets_a_chat_error_and_the_server_goes_
 
 
 def test_a_message_with_half_an_emoji_gets_an_error_that_says_so(app, client, log_dir):
+    """Look at the message handler: text that cannot be encoded as UTF-8 is refused with a chat_error that names
+    the broken character."""
     # JSON can carry a lone surrogate (half of an emoji); no UTF-8 log file can store it.
     chat_id, user = user_in_a_new_session(app, client)
     user.send("half an emoji \ud83d")
@@ -539,6 +570,7 @@ def test_a_message_with_half_an_emoji_gets_an_error_that_says_so(app, client, lo
 
 
 def test_a_message_exactly_at_the_limit_is_accepted(app, client, log_dir):
+    """Look at the message handler's length check: 500 characters are still allowed."""
     chat_id, user = user_in_a_new_session(app, client)
     user.send("x" * 500)
     assert user.received("chat_error") == [], "A message of exactly 500 characters is allowed"
@@ -546,6 +578,8 @@ def test_a_message_exactly_at_the_limit_is_accepted(app, client, log_dir):
 
 
 def test_a_message_before_joining_gets_a_chat_error(app, client, log_dir):
+    """Look at the message handler: a window that has not joined a session gets a chat_error telling it to join
+    first."""
     chat_id = start_chat(client)
     sock = window(app, client)
     sock.send("hello?")
@@ -571,6 +605,8 @@ def test_a_message_before_joining_gets_a_chat_error(app, client, log_dir):
     pytest.param(None, id="no payload"),
 ])
 def test_joining_a_bad_session_gets_a_chat_error(app, client, log_dir, payload):
+    """Look at the join handler and chat_sessions.exists: an ID must match the strict pattern and its log must
+    exist in the log folder."""
     chat_id = start_chat(client)
     (log_dir.parent / "chat_x.log").write_text("outside the log folder\n", encoding="utf-8")
     payload = json.loads(json.dumps(payload).replace("{id}", chat_id))
@@ -592,6 +628,7 @@ def test_joining_a_bad_session_gets_a_chat_error(app, client, log_dir, payload):
 
 
 def test_html_in_a_message_stays_text(app, client):
+    """In chat.js build each <li> with textContent or text nodes, never innerHTML."""
     chat_id, user, attendant = both_in_a_new_session(app, client)
     attack = "<script>alert(1)</script><img src=x onerror=alert(2)>"
     user.send(attack)
@@ -612,6 +649,7 @@ def test_html_in_a_message_stays_text(app, client):
 
 
 def test_a_foreign_origin_cannot_open_a_socket(client):
+    """Give cors_allowed_origins only the app's own pages (hardening.socketio_settings), never '*'."""
     handshake = "/socket.io/?EIO=4&transport=polling"
     own = client.get(handshake, headers={"Origin": "http://localhost"})
     assert own.status_code == 200, (
@@ -625,12 +663,11 @@ def test_a_foreign_origin_cannot_open_a_socket(client):
 
 
 def test_with_no_async_mode_set_socketio_serves_websocket_on_flasks_own_server(live_server):
-    """FLASK_SOCKETIO_ASYNC_MODE is not set here (nor eventlet or gevent asked for): the app starts on
-    `flask run` with no extra package, and its WebSocket works there (threading mode). An async mode
-    left to Flask-SocketIO's choice would take an installed gevent or eventlet, whose WebSocket
-    Flask's own server cannot serve; one named but not installed stops the app at start.
-
-    Hint: Give SocketIO async_mode='threading' unless the config says otherwise."""
+    """Give SocketIO async_mode='threading' unless the config says otherwise."""
+    # FLASK_SOCKETIO_ASYNC_MODE is not set here (nor eventlet or gevent asked for): the app starts on `flask
+    # run` with no extra package, and its WebSocket works there (threading mode). An async mode left to
+    # Flask-SocketIO's choice would take an installed gevent or eventlet, whose WebSocket Flask's own server
+    # cannot serve; one named but not installed stops the app at start.
     with SocketWindow(live_server.url) as plain:
         assert plain.transport == "websocket", (
             "With no FLASK_SOCKETIO_ASYNC_MODE, Socket.IO should run in threading mode and serve WebSocket "
@@ -638,6 +675,7 @@ def test_with_no_async_mode_set_socketio_serves_websocket_on_flasks_own_server(l
 
 
 def test_the_served_socketio_client_speaks_the_servers_protocol(client):
+    """Serve socket.io-client 4.x from app/static/vendor/ (make setup fetches it)."""
     response = client.get("/static/vendor/socket.io.min.js")
     body = response.get_data(as_text=True)
     response.close()
@@ -655,6 +693,7 @@ def test_the_served_socketio_client_speaks_the_servers_protocol(client):
 # ---------------------------------------------------------------- live: a real server, real clients
 
 def test_live_user_and_attendant_talk_both_ways_and_other_sessions_hear_nothing(live_server, log_dir):
+    """Look at the message handler: log the message, then emit it to the session's room (to=chat_id)."""
     url = live_server.url
     browser, other_browser, desk = RemoteClient(url), RemoteClient(url), signed_in(RemoteClient(url))
     chat_id, other_id = start_chat(browser), start_chat(other_browser)
@@ -678,6 +717,8 @@ def test_live_user_and_attendant_talk_both_ways_and_other_sessions_hear_nothing(
 
 def test_live_a_browser_style_connection_upgrades_to_websocket_and_a_foreign_origin_is_refused(
         live_server):
+    """Look at how create_app sets up Socket.IO: async_mode="threading", and cors_allowed_origins only the app's
+    own pages (hardening.socketio_settings), never "*"."""
     # No Origin header of our own: the WebSocket library sends the server's origin, as a page would.
     page_like = SocketWindow(live_server.url).connect(transports=["polling", "websocket"])
     try:
@@ -695,6 +736,8 @@ def test_live_a_browser_style_connection_upgrades_to_websocket_and_a_foreign_ori
 
 
 def test_live_history_after_reconnect_has_nothing_duplicated_or_lost(live_server):
+    """Look at the join handler: join the room and read the history under one lock, so no message falls between
+    them or comes twice."""
     browser, desk = RemoteClient(live_server.url), signed_in(RemoteClient(live_server.url))
     chat_id = start_chat(browser)
     with SocketWindow(live_server.url, browser) as user:
@@ -730,9 +773,11 @@ ROUNDS = 6  # the concurrency check runs 6 times in a row, every time without a 
 
 def test_live_fifty_clients_at_once_six_rounds_leave_each_message_logged_once_intact_and_in_order(
         start_app, stage_env, log_dir):
-    """50 windows in 10 sessions of 5 (2 tabs of the user's browser, 3 of the attendant's) send at
-    once, then again: 6 rounds, each with 10 fresh sessions, on one server. Every message also
-    goes to the 5 windows of its session (one session of 50 would mean 50 deliveries a message)."""
+    """Look at the message handler and chat_log.append: one write at a time per log, each message one whole
+    line, emitted in the order it was logged."""
+    # 50 windows in 10 sessions of 5 (2 tabs of the user's browser, 3 of the attendant's) send at once, then
+    # again: 6 rounds, each with 10 fresh sessions, on one server. Every message also goes to the 5 windows of
+    # its session (one session of 50 would mean 50 deliveries a message).
     sessions, tabs, per_client = 10, 5, 2
     clients = sessions * tabs
     server = served(start_app, {**stage_env,

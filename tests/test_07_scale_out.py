@@ -67,6 +67,8 @@ def two_servers(start_app, stage_env, redis_server):
 
 def test_user_and_attendant_on_two_servers_talk_through_redis_and_each_message_is_logged_once(
         two_servers, redis_server, log_dir):
+    """Look at how create_app sets up Socket.IO: FLASK_SOCKETIO_MESSAGE_QUEUE gives it the message queue the
+    servers share."""
     one, two = listening(two_servers, redis_server)
     browser, other_browser, desk = RemoteClient(one), RemoteClient(two), signed_in(RemoteClient(two))
     chat_id, other_id = start_chat(browser), start_chat(other_browser)
@@ -96,6 +98,8 @@ def test_user_and_attendant_on_two_servers_talk_through_redis_and_each_message_i
 
 
 def test_the_attendants_list_on_one_server_hears_of_a_chat_started_on_the_other(two_servers, redis_server):
+    """Look at how create_app sets up Socket.IO: FLASK_SOCKETIO_MESSAGE_QUEUE gives it the message queue the
+    servers share, and the start view tells the desk room."""
     one, two = listening(two_servers, redis_server)
     with SocketWindow(two, signed_in(RemoteClient(two))) as attendant_list:
         attendant_list.emit("watch")

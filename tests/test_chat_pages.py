@@ -30,6 +30,7 @@ def attendant_log(stage, log_dir):
 
 @pytest.mark.stages(5, 6)
 def test_home_page_links_to_both_clients(client):
+    """The home page links /user and /attendant with url_for('main.chat', role=...)."""
     response = client.get("/")
     assert response.status_code == 200, f"GET / should answer 200, but answered {response.status_code}"
     assert 'href="/user"' in response.text, "The home page should link to the user's client at /user"
@@ -39,6 +40,7 @@ def test_home_page_links_to_both_clients(client):
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.stages(5, 6)
 def test_each_client_shows_a_message_form_in_the_shared_layout(client, role):
+    """One chat.html extending base.html, with the form's fields and {{ form.hidden_tag() }}."""
     response = client.get(f"/{role}")
     assert response.status_code == 200, f"GET /{role} should answer 200, but answered {response.status_code}"
     page = response.text
@@ -52,6 +54,7 @@ def test_each_client_shows_a_message_form_in_the_shared_layout(client, role):
 @pytest.mark.parametrize("path", UNKNOWN_ROLE_PATHS)
 @pytest.mark.stages(5, 6)
 def test_an_unknown_role_is_not_found(client, path):
+    """Let the route accept only the two roles: /<any(user, attendant):role>."""
     response = client.get(path)
     assert response.status_code == 404, f"GET {path} should be 404 Not Found, but answered {response.status_code}"
     assert "<nav" in response.text, (
@@ -61,6 +64,8 @@ def test_an_unknown_role_is_not_found(client, path):
 
 @pytest.mark.stages(5, 6)
 def test_after_the_redirect_the_page_shows_the_message_and_a_flash(client):
+    """Look at what the chat view does after a good message (flash, then redirect) and at the page it redirects
+    to: it lists the log and base.html shows get_flashed_messages()."""
     response = send(client, "attendant", "How can I help?", follow_redirects=True)
     assert response.status_code == 200, f"The page after sending should answer 200, got {response.status_code}"
     assert "How can I help?" in response.text, "The attendant's page should show the message just sent"
@@ -69,6 +74,7 @@ def test_after_the_redirect_the_page_shows_the_message_and_a_flash(client):
 
 @pytest.mark.stages(5, 6)
 def test_a_message_over_the_limit_shows_an_error_naming_the_limit_and_writes_nothing(client, user_log):
+    """Length(max=500) on the text field: its error names the limit."""
     response = send(client, "user", "x" * (LIMIT + 1))
     assert response.status_code == 200, f"A too-long message should show the form again, got {response.status_code}"
     assert str(LIMIT) in response.text and 'class="error"' in response.text, (
@@ -79,12 +85,15 @@ def test_a_message_over_the_limit_shows_an_error_naming_the_limit_and_writes_not
 
 @pytest.mark.stages(5, 6)
 def test_a_message_of_exactly_500_characters_is_sent(client, user_log):
+    """Look at the text field's Length validator: 500 characters are still allowed."""
     send(client, "user", "é" * LIMIT)
     assert read_log(user_log) == [("user", "é" * LIMIT)], f"{LIMIT} characters is within the limit: {user_log.name} should hold them"
 
 
 @pytest.mark.stages(5, 6)
 def test_a_post_without_the_csrf_token_writes_nothing(client, user_log):
+    """Look at the order in the chat view: only a form that validate_on_submit() accepts (its CSRF token
+    included) reaches the log."""
     response = client.post("/user", data={"text": "sent by another site"})
     assert response.status_code in (200, 400), f"A post without the CSRF token should be refused, got {response.status_code}"
     assert read_log(user_log) == [], f"A post without the CSRF token should write nothing to {user_log.name}"
@@ -92,6 +101,8 @@ def test_a_post_without_the_csrf_token_writes_nothing(client, user_log):
 
 @pytest.mark.stages(5, 6)
 def test_odd_requests_get_an_answer_not_a_server_error(client, user_log):
+    """Look at what the chat view takes from the request: only the validated form's text, never
+    request.form[...] or request.json."""
     token = csrf_token(client.get("/user").text)
     odd = [
         client.post("/user", data={"csrf_token": token}),  # no text field at all
@@ -111,6 +122,7 @@ def test_odd_requests_get_an_answer_not_a_server_error(client, user_log):
 
 @pytest.mark.stages(5, 6)
 def test_messages_are_shown_as_text_not_run_as_html(client):
+    """Show messages with {{ message.text }} (escaped), never |safe."""
     response = send(client, "user", "<script>alert(1)</script>", follow_redirects=True)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in response.text, "The message should be shown literally"
     assert "<script>alert(1)</script>" not in response.text, "A message must never become HTML on the page"
@@ -119,6 +131,8 @@ def test_messages_are_shown_as_text_not_run_as_html(client):
 @pytest.mark.parametrize("text", TRICKY)
 @pytest.mark.stages(5, 6)
 def test_a_message_cannot_forge_a_log_line(client, user_log, text):
+    """Write the text with json.dumps(text): quotes, newlines and every non-ASCII character become escapes, so
+    one message is one line."""
     send(client, "user", text)
     assert read_log(user_log) == [("user", text)], (
         f"{text!r} should be stored in {user_log.name} as exactly one 'user' line that reads back as the same text"
@@ -128,6 +142,7 @@ def test_a_message_cannot_forge_a_log_line(client, user_log, text):
 
 @pytest.mark.stages(5, 6)
 def test_each_message_shows_its_time_as_a_person_reads_it(client, user_log):
+    """Keep the ISO time in <time datetime="...">, and show it as a person reads it, e.g. 2026-12-04 17:00."""
     send(client, "user", "What time is it?")
     logged, _role, _text = parse_log_line(user_log.read_bytes().decode("utf-8").splitlines()[-1])
     shown = re.search(rf'<time datetime="{logged}">([^<]*)</time>', client.get("/user").text)
@@ -142,6 +157,8 @@ def test_each_message_shows_its_time_as_a_person_reads_it(client, user_log):
 
 @pytest.mark.stages(5, 6)
 def test_the_log_reads_back_every_message_in_order(client, attendant_log):
+    """Look at chat_log.read: each line is '<time> <role> <JSON string>', and the string goes through
+    json.loads."""
     for text in TRICKY:
         send(client, "attendant", text)
     assert read_log(attendant_log) == [("attendant", t) for t in TRICKY], (
@@ -154,6 +171,7 @@ def test_the_log_reads_back_every_message_in_order(client, attendant_log):
 
 @pytest.mark.stages(5, 6)
 def test_a_log_with_lines_the_app_never_wrote_still_shows_the_others(client, user_log):
+    """Look at chat_log.read: a line that is not exactly what append() writes is skipped, never a crash."""
     good = [("user", "written before"), ("attendant", "written after")]
     user_log.write_bytes(
         f'2026-01-01T00:00:00 user {json.dumps(good[0][1])}\n'.encode()
@@ -175,6 +193,7 @@ def test_a_log_with_lines_the_app_never_wrote_still_shows_the_others(client, use
 
 @pytest.mark.stages(5, 6)
 def test_sending_after_the_log_folder_was_deleted_recreates_it(client, user_log):
+    """Look at chat_log.append: the log folder may be gone by the time a message arrives."""
     send(client, "user", "first")
     shutil.rmtree(user_log.parent)
     response = send(client, "user", "after the folder was deleted")
@@ -187,6 +206,7 @@ def test_sending_after_the_log_folder_was_deleted_recreates_it(client, user_log)
 
 @pytest.mark.stages(5, 6)
 def test_a_log_folder_that_cannot_be_written_gives_a_clear_error(client, user_log):
+    """Look at what the chat view does when chat_log.append raises OSError."""
     shutil.rmtree(user_log.parent)
     user_log.parent.write_text("a file where the log folder should be")  # no folder can be made there
     page = client.get("/user")
@@ -203,6 +223,8 @@ def test_a_log_folder_that_cannot_be_written_gives_a_clear_error(client, user_lo
 
 @pytest.mark.stages(5, 6)
 def test_fifty_clients_sending_at_once_leave_exactly_one_line_per_message(live_server, stage, log_dir):
+    """Look at chat_log.append: one message must reach the file as one whole line, however many requests write
+    at once."""
     sent = send_from_many_clients_at_once(live_server.url, CLIENTS, MESSAGES_EACH)
     total = 0
     for log in sorted({chat_log(stage, log_dir, role) for role in ROLES}):
@@ -220,8 +242,10 @@ def test_fifty_clients_sending_at_once_leave_exactly_one_line_per_message(live_s
 
 @pytest.mark.stages(5, 6)
 def test_a_full_disk_never_corrupts_the_log(disk, live_server, user_log):  # noqa: F811 (a fixture)
-    """On a 64 kB tmpfs where the machine lets the tests mount one, and with an injected full disk
-    (the server's file size limit) everywhere."""
+    """Look at chat_log.append when the disk fills up: what becomes of a line written in part, and what the chat
+    view tells the sender."""
+    # On a 64 kB tmpfs where the machine lets the tests mount one, and with an injected full disk (the server's
+    # file size limit) everywhere.
     disk.server, role, log = live_server, "user", user_log
     browser = RemoteClient(live_server.url)
     token = csrf_token(browser.get(f"/{role}").text)

@@ -18,10 +18,8 @@ LINKED_UNDER_THE_PREFIX = {2: 2, 3: 3, 4: 3, 5: {"/course/user", "/course/attend
 
 @pytest.mark.stages(1, 2, 3, 4, 5, 6, 7)
 def test_the_code_never_switches_the_debugger_on(stage_folder):
-    """The code never switches the debugger on.
-
-    Hint: Turn the debugger on only when you start the server (flask run --debug); take
-    app.run(debug=True), DEBUG = True, host="0.0.0.0" and FLASK_DEBUG=1 out of the files you hand in."""
+    """Look through the files you hand in for app.run(debug=True), DEBUG = True, FLASK_DEBUG=1 or
+    host="0.0.0.0": the debugger belongs to `flask run --debug` on your own machine."""
     nothing_found(debugger_switches(stage_folder), (
         "The debugger runs any Python a visitor types into an error page: it is for your own machine only, "
         "turned on when you start the server (flask run --debug, make stage N), never in the code or a "
@@ -30,10 +28,8 @@ def test_the_code_never_switches_the_debugger_on(stage_folder):
 
 @pytest.mark.stages(2, 3, 4, 5, 6, 7)
 def test_every_page_template_extends_the_layout(stage_folder):
-    """Every page template extends the layout.
-
-    Hint: Start each page template with {% extends "base.html" %} and put its content in the layout's
-    blocks."""
+    """Look at the first line of each page template in templates/: a page extends the layout and fills its
+    blocks, never copies or includes it."""
     templates = templates_folder(stage_folder)
     assert (templates / "base.html").is_file(), f"The layout should be a template of its own: {templates}/base.html"
     assert any(p.name != "base.html" for p in templates.glob("*.html")), (
@@ -47,9 +43,7 @@ def test_every_page_template_extends_the_layout(stage_folder):
 
 @pytest.mark.stages(4, 5, 6, 7)
 def test_no_secret_is_written_in_the_code(stage_folder):
-    """No secret is written in the code or in a committed settings file.
-
-    Hint: Read the secret key (and the attendant's password hash) from the environment or .env with
+    """Read the secret key (and the attendant's password hash) from the environment or .env with
     app.config.from_prefixed_env(); leave them empty in .env.example."""
     nothing_found(secrets_in_code(stage_folder), (
         "A secret in the code or in a committed settings file is in every copy of the code: anyone who reads "
@@ -59,10 +53,8 @@ def test_no_secret_is_written_in_the_code(stage_folder):
 
 @pytest.mark.stages(5, 6, 7)
 def test_every_file_is_opened_with_an_explicit_encoding(stage_folder):
-    """Every file is opened with an explicit encoding.
-
-    Hint: Give every open() of a text file encoding="utf-8", or open it in binary and encode or decode
-    UTF-8 yourself."""
+    """Give every open() of a text file encoding="utf-8", or open it in binary and encode or decode UTF-8
+    yourself."""
     nothing_found(files_opened_without_an_encoding(stage_folder), (
         "A chat log holds any language and emoji: open it with encoding=\"utf-8\" (or in binary), or it is "
         "read and written in the machine's own encoding (cp1252 on many Windows PCs, where an emoji is an "
@@ -71,10 +63,8 @@ def test_every_file_is_opened_with_an_explicit_encoding(stage_folder):
 
 @pytest.mark.stages(2, 3, 4, 5, 6, 7)
 def test_every_link_works_when_the_site_is_served_under_a_prefix(start_app, stage):
-    """Every link works when the site is served under a prefix.
-
-    Hint: Build every URL with url_for(...): links, stylesheets, scripts, form actions and redirects;
-    never write /path by hand."""
+    """Build every URL with url_for(...): links, stylesheets, scripts, form actions and redirects; never write
+    /path by hand."""
     started = start_app(prefix="/course")
     assert not started.error, started.error
     client = started.client()
@@ -97,10 +87,8 @@ def test_every_link_works_when_the_site_is_served_under_a_prefix(start_app, stag
 
 @pytest.mark.stages(5, 6)
 def test_text_a_visitor_sends_is_shown_as_text_on_every_page(client, stage):
-    """Text a visitor sends is shown as text on every page.
-
-    Hint: Show what a visitor typed with {{ value }} in a template; never |safe, Markup(...), {%
-    autoescape false %}, or render_template_string with it in the template's source."""
+    """Show what a visitor typed with {{ value }} in a template; never |safe, Markup(...), {% autoescape false
+    %}, or render_template_string with it in the template's source."""
     for sender in ROLES:
         for text in HOSTILE:
             response = send(client, f"/{sender}", text)
@@ -115,9 +103,7 @@ def test_text_a_visitor_sends_is_shown_as_text_on_every_page(client, stage):
 @pytest.mark.stages(5, 6)
 def test_each_message_is_logged_at_the_servers_local_time_at_any_hour_in_any_zone(start_app, stage_env, log_dir,
                                                                                   stage):
-    """Each message is logged at the server's local time, at any hour in any zone.
-
-    Hint: Log datetime.now().isoformat(timespec="seconds"): the server's local time, on a 24-hour clock."""
+    """Log datetime.now().isoformat(timespec="seconds"): the server's local time, on a 24-hour clock."""
     def check(started, expected, when):
         client = started.client()
         assert send(client, "/user", "What time is it?").status_code == 302, f"Sending should redirect {when}"

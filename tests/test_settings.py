@@ -12,6 +12,7 @@ SECRET_KEYS_THAT_LOOK_LIKE_JSON = ["123456", "true", "1e3", "[1,2]", "0", "null"
 
 @pytest.mark.stages(4, 5, 6, 7)
 def test_settings_are_read_as_the_text_they_are(start_app, stage_env, stage):
+    """Look at how the app reads its FLASK_* settings: from_prefixed_env() guesses JSON unless told loads=str."""
     form_page = FORM_PAGE[stage]
     for key in SECRET_KEYS_THAT_LOOK_LIKE_JSON:
         # As `flask run` builds it (no test config): a key Flask cannot use answers 500, as it would there.
@@ -28,6 +29,8 @@ def test_settings_are_read_as_the_text_they_are(start_app, stage_env, stage):
 
 @pytest.mark.stages(4, 5, 6, 7)
 def test_a_bad_setting_stops_the_app_at_start_naming_it(start_app, stage_env):
+    """Look at where hardening.init_app reads MAX_CONTENT_LENGTH, and at what it does with a value that is not a
+    number of bytes."""
     error = start_app(env={**stage_env, "FLASK_MAX_CONTENT_LENGTH": "a lot"}).error
     assert error is not None and "FLASK_MAX_CONTENT_LENGTH" in error, (
         "FLASK_MAX_CONTENT_LENGTH='a lot' should stop the app at start with a message naming "
@@ -37,6 +40,7 @@ def test_a_bad_setting_stops_the_app_at_start_naming_it(start_app, stage_env):
 
 @pytest.mark.stages(4, 5, 6, 7)
 def test_only_the_stages_own_dotenv_is_read(start_app, stage_env, stage_folder, tmp_path, stage):
+    """Look at the load_dotenv() call: without a path it searches the folders above the stage too."""
     form_page = FORM_PAGE[stage]
     copy = stage_copy(stage_folder, tmp_path)
     (copy.parent / ".env").write_text("FLASK_SECRET_KEY=from-a-parent-folder\n", "utf-8")
@@ -56,6 +60,7 @@ def test_only_the_stages_own_dotenv_is_read(start_app, stage_env, stage_folder, 
 
 @pytest.mark.stages(4, 5, 6, 7)
 def test_a_request_body_over_the_limit_is_refused_with_413(client, stage):
+    """Look at hardening.init_app and whether the app calls it: MAX_CONTENT_LENGTH bounds a request's body."""
     response = client.post(FORM_PAGE[stage], data={"text": "x" * 2_000_000})
     assert response.status_code == 413, (
         f"A 2 MB request body should be refused with 413 Request Entity Too Large before the app reads it "
@@ -65,6 +70,8 @@ def test_a_request_body_over_the_limit_is_refused_with_413(client, stage):
 
 @pytest.mark.stages(4, 5, 6, 7)
 def test_pages_carry_the_secure_defaults(client, stage):
+    """Look at hardening.py and whether the app calls init_app: the nosniff and framing headers on every answer,
+    and SESSION_COOKIE_SAMESITE."""
     form_page = FORM_PAGE[stage]
     response = client.get(form_page)
     assert response.status_code == 200, f"GET {form_page} should answer 200, not {response.status_code}"

@@ -7,7 +7,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_the_browser_shows_the_greeting(live_server, page, step):
-    """The page at / greets the visitor in a real browser."""
+    """Open / yourself: the view for @app.route("/") should return the greeting as a big heading (<h1>)."""
     with step("open the home page"):
         response = page.goto(live_server.url + "/")
         assert response.ok, f"Opening / should work, but the server answered {response.status}"

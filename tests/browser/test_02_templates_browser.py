@@ -20,11 +20,8 @@ def computed_body_and_nav_style(page):
 
 
 def test_the_nav_bar_leads_from_home_to_about_and_back(live_server, page, step):
-    """The nav bar links Home and About, and both pages share the layout.
-
-    Hint: put the <nav> in base.html, link with url_for('index') and url_for('about'),
-    and start each page with {% extends "base.html" %}.
-    """
+    """Put the <nav> in base.html, link with url_for('index') and url_for('about'), and start each page with {%
+    extends "base.html" %}."""
     with step("open the home page"):
         page.goto(live_server.url + "/")
         expect(page, "The home page's title should come from its title block").to_have_title("Home · Flask stages")
@@ -42,12 +39,8 @@ def test_the_nav_bar_leads_from_home_to_about_and_back(live_server, page, step):
 
 
 def test_the_stylesheet_is_loaded_and_changes_how_the_page_looks(live_server, page, step):
-    """The browser loads static/style.css and it changes how the page looks.
-
-    Hint: in base.html's <head>:
-    <link rel="stylesheet" href="{{ url_for('static', filename='style.css') }}">,
-    with the file in static/ next to app.py.
-    """
+    """In base.html's <head>: <link rel="stylesheet" href="{{ url_for('static', filename='style.css') }}">, with
+    the file in static/ next to app.py."""
     with step("open the home page and load style.css"):
         responses = []
         page.on("response", lambda response: responses.append(response))

@@ -11,7 +11,8 @@ PAYLOAD = '<b id="injected">bold</b><img src="x" onerror="window.injected = true
 
 
 def test_a_link_with_a_query_string_greets_by_name_that_many_times(live_server, page, step):
-    """Following /hello?name=Ana&times=3 greets Ana three times."""
+    """The home page's example link carries name and times in its query string (url_for puts them there); the
+    hello view repeats its greeting that many times."""
     with step("click the /hello?name=Ana&times=3 link on the home page"):
         page.goto(live_server.url + "/")
         page.locator("main a[href*='/hello?']").first.click()
@@ -23,7 +24,8 @@ def test_a_link_with_a_query_string_greets_by_name_that_many_times(live_server, 
 
 
 def test_values_typed_into_the_url_are_shown_back(live_server, page, step):
-    """Values typed into the URL (query string, path, int converter) are shown back."""
+    """Each value comes from its own place: request.args for ?name=, the route's <username> and <int:number> for
+    the path. Try each URL by hand."""
     with step("type a query string: /hello?name=Zoe"):
         page.goto(live_server.url + "/hello?name=Zoe")
         expect(page.locator("main p", has_text="Hello, Zoe!"),
@@ -41,10 +43,7 @@ def test_values_typed_into_the_url_are_shown_back(live_server, page, step):
 
 
 def test_html_typed_into_the_url_is_shown_as_text(live_server, page, step):
-    """HTML typed into the URL is shown as text, never run.
-
-    Hint: let Jinja escape the value, {{ name }}; never {{ name|safe }} or Markup(...).
-    """
+    """Let Jinja escape the value, {{ name }}; never {{ name|safe }} or Markup(...)."""
     with step("put HTML in the query string"):
         page.goto(live_server.url + "/hello?name=" + quote(PAYLOAD, safe=""))
         expect(page.locator("main p", has_text="Hello, "),

@@ -23,7 +23,7 @@ def open_login_form(page, url):
 
 
 def test_the_form_carries_a_csrf_token(live_server, page, step):
-    """The login form carries a hidden CSRF token."""
+    """Look inside the <form> of the login template: {{ form.hidden_tag() }} writes the hidden token."""
     with step("open the login form from the nav bar"):
         open_login_form(page, live_server.url)
     with step("find the hidden csrf_token field in the form"):
@@ -35,10 +35,7 @@ def test_the_form_carries_a_csrf_token(live_server, page, step):
 
 
 def test_an_empty_form_shows_an_error_by_each_required_field(live_server, page, step):
-    """Submitting the empty form shows an error next to each required field.
-
-    Hint: right after each field in the template, loop over that field's .errors.
-    """
+    """Right after each field in the template, loop over that field's .errors."""
     with step("open the login form"):
         open_login_form(page, live_server.url)
     with step("submit the empty form"):
@@ -55,11 +52,7 @@ def test_an_empty_form_shows_an_error_by_each_required_field(live_server, page, 
 
 
 def test_a_valid_form_redirects_home_with_a_welcome_message(live_server, page, step):
-    """A valid form redirects home, where a welcome is flashed once.
-
-    Hint: flash(...), then return redirect(url_for('index')); base.html shows
-    get_flashed_messages().
-    """
+    """flash(...), then return redirect(url_for('index')); base.html shows get_flashed_messages()."""
     with step("open the login form"):
         open_login_form(page, live_server.url)
     with step("fill in the form and submit it"):
@@ -82,7 +75,7 @@ def test_a_valid_form_redirects_home_with_a_welcome_message(live_server, page, s
 
 
 def test_a_form_sent_without_its_csrf_token_is_refused(live_server, page, step):
-    """A form sent without its CSRF token is refused with 400 Bad Request."""
+    """CSRFProtect(app) refuses a form without its token with 400; keep it on, and let the 400 page say why."""
     with step("open the login form and take its CSRF token out"):
         open_login_form(page, live_server.url)
         page.locator("form input[name=csrf_token]").evaluate("input => input.remove()")

@@ -27,7 +27,9 @@ def send(window, text):
 
 
 def test_the_user_window_sends_a_message_and_shows_it(live_server, page, step):
-    """The user window refuses an empty message, then sends one and lists it as text."""
+    """Follow one message through the chat view and chat.html: the field's validators, the append, the flash and
+    redirect, then {{ message.text }} in the list."""
+    # The user window refuses an empty message, then sends one and lists it as text.
     with step("open the User window from the home page"):
         page.goto(live_server.url + "/")
         user = open_window(page, "User")
@@ -53,7 +55,7 @@ def test_the_user_window_sends_a_message_and_shows_it(live_server, page, step):
 
 
 def test_the_attendant_does_not_see_the_users_messages_in_stage_5(live_server, page, step):
-    """In stage 5 each window keeps its own log: the attendant does not see the user's message."""
+    """In stage 5 each role reads and writes its own log file (<role>.log); one shared log is stage 6."""
     with step("open the User and Attendant windows from the home page"):
         page.goto(live_server.url + "/")
         user = open_window(page, "User")

@@ -26,10 +26,7 @@ def press_send_refresh(window, text=""):
 
 
 def test_the_attendant_sees_the_users_message_after_send_refresh(live_server, new_context, step):
-    """Both windows share one log: each sees the other's messages after Send/Refresh.
-
-    Hint: one log file for both roles; an empty box writes nothing and shows the page again.
-    """
+    """One log file for both roles; an empty box writes nothing and shows the page again."""
     with step("open the user's and the attendant's windows"):
         user = open_chat(new_context, live_server.url, "user")
         attendant = open_chat(new_context, live_server.url, "attendant")

@@ -15,11 +15,8 @@ pytestmark = pytest.mark.browser
 
 
 def test_user_and_attendant_chat_both_ways_live_over_a_websocket(live_server, new_context, step):
-    """A user and an attendant chat both ways live, over a WebSocket, with no reload.
-
-    Hint: chat.js joins on every connect and adds each message with textContent;
-    the server emits each message to its session's room.
-    """
+    """chat.js joins on every connect and adds each message with textContent; the server emits each message to
+    its session's room."""
     with step("the user opens their window from the home page and starts a chat"):
         user = start_chat(new_context, live_server.url, from_home=True)
     with step("the attendant joins that chat from the list of sessions"):
@@ -47,10 +44,7 @@ def test_user_and_attendant_chat_both_ways_live_over_a_websocket(live_server, ne
 
 
 def test_a_second_chat_session_sees_nothing_of_the_first(live_server, new_context, step):
-    """Two chat sessions never see each other's messages.
-
-    Hint: emit a message to its session's room (to=chat_id), never to everyone.
-    """
+    """Emit a message to its session's room (to=chat_id), never to everyone."""
     with step("session one: a user starts a chat and an attendant joins it"):
         user = start_chat(new_context, live_server.url)
         attendant = join_chat(new_context, live_server.url, user.chat_id)
@@ -73,10 +67,7 @@ def test_a_second_chat_session_sees_nothing_of_the_first(live_server, new_contex
 
 
 def test_a_reloaded_chat_page_shows_the_history_once(live_server, new_context, step):
-    """A reloaded chat page shows every earlier message exactly once.
-
-    Hint: on history, replace the list's contents instead of appending to them.
-    """
+    """On history, replace the list's contents instead of appending to them."""
     with step("a user and an attendant exchange two messages"):
         user = start_chat(new_context, live_server.url)
         attendant = join_chat(new_context, live_server.url, user.chat_id)
@@ -100,10 +91,8 @@ def test_a_reloaded_chat_page_shows_the_history_once(live_server, new_context, s
 @pytest.mark.parametrize("width, height", [(360, 640), (1280, 720)])
 def test_the_message_box_stays_in_view_however_long_the_chat(live_server, new_context, step, log_dir,
                                                              width, height):
-    """With a long conversation, the message box stays on screen: the list scrolls, not the page.
-
-    Hint: the chat page is a column the height of the window; only #messages has overflow-y: auto.
-    """
+    """The chat page is a column the height of the window; only #messages has overflow-y: auto."""
+    # With a long conversation, the message box stays on screen: the list scrolls, not the page.
     with step("a user with a long conversation opens the chat page"):
         user = start_chat(new_context, live_server.url)
         lines = [f'2026-01-01T10:00:00 user {json.dumps(f"message number {n}")}\n' for n in range(80)]
@@ -129,12 +118,10 @@ def test_the_message_box_stays_in_view_however_long_the_chat(live_server, new_co
 
 
 def test_the_chat_works_live_when_the_site_is_served_under_a_prefix(start_app, stage_env, new_context, step):
-    """Served under /course, the pages' scripts reach the server under /course too: a new session's
-    link in the attendant's list leads to it, and the chat goes both ways.
-
-    Hint: a script cannot call url_for, so the template hands it the URLs it needs in data-
-    attributes (the Socket.IO path from request.script_root, the chat's URL from url_for).
-    """
+    """A script cannot call url_for, so the template hands it the URLs it needs in data- attributes (the
+    Socket.IO path from request.script_root, the chat's URL from url_for)."""
+    # Served under /course, the pages' scripts reach the server under /course too: a new session's link in the
+    # attendant's list leads to it, and the chat goes both ways.
     started = start_app(prefix="/course")
     assert not started.error, started.error
     site = started.url + "/course"

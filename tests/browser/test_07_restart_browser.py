@@ -49,11 +49,9 @@ def lines_of(messages):
 
 def test_after_ctrl_c_and_a_restart_on_the_same_port_both_windows_rejoin_with_the_whole_history_once(
         make_stage, new_context, step, log_dir):
-    """Restarted on its port, the server gets both open chat windows back: each rejoins by itself,
-    shows every earlier message exactly once, and the chat goes on.
-
-    Hint: chat.js joins on every connect (reconnects included), and history replaces the list.
-    """
+    """chat.js joins on every connect (reconnects included), and history replaces the list."""
+    # Restarted on its port, the server gets both open chat windows back: each rejoins by itself, shows every
+    # earlier message exactly once, and the chat goes on.
     with step("`make stage 7`: a user and an attendant chat"):
         server = make_stage()
         port = server.port

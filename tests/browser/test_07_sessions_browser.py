@@ -12,11 +12,9 @@ pytestmark = pytest.mark.browser
 
 
 def test_a_stranger_in_another_browser_gets_nothing_and_changes_nothing(live_server, new_context, step):
-    """Someone in another browser, without signing in, can neither list, read, join nor write a chat,
-    even with its ID and a forged role.
-
-    Hint: the pages and the join event both ask access.roles_in(); the roles come from the Flask session.
-    """
+    """The pages and the join event both ask access.roles_in(); the roles come from the Flask session."""
+    # Someone in another browser, without signing in, can neither list, read, join nor write a chat, even with
+    # its ID and a forged role.
     with step("a user starts a chat and writes in it"):
         user = start_chat(new_context, live_server.url)
         send_and_see(user, user, "My address is 1 Secret Lane")
@@ -51,10 +49,7 @@ def test_a_stranger_in_another_browser_gets_nothing_and_changes_nothing(live_ser
 
 
 def test_the_users_second_tab_is_the_same_user(live_server, new_context, step):
-    """A second tab of the browser that started a chat joins it as the user.
-
-    Hint: the Flask session (the cookie) remembers the chats this browser started.
-    """
+    """The Flask session (the cookie) remembers the chats this browser started."""
     with step("a user starts a chat and an attendant joins"):
         user = start_chat(new_context, live_server.url)
         attendant = join_chat(new_context, live_server.url, user.chat_id)
@@ -69,11 +64,9 @@ def test_the_users_second_tab_is_the_same_user(live_server, new_context, step):
 
 
 def test_one_browser_may_be_the_user_in_one_tab_and_the_attendant_in_another(live_server, new_context, step):
-    """A browser that started a chat and signed in opens the chat from the list as the attendant, in
-    another tab: what it sends there shows as the attendant's, in both tabs.
-
-    Hint: chat.js sends the page's role (data-role) with join; the server grants it when the browser has it.
-    """
+    """chat.js sends the page's role (data-role) with join; the server grants it when the browser has it."""
+    # A browser that started a chat and signed in opens the chat from the list as the attendant, in another tab:
+    # what it sends there shows as the attendant's, in both tabs.
     with step("a user starts a chat, then signs in as the attendant in the same browser"):
         user = start_chat(new_context, live_server.url)
         desk = sign_in(new_context, live_server.url, page=user.page.context.new_page())
@@ -91,12 +84,10 @@ def test_one_browser_may_be_the_user_in_one_tab_and_the_attendant_in_another(liv
 
 
 def test_the_attendants_list_shows_new_sessions_live(live_server, new_context, step):
-    """The attendant's list shows the sessions there are; a new one appears at its top without a
-    reload, and its link opens it.
-
-    Hint: desk.js emits watch on connect and lists the sessions it gets; the server tells the desk
-    room of each new session.
-    """
+    """desk.js emits watch on connect and lists the sessions it gets; the server tells the desk room of each new
+    session."""
+    # The attendant's list shows the sessions there are; a new one appears at its top without a reload, and its
+    # link opens it.
     with step("a user starts a chat before the attendant opens the list: it is listed"):
         earlier = start_chat(new_context, live_server.url, label="earlier-user")
         desk = sign_in(new_context, live_server.url)

@@ -1,4 +1,5 @@
 """Grading a class (`make grade-all`), the platforms (`make gradescope`) and exit statuses through make."""
+import ast
 import csv
 import html
 import io
@@ -12,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from grading.checks import describe
 from processes import scrubbed_env
 from stages import ROOT, STAGES, check_names, stage_dir
+from stages import test_files as stage_test_files
 
 GRADE = ROOT / "tools" / "grade.py"
 GRADE_ALL = ROOT / "tools" / "grade_all.py"
@@ -24,11 +27,6 @@ pytestmark = pytest.mark.timeout(300)
 # (Several tricks a name, so that the class stays small: each submission is a real grading.)
 HOSTILE_NAMES = ["with space, quote'\"s, dollar$HOME, back`touch pwned-tick`tick and $(touch pwned-subshell)",
                  "=HYPERLINK(\"x\") ünïcödé 名前 <img src=x onerror=alert(1)>"]
-
-
-def stage_checks(number, browser=True):
-    """The names of stage N's checks, as the grader lists them (one per test function)."""
-    return check_names(number, browser)
 
 
 def env():
@@ -81,7 +79,7 @@ def test_every_folder_gets_one_row_and_no_name_is_run_by_a_shell(graded_class):
 def test_each_row_has_the_score_and_each_checks_status(graded_class):
     rows = {row["submission"].removeprefix("'"): row for row in graded_class["rows"]}
     full = rows[HOSTILE_NAMES[0]]
-    assert full["score"] == full["total"] == str(len(stage_checks(1)) + 1), full  # + "the app loads"
+    assert full["score"] == full["total"] == str(len(check_names(1)) + 1), full  # + "the app loads"
     assert rows["no-greeting"]["test_home_page_says_hello"] == "fail"
     assert rows["no-greeting"]["test_a_page_with_no_route_is_not_found"] == "pass"
     assert rows["empty"]["the_app_loads"] == "fail" and rows["empty"]["score"] == "0"
@@ -161,6 +159,15 @@ def test_gradescope_zip_has_the_autograder_and_no_lesson_code(tmp_path):
     assert not lesson, f"The autograder must not ship the lessons' solutions: {lesson}"
 
 
+def hint_of(number, function):
+    """The hint the docstring of stage N's check gives, in one line as the grader shows it."""
+    for path in stage_test_files(number, browser=False):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef) and node.name == function:
+                return " ".join(ast.get_docstring(node).split())
+    raise LookupError(f"stage {number} has no check {function}")
+
+
 def test_gradescope_results_have_a_score_and_one_test_per_check(tmp_path):
     folder = stage_1(tmp_path / "student", lambda text: text.replace("Hello, Flask!", "TODO"))
     results = tmp_path / "results.json"
@@ -168,10 +175,11 @@ def test_gradescope_results_have_a_score_and_one_test_per_check(tmp_path):
                           "--gradescope", str(results)], capture_output=True, text=True, env=env(), timeout=120)
     assert ran.returncode == 1 and str(folder) in ran.stdout, ran.stdout + ran.stderr
     data = json.loads(results.read_text(encoding="utf-8"))
-    checks = len(stage_checks(1, browser=False)) + 1  # + "the app loads"
+    checks = len(check_names(1, browser=False)) + 1  # + "the app loads"
     assert data["max_score"] == len(data["tests"]) == checks and data["score"] == checks - 1, data
     failed = [t for t in data["tests"] if t["status"] == "failed"]
-    assert len(failed) == 1 and "Hint:" in failed[0]["output"] and failed[0]["name"], failed
+    assert len(failed) == 1 and failed[0]["name"] == describe(failed[0]["number"]), failed
+    assert failed[0]["output"].endswith(f"Hint: {hint_of(1, failed[0]['number'].split('[')[0])}"), failed
     missing = subprocess.run([sys.executable, str(GRADE), "1", "--dir", str(tmp_path / "none"),
                               "--gradescope", str(results)], capture_output=True, text=True, env=env(), timeout=60)
     assert missing.returncode == 2 and json.loads(results.read_text())["score"] == 0
@@ -249,7 +257,7 @@ def test_gradescope_run_autograder_grades_a_submission_in_an_autograder_layout(t
                          env={**env(), "AUTOGRADER": str(autograder)})
     assert ran.returncode == 0, ran.stdout + ran.stderr
     results = json.loads((autograder / "results" / "results.json").read_text(encoding="utf-8"))
-    assert results["max_score"] == len(stage_checks(1)) + 1 and results["score"] == results["max_score"], (
+    assert results["max_score"] == len(check_names(1)) + 1 and results["score"] == results["max_score"], (
         f"The repo's stage 1, uploaded, should get full marks:\n{json.dumps(results, indent=1)}\n{ran.stdout}{ran.stderr}")
 
 

@@ -3,11 +3,13 @@
 These run the watcher on a copy of stage 3 in a temporary folder, save files in it as an editor
 does, and read what the watcher prints as it comes (no sleeps: each step awaits its line).
 """
+import ast
 import re
 import shutil
 import sys
 from pathlib import Path
 
+from grading.checks import describe
 from stages import ROOT, STAGES, not_copied, stage_dir
 from support.servers import ChildServer
 from watch import split
@@ -49,6 +51,14 @@ class Watcher(ChildServer):
         return passed, total, screen
 
 
+def hint_of(check_id):
+    """The hint a check's docstring gives, in one line as the watcher shows it."""
+    path, _, name = check_id.partition("::")
+    tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
+    function = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == name.split("[")[0])
+    return " ".join(ast.get_docstring(function).split())
+
+
 def copy_of_stage(tmp_path):
     folder = tmp_path / STAGES[STAGE]
     shutil.copytree(stage_dir(STAGE), folder, ignore=not_copied())
@@ -82,6 +92,10 @@ def test_make_watch_names_the_first_failing_check_with_why_and_hint_then_all_pas
                           screen)
         assert first, ("The watcher should name the first failing check, where it is (in: tests/...::test_...), "
                        f"why it failed and a hint; it showed:\n{screen}")
+        description, check_id, _why, hint = first.groups()
+        assert description == describe(check_id.partition("::")[2]) and hint == hint_of(check_id), (
+            f"The watcher should describe {check_id} by its name in words and give its docstring as the hint; "
+            f"it showed:\n{screen}")
         seen = len(watcher.lines)
         app.write_text(lesson, encoding="utf-8")  # the fix, saved
         passed, total, screen = watcher.verdict(after=seen)

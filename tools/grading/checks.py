@@ -5,6 +5,7 @@ server and cannot start it records why (tools/grade_plugin.py's "app_error").
 """
 import json
 import os
+import re
 import socket
 import sys
 import threading
@@ -152,12 +153,12 @@ def app_error(events):
     return next((e["app_error"] for e in events if isinstance(e.get("app_error"), str)), None)
 
 
-def describe(name, doc):
-    """A check's plain description: its docstring's first paragraph, or its name in words."""
+def describe(name):
+    """What a student reads for a check: its test name in words, with its parameters but not the
+    stage it runs for ("test_times_is_kept[stage3-10]" -> "times is kept (10)")."""
     function, _, params = name.partition("[")
-    first = " ".join((doc or "").strip().split("\n\n")[0].split())
-    text = first.rstrip(".") if first else function.removeprefix("test_").replace("_", " ")
-    params = params.removesuffix("]")
+    text = function.removeprefix("test_").replace("_", " ")
+    params = "-".join(part for part in params.removesuffix("]").split("-") if not re.fullmatch(r"stage\d+", part))
     if len(params) > 40:
         params = params[:37] + "..."
     return text + (f" ({params})" if params else "")
@@ -174,7 +175,7 @@ def expected_checks(collected):
         if event["event"] == "collected" and isinstance(event.get("id"), str) and event["id"] not in checks:
             checks[event["id"]] = Check(
                 id=event["id"], name=str(event.get("name", "")), function=str(event.get("function", "")),
-                description=describe(str(event.get("name", "")), str(event.get("doc", ""))),
+                description=describe(str(event.get("name", ""))),
                 browser=bool(event.get("browser")), doc=str(event.get("doc", "")))
     return list(checks.values())
 
