@@ -39,7 +39,7 @@ NEEDS_SERVICES = $(if $(if $(N),$(filter 07_realtime,$(FOLDER)),all),services)
 BENCH_STAMP := $(VENV)/.bench-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help stage test test-fast diff setup browser grade grade-all gradescope sandbox exercise progress services bench bench-grading \
+.PHONY: help stage test test-fast lint diff setup browser grade grade-all gradescope sandbox exercise progress services bench bench-grading \
   watch attendant
 
 help:
@@ -52,6 +52,7 @@ help:
 	@echo "  make test          run every test (browser tests included)"
 	@echo "  make test N        run stage N's tests; DIR=path tests a copy of stage N there"
 	@echo "  make test-fast     every test but the browser ones"
+	@echo "  make lint          ruff's checks on every Python file (make test runs them first)"
 	@echo "  make browser       find or install the Chromium the browser tests drive"
 	@echo "  make diff N        show what stage N adds to stage N-1"
 	@echo "  make bench         stage 7 under load: threading, gevent and Node.js (about 4 min)"
@@ -100,11 +101,16 @@ attendant: $(LESSONS_STAMP)
 	@$(PY) tools/secret_key.py "$(ATTENDANT_DIR)"
 	@cd "$(ATTENDANT_DIR)" && FLASK_SKIP_DOTENV=1 "$(abspath $(VENV))/bin/flask" --app app attendant
 
-test: $(STAMP) $(NEEDS_CLIENT) $(NEEDS_SERVICES) browser sandbox
+test: $(STAMP) lint $(NEEDS_CLIENT) $(NEEDS_SERVICES) browser sandbox
 	$(PYTEST) $(PYTEST_ARGS) $(if $(N),$(TEST_FILES))
 
-test-fast: $(STAMP) $(NEEDS_CLIENT) $(NEEDS_SERVICES) sandbox
+test-fast: $(STAMP) lint $(NEEDS_CLIENT) $(NEEDS_SERVICES) sandbox
 	$(PYTEST) -m "not browser" $(PYTEST_ARGS) $(if $(N),$(TEST_FILES))
+
+# pyproject.toml's [tool.ruff] rules on every Python file of the repo (lessons, tools, tests, bench),
+# before the tests run: each `# noqa` names a real exception.
+lint: $(STAMP)
+	@$(PY) -m ruff check --no-cache --output-format concise
 
 # A system Chromium if there is one; else, as root with apt-get (a fresh CI machine),
 # Debian's chromium; else Playwright's own (a laptop with internet). Quick once done.
