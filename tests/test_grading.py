@@ -231,10 +231,10 @@ def prove(proofs, workdir):
         [sys.executable, "-m", "pytest", *map(str, sorted(files)), "-p", "mutants_plugin",
          "--mutants", str(workdir / "plan.json"), "--mutants-record", str(record),
          # The app host hides the folder holding pytest's temporary folders: not the one with the copies.
-         "--basetemp", str(workdir / "run" / "tmp"), "-q", "--tb=short", "--no-header"],
-        env={"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "tools"), os.environ.get("PYTHONPATH")])),
-             # A mutated copy's failing browser checks leave their screenshots here, not in test-results/.
-             "BROWSER_ARTIFACTS": str(workdir / "browser-artifacts")})
+         "--basetemp", str(workdir / "run" / "tmp"), "-q", "--tb=short", "--no-header",
+         # A mutated copy's failing browser checks leave their screenshots here, not in test-results/.
+         "--output", str(workdir / "browser-artifacts")],
+        env={"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "tools"), os.environ.get("PYTHONPATH")]))})
     events = [json.loads(line) for line in record.read_text(encoding="utf-8").splitlines()] if record.is_file() else []
     reports, proof_of = {}, {f"{p.stage}-{p.key}": p for p in proofs}
     for event in events:
