@@ -662,6 +662,9 @@ def test_the_grader_says_plainly_when_it_cannot_grade(gradings, job):
 @pytest.mark.parametrize("name, expected", [
     ("test_empty_message_shows_an_error", "empty message shows an error"),
     ("test_times_is_kept[10]", "times is kept (10)"),
+    # pytest-playwright's browser name leads a browser check's parameters: there is only Chromium.
+    ("test_the_browser_shows_the_greeting[chromium]", "the browser shows the greeting"),
+    ("test_the_box_stays_in_view[chromium-360-640]", "the box stays in view (360-640)"),
 ])
 def test_a_check_is_described_by_its_name_in_words(name, expected):
     from grade import describe  # noqa: PLC0415 (only this test needs the grader's internals)
@@ -683,6 +686,25 @@ def test_a_hint_names_the_failure_first_then_the_checks_own_advice(function, rea
     check = Check(id=f"x::{function}", name=function, function=function, description=function, reason=reason)
     hint = hint_for(check, 4)
     assert says in hint and never not in hint, hint
+
+
+def test_the_failing_browser_checks_files_leave_the_sandbox_as_regular_files_and_no_page_as_a_page(tmp_path):
+    from grade import copy_artifacts  # noqa: PLC0415 (the grader is imported only where a test needs it)
+    output, outside = tmp_path / "browser", tmp_path / "outside"
+    check = output / "tests-browser-a-check-chromium"
+    check.mkdir(parents=True)
+    outside.mkdir()
+    (outside / "secret.txt").write_text("not the checks' to give", encoding="utf-8")
+    (check / "test-failed-1.png").write_bytes(b"\x89PNG")
+    (check / "page.html").write_text("<script>alert(1)</script>", encoding="utf-8")
+    (check / "drawing.svg").write_text("<svg onload=alert(1)></svg>", encoding="utf-8")
+    (check / "secret.txt").symlink_to(outside / "secret.txt")
+    (output / "elsewhere").symlink_to(outside, target_is_directory=True)
+    copy_artifacts(output, tmp_path / "copied")
+    copied = sorted(str(path.relative_to(tmp_path / "copied")) for path in (tmp_path / "copied").rglob("*") if path.is_file())
+    expected = [f"{check.name}/drawing.svg.txt", f"{check.name}/page.html.txt", f"{check.name}/test-failed-1.png"]
+    assert copied == expected, (f"The grader should copy the screenshot, a web page only as text, and no link: expected "
+                                f"{expected}, got {copied}. copy_artifacts() in tools/grade.py decides.")
 
 
 # --- the student's loop ------------------------------------------------------------------
