@@ -36,7 +36,7 @@ FETCHED = $(filter-out services,$(NEEDS))
 BENCH_STAMP := $(VENV)/.bench-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help stage test test-fast diff setup browser grade grade-all gradescope sandbox exercise progress services bench bench-grading \
+.PHONY: help stage test test-fast lint diff setup browser grade grade-all gradescope sandbox exercise progress services bench bench-grading \
   watch attendant
 
 help:
@@ -49,6 +49,7 @@ help:
 	@echo "  make test          run every test (browser tests included)"
 	@echo "  make test N        run stage N's tests; DIR=path tests a copy of stage N there"
 	@echo "  make test-fast     every test but the browser ones"
+	@echo "  make lint          ruff's checks on every Python file (make test runs them first)"
 	@echo "  make browser       find or install the Chromium the browser tests drive"
 	@echo "  make diff N        show what stage N adds to stage N-1"
 	@echo "  make bench         stage 7 under load: threading, gevent and Node.js (about 4 min)"
@@ -98,13 +99,18 @@ attendant: $(LESSONS_STAMP)
 	@$(PY) tools/secret_key.py "$(ATTENDANT_DIR)"
 	@cd "$(ATTENDANT_DIR)" && FLASK_SKIP_DOTENV=1 "$(abspath $(VENV))/bin/flask" --app app attendant
 
-test: $(STAMP) $(NEEDS) browser sandbox
+test: $(STAMP) lint $(NEEDS) browser sandbox
 	$(if $(N),$(require_stage))
 	$(PYTEST) $(PYTEST_ARGS) $(if $(N),$(TEST_FILES))
 
-test-fast: $(STAMP) $(NEEDS) sandbox
+test-fast: $(STAMP) lint $(NEEDS) sandbox
 	$(if $(N),$(require_stage))
 	$(PYTEST) -m "not browser" $(PYTEST_ARGS) $(if $(N),$(TEST_FILES))
+
+# pyproject.toml's [tool.ruff] rules on every Python file of the repo (lessons, tools, tests, bench),
+# before the tests run: each `# noqa` names a real exception.
+lint: $(STAMP)
+	@$(PY) -m ruff check --no-cache --output-format concise
 
 # A system Chromium if there is one; else, as root with apt-get (a fresh CI machine),
 # Debian's chromium; else Playwright's own (a laptop with internet). Quick once done.

@@ -9,11 +9,15 @@ the session's log exactly once (only the server that received it writes it).
 The attendant's list crosses too: a list page on one server hears of a session
 started on the other.
 """
+import os
+import shutil
+import time
+
 import pytest
+import redis
+from pytest_redis import factories
 
 from stages import parse_log_line
-from support.redis_server import RedisServer
-from support.servers import ServerFailed
 from support.remote import RemoteClient
 from support.sockets import SocketWindow, converse, hears_nothing_else, signed_in, start_chat
 
@@ -26,14 +30,29 @@ def logged(log_dir, chat_id):
     return [parse_log_line(line)[1:] for line in lines]
 
 
+# Where Debian and Homebrew put it, when it is not on the PATH.
+REDIS_SERVER = shutil.which("redis-server", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/opt/homebrew/bin"]))
+# A real redis-server on 127.0.0.1 and a free port, for this module's checks (pytest-redis starts and stops it).
+redis_proc = factories.redis_proc(executable=REDIS_SERVER)
+
+
 @pytest.fixture
-def redis_server():
-    try:
-        server = RedisServer().start()
-    except ServerFailed as problem:  # redis-server missing, or it would not start
-        pytest.fail(str(problem), pytrace=False)
-    yield server
-    server.stop()
+def redis_server(request):
+    """The redis-server, which no server of an earlier check listens to any more."""
+    if not REDIS_SERVER:
+        pytest.fail("redis-server is not installed, and the stage 7 scale-out test needs a real one. `make test` installs "
+                    "it when it runs as root with apt-get; otherwise install it yourself: `sudo apt-get install "
+                    "redis-server` or `brew install redis`.", pytrace=False)
+    server = request.getfixturevalue("redis_proc")
+    with redis.Redis(host=server.host, port=server.port) as client:
+        client.client_kill_filter(_type="pubsub")  # an earlier check's servers, if Redis has not seen them go yet
+    return server
+
+
+def subscribers(server):
+    """How many clients are subscribed to a channel or a pattern right now."""
+    with redis.Redis(host=server.host, port=server.port) as client:
+        return sum(1 for one in client.client_list() if int(one.get("sub", 0)) + int(one.get("psub", 0)) > 0)
 
 
 def listening(urls, redis_server):
@@ -47,17 +66,20 @@ def listening(urls, redis_server):
         status = RemoteClient(url).get("/socket.io/?EIO=4&transport=polling").status_code
         if status != 200:
             pytest.fail(f"Server {number} did not open a Socket.IO connection at /socket.io/ ({status})", pytrace=False)
-    if not redis_server.wait_for_subscribers(len(urls)):
-        pytest.fail(f"Only {redis_server.subscribers()} of the {len(urls)} servers subscribed to the Redis "
-                    "message queue within 10 s of their first connection: SocketIO(app, message_queue=...) "
-                    "should get FLASK_SOCKETIO_MESSAGE_QUEUE", pytrace=False)
+    deadline = time.monotonic() + 10
+    while subscribers(redis_server) < len(urls):
+        if time.monotonic() > deadline:
+            pytest.fail(f"Only {subscribers(redis_server)} of the {len(urls)} servers subscribed to the Redis "
+                        "message queue within 10 s of their first connection: SocketIO(app, message_queue=...) "
+                        "should get FLASK_SOCKETIO_MESSAGE_QUEUE", pytrace=False)
+        time.sleep(0.02)  # Redis tells no one of a new subscriber: ask again
     return urls
 
 
 @pytest.fixture
 def two_servers(start_app, stage_env, redis_server):
     """The URLs of two stage 7 servers, one Redis message queue, one log folder."""
-    env = {**stage_env, "FLASK_SOCKETIO_MESSAGE_QUEUE": redis_server.url}
+    env = {**stage_env, "FLASK_SOCKETIO_MESSAGE_QUEUE": f"redis://{redis_server.host}:{redis_server.port}"}
     started = [start_app(env=env) for _ in range(2)]
     problems = [one.error for one in started if one.error]
     if problems:

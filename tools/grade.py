@@ -190,6 +190,7 @@ def grade(number, folder, source="", options=None, outputs=()):
                 check.details = check.details.replace(path, str(folder))
             if check.status == FAIL and not check.hint:
                 check.hint = hint_for(check, number)
+        # The checks' pytest-playwright --output (grading/checks.py): screenshots and console.txt.
         if options.artifacts and copy_artifacts(work / "browser", Path(options.artifacts)):
             notes.append(f"The failing browser checks' screenshots and console: {options.artifacts}")
     return Verdict(stage=number, folder=STAGES[number], graded=str(folder), source=source,
@@ -234,8 +235,8 @@ def descend(folder):
 def copy_artifacts(source, target):
     """The failing browser checks' screenshots and console, regular files only (no links out).
 
-    A saved page is the app's, scripts and all: it is kept as text (page.html.txt), which no
-    browser runs."""
+    Whatever a browser would open as a page (.html, .svg, ...) may hold the app's scripts: it
+    is kept as text (page.html.txt), which no browser runs."""
     copied = 0
     if not source.is_dir() or source.is_symlink():
         return copied

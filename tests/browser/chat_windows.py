@@ -117,9 +117,9 @@ class ChatWindow:
         return self.page.evaluate("window.sameChatPage === true")
 
 
-def start_chat(new_context, url, label="user", from_home=False):
+def start_chat(new_context, url, from_home=False):
     """A user opens the User page, presses 'Start a chat', and lands on their chat page."""
-    page = new_context(label).new_page()
+    page = new_context().new_page()
     if from_home:
         page.goto(url + "/")
         link = page.locator("main").get_by_role("link", name="User", exact=True)
@@ -136,10 +136,10 @@ def start_chat(new_context, url, label="user", from_home=False):
     return user
 
 
-def sign_in(new_context, url, label="attendant", page=None):
+def sign_in(new_context, url, page=None):
     """An attendant opens the list of sessions, is sent to sign in, and signs in; return the list page.
     ``page``: a page of a browser that is already open (a new tab of the user's, say)."""
-    page = page or new_context(label).new_page()
+    page = page or new_context().new_page()
     page.goto(url + "/attendant")
     expect(page, "The list of sessions should ask an attendant to sign in first").to_have_url(url + "/signin")
     page.get_by_label("Name").fill(ATTENDANT_NAME)
@@ -149,10 +149,10 @@ def sign_in(new_context, url, label="attendant", page=None):
     return page
 
 
-def join_chat(new_context, url, chat_id, label="attendant", page=None):
+def join_chat(new_context, url, chat_id, page=None):
     """An attendant signs in (unless ``page`` is already signed in), opens the list of sessions
     (where signing in lands already) and picks the one with this ID."""
-    page = page or sign_in(new_context, url, label)
+    page = page or sign_in(new_context, url)
     attendant = ChatWindow(page, "attendant")
     if page.url != url + "/attendant":
         page.goto(url + "/attendant")

@@ -10,7 +10,7 @@ BUTTON = "Send/Refresh"
 
 def open_chat(new_context, url, role):
     """A separate browser (its own cookies) for each person, on /user or /attendant."""
-    window = new_context(role).new_page()
+    window = new_context().new_page()
     window.goto(f"{url}/{role}")
     expect(window.get_by_role("heading", level=1)).to_have_text(role.capitalize())
     expect(window.get_by_role("button", name=BUTTON), f"The {role} page should have a {BUTTON} button").to_be_visible()

@@ -24,7 +24,7 @@ AFTER = [("user", "After the restart: still there?"), ("attendant", "Still here,
 
 
 @pytest.fixture
-def make_stage(app_host, stage_folder, stage_env, tmp_path, browser_recorder):
+def make_stage(app_host, stage_folder, stage_env, tmp_path):
     """``make_stage(port=None)``: start stage 7 as `flask run` would (no test config), on the port
     asked for, from the app host; every one is stopped at the end. Stopping one is the Ctrl+C."""
     started = []
@@ -32,7 +32,6 @@ def make_stage(app_host, stage_folder, stage_env, tmp_path, browser_recorder):
     def start(port=None):
         server = app_host.start(stage_folder, stage_env, None, tmp_path / f"server-{len(started)}.txt", port=port or 0)
         started.append(server)
-        browser_recorder.servers.append(server)
         if server.error:
             pytest.fail(f"The stage 7 app could not be started: {server.error}", pytrace=False)
         return server

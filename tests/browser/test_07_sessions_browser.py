@@ -18,7 +18,7 @@ def test_a_stranger_in_another_browser_gets_nothing_and_changes_nothing(live_ser
     with step("a user starts a chat and writes in it"):
         user = start_chat(new_context, live_server.url)
         send_and_see(user, user, "My address is 1 Secret Lane")
-    stranger = new_context("stranger").new_page()
+    stranger = new_context().new_page()
     with step("the stranger opens the chat's pages and the list"):
         for path in (f"/user/{user.chat_id}", f"/attendant/{user.chat_id}"):
             response = stranger.goto(live_server.url + path)
@@ -89,7 +89,7 @@ def test_the_attendants_list_shows_new_sessions_live(live_server, new_context, s
     # The attendant's list shows the sessions there are; a new one appears at its top without a reload, and its
     # link opens it.
     with step("a user starts a chat before the attendant opens the list: it is listed"):
-        earlier = start_chat(new_context, live_server.url, label="earlier-user")
+        earlier = start_chat(new_context, live_server.url)
         desk = sign_in(new_context, live_server.url)
         expect(desk.locator("#sessions li"), "The list should show the session there is").to_have_text(
             [earlier.chat_id])

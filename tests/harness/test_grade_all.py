@@ -104,9 +104,9 @@ def test_each_submission_has_its_own_verdict_report_and_screenshots(graded_class
         assert (folder / "report.txt").is_file() and (folder / "junit.xml").is_file()
     shots = out / "submissions" / "no-greeting" / "browser"
     assert any(shots.rglob("*.png")), "A failing browser check's screenshot belongs to its submission's folder"
-    pages = [path.name for path in shots.rglob("*") if path.suffix in (".html", ".htm")]
-    assert not pages and any(shots.rglob("*.html.txt")), (
-        f"A saved page is the app's, scripts and all: it should be kept as .html.txt, never as a page to open: {pages}")
+    assert any(shots.rglob("console.txt")), "A failing browser check's console belongs to its submission's folder"
+    pages = [path.name for path in shots.rglob("*") if path.suffix in (".html", ".htm", ".svg")]
+    assert not pages, f"Anything a browser would open as a page runs the app's scripts: it should be kept as text: {pages}"
 
 
 @GRADES_WITH_THE_BROWSER

@@ -228,10 +228,10 @@ def prove(proofs, workdir):
         [sys.executable, "-m", "pytest", *map(str, sorted(files)), "-p", "mutants_plugin",
          "--mutants", str(workdir / "plan.json"), "--mutants-record", str(record),
          # The app host hides the folder holding pytest's temporary folders: not the one with the copies.
-         "--basetemp", str(workdir / "run" / "tmp"), "-q", "--tb=short", "--no-header"],
-        env={"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "tools"), os.environ.get("PYTHONPATH")])),
-             # A mutated copy's failing browser checks leave their screenshots here, not in test-results/.
-             "BROWSER_ARTIFACTS": str(workdir / "browser-artifacts")})
+         "--basetemp", str(workdir / "run" / "tmp"), "-q", "--tb=short", "--no-header",
+         # A mutated copy's failing browser checks leave their screenshots here, not in test-results/.
+         "--output", str(workdir / "browser-artifacts")],
+        env={"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "tools"), os.environ.get("PYTHONPATH")]))})
     events = [json.loads(line) for line in record.read_text(encoding="utf-8").splitlines()] if record.is_file() else []
     reports, proof_of = {}, {f"{p.stage}-{p.key}": p for p in proofs}
     for event in events:
@@ -665,6 +665,9 @@ def test_the_grader_says_plainly_when_it_cannot_grade(gradings, job):
     ("test_times_is_kept[10]", "times is kept (10)"),
     ("test_a_full_disk_never_corrupts_the_log[stage5]", "a full disk never corrupts the log"),
     ("test_an_unknown_role_is_not_found[stage6-/manager]", "an unknown role is not found (/manager)"),
+    # pytest-playwright's browser name leads a browser check's parameters: there is only Chromium.
+    ("test_the_browser_shows_the_greeting[chromium]", "the browser shows the greeting"),
+    ("test_the_box_stays_in_view[chromium-360-640]", "the box stays in view (360-640)"),
 ])
 def test_a_check_is_described_by_its_name_in_words_without_its_stage(name, expected):
     from grade import describe  # noqa: PLC0415 (only this test needs the grader's internals)
@@ -692,6 +695,25 @@ def test_a_failure_that_is_not_the_checks_own_gets_a_general_hint_any_other_the_
         assert hint == "Look at the route. Its converter decides.", hint
     else:
         assert says in hint and "Look at" not in hint, hint
+
+
+def test_the_failing_browser_checks_files_leave_the_sandbox_as_regular_files_and_no_page_as_a_page(tmp_path):
+    from grade import copy_artifacts  # noqa: PLC0415 (the grader is imported only where a test needs it)
+    output, outside = tmp_path / "browser", tmp_path / "outside"
+    check = output / "tests-browser-a-check-chromium"
+    check.mkdir(parents=True)
+    outside.mkdir()
+    (outside / "secret.txt").write_text("not the checks' to give", encoding="utf-8")
+    (check / "test-failed-1.png").write_bytes(b"\x89PNG")
+    (check / "page.html").write_text("<script>alert(1)</script>", encoding="utf-8")
+    (check / "drawing.svg").write_text("<svg onload=alert(1)></svg>", encoding="utf-8")
+    (check / "secret.txt").symlink_to(outside / "secret.txt")
+    (output / "elsewhere").symlink_to(outside, target_is_directory=True)
+    copy_artifacts(output, tmp_path / "copied")
+    copied = sorted(str(path.relative_to(tmp_path / "copied")) for path in (tmp_path / "copied").rglob("*") if path.is_file())
+    expected = [f"{check.name}/drawing.svg.txt", f"{check.name}/page.html.txt", f"{check.name}/test-failed-1.png"]
+    assert copied == expected, (f"The grader should copy the screenshot, a web page only as text, and no link: expected "
+                                f"{expected}, got {copied}. copy_artifacts() in tools/grade.py decides.")
 
 
 # --- the student's loop ------------------------------------------------------------------

@@ -8,10 +8,9 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+import tinycss2
 
 from diff_stages import stage_diff
 from stages import ROOT, STAGES, not_copied, stage_dir
@@ -272,16 +271,6 @@ def test_make_attendant_then_make_stage_7_one_browser_keeps_its_chat_across_a_sa
         server.stop()
 
 
-def test_ruff_finds_nothing_in_the_tools_the_tests_the_bench_and_the_lessons():
-    """pyproject.toml's [tool.ruff] rules hold everywhere, so each `# noqa` names a real exception."""
-    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
-    assert ruff, "ruff is not installed: `make setup` installs it from requirements-dev.txt"
-    folders = ["tests", "tools", "bench", *STAGES.values()]
-    result = subprocess.run([ruff, "check", "--no-cache", "--output-format", "concise", *folders],
-                            cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, f"ruff found problems (fix them, or say why with # noqa):\n{result.stdout}{result.stderr}"
-
-
 # --- each stage's stylesheet and `make diff` ------------------------------------------------
 
 # The <input> type each WTForms field renders (a stage's forms make inputs no template names).
@@ -295,13 +284,42 @@ def stylesheet(number):
 
 
 def selectors(css):
-    """Every selector of a stylesheet, e.g. 'ul#messages li.user', 'input[type="text"]:focus'."""
-    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
-    return {part.strip() for block in re.findall(r"([^{}]+)\{", css) for part in block.split(",")}
+    """{text: tokens} of every selector of a stylesheet, e.g. 'ul#messages li.user', 'input[type="text"]:focus'."""
+    found = {}
+    for rule in tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True):
+        if rule.type != "qualified-rule":  # an @-rule (@media and the like: the stylesheets have none)
+            continue
+        selector = []
+        for token in [*rule.prelude, ","]:
+            if token == ",":
+                found[tinycss2.serialize(selector).strip()] = selector
+                selector = []
+            else:
+                selector.append(token)
+    return found
+
+
+def names(tokens):
+    """(kind, name) of each tag, class, id and input type a selector names; pseudo-classes name none."""
+    previous = None
+    for token in tokens:
+        if token.type == "ident" and previous == ".":
+            yield "class", token.value
+        elif token.type == "ident" and previous != ":":
+            yield "tag", token.value
+        elif token.type == "hash":
+            yield "id", token.value
+        elif token.type == "[] block":
+            attribute = [part.value for part in token.content if part.type in ("ident", "string")]
+            if len(attribute) == 2 and attribute[0] == "type":
+                yield "input", attribute[1]
+        elif token.type == "function":  # :has(main#chat), :not(.notice)
+            yield from names(token.arguments)
+        previous = token
 
 
 def what_a_stage_uses(number):
-    """(tags, classes, ids, input types) the stage's templates, scripts and forms produce."""
+    """{kind: names}: the tags, classes, ids and input types the stage's templates, scripts and forms produce."""
     folder = stage_dir(number)
     sources = [p.read_text(encoding="utf-8") for pattern in ("**/*.html", "**/*.js", "**/*.py")
                for p in folder.glob(pattern) if "vendor" not in p.parts]
@@ -313,25 +331,15 @@ def what_a_stage_uses(number):
             tags |= {"input", "label"}
             inputs.add(kind)
     words = set(re.findall(r"[\w-]+", text))  # class names may come from data: class="{{ message.role }}"
-    return tags, words, words, inputs
+    return {"tag": tags, "class": words, "id": words, "input": inputs}
 
 
 def unused_selectors(number):
     """The selectors stage N adds to the stylesheet that none of its pages can match."""
-    tags, classes, ids, inputs = what_a_stage_uses(number)
-    added = selectors(stylesheet(number)) - selectors(stylesheet(number - 1) or "")
-    unused = []
-    for selector in sorted(added):
-        if selector in (":root", "*"):
-            continue
-        bare = re.sub(r"::?[a-z-]+(\([^)]*\))?", "", selector)  # :hover, :focus, :disabled
-        needs = [(tag, tags) for tag in re.findall(r"(?:^|[\s>+~])([a-z][a-z0-9]*)", bare)]
-        needs += [(name, classes) for name in re.findall(r"\.([\w-]+)", bare)]
-        needs += [(name, ids) for name in re.findall(r"#([\w-]+)", bare)]
-        needs += [(kind, inputs) for kind in re.findall(r'\[type="([a-z]+)"\]', bare)]
-        if any(name not in used for name, used in needs):
-            unused.append(selector)
-    return unused
+    used = what_a_stage_uses(number)
+    before = selectors(stylesheet(number - 1) or "")
+    return [text for text, tokens in sorted(selectors(stylesheet(number)).items())
+            if text not in before and any(name not in used[kind] for kind, name in names(tokens))]
 
 
 STYLED = [n for n in STAGES if stylesheet(n)]

@@ -106,7 +106,9 @@ def pytest_command(sandbox, number, copy, options, files, channel, basetemp, sou
                # The app runs as servers of tools/grading/app_host.py, never in
                # this pytest process (with bubblewrap, in a sandbox of its own inside this one).
                "--app-host", "sandbox" if sandbox.kind == "bwrap" else "plain",
-               "--app-start-timeout", f"{options.import_timeout:g}"]
+               "--app-start-timeout", f"{options.import_timeout:g}",
+               # pytest-playwright's folder for the failing browser checks' screenshots (and their console).
+               "--output", str(Path(sandbox.work) / "browser")]
     if source:
         command += ["--stage-source", f"{number}={source}"]
     if options.workers > 1 and not options.collect_only:  # pytest-xdist: the checks of a big stage side by side
@@ -130,7 +132,7 @@ def run_checks(sandbox, number, pristine, scratch, options, files):
     copy = area / pristine.name
     output = Path(scratch) / ("collect.out" if options.collect_only else "pytest.out")
     sandbox.prepare()
-    env = child_env({"BROWSER_ARTIFACTS": str(Path(sandbox.work) / "browser")})
+    env = child_env()
     channel = Channel()
     try:
         command = pytest_command(sandbox, number, pristine if options.collect_only else copy, options, files,
@@ -158,7 +160,9 @@ def describe(name):
     stage it runs for ("test_times_is_kept[stage3-10]" -> "times is kept (10)")."""
     function, _, params = name.partition("[")
     text = function.removeprefix("test_").replace("_", " ")
-    params = "-".join(part for part in params.removesuffix("]").split("-") if not re.fullmatch(r"stage\d+", part))
+    # pytest-playwright puts the browser among a browser check's parameters; there is one, Chromium.
+    params = "-".join(part for part in params.removesuffix("]").split("-")
+                      if not re.fullmatch(r"stage\d+|chromium", part))
     if len(params) > 40:
         params = params[:37] + "..."
     return text + (f" ({params})" if params else "")
