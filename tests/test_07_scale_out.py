@@ -56,10 +56,9 @@ def listening(urls, redis_server):
             urlopen(f"{url}/socket.io/?EIO=4&transport=polling", timeout=10).close()
         except (URLError, OSError) as error:
             pytest.fail(f"Server {number} did not open a Socket.IO connection at /socket.io/: {error}", pytrace=False)
-    if not redis_server.wait_for_subscribers(len(urls)):
-        pytest.fail(f"Only {redis_server.subscribers()} of the {len(urls)} servers subscribed to the Redis "
-                    "message queue within 10 s of their first connection: SocketIO(app, message_queue=...) "
-                    "should get FLASK_SOCKETIO_MESSAGE_QUEUE", pytrace=False)
+    assert redis_server.wait_for_subscribers(len(urls)), (
+        f"Only {redis_server.subscribers()} of the {len(urls)} servers subscribed to the Redis message queue "
+        "within 10 s of their first connection: SocketIO(app, message_queue=...) should get FLASK_SOCKETIO_MESSAGE_QUEUE")
     return urls
 
 
