@@ -165,7 +165,9 @@ progress: $(STAMP) $(NEEDS_CLIENT) browser
 
 TEST_FILES = $(if $(FOLDER),$(shell $(PYTHON) tools/stages.py tests $(N)),$(error No stage '$(N)'; the stages are 1 to 7))
 # `make test 4`: stage 4's modules and the shared checks marked with it (--stage keeps those alone).
-PYTEST_ARGS = $(if $(N),--stage $(N)) $(if $(DIR),--stage-dir $(N)=$(DIR))
+# Every check is also proven to bite: it must fail on each mutated copy of its stage that names it
+# (tests/mutations; the repo's own stages only, so not on DIR).
+PYTEST_ARGS = $(if $(N),--stage $(N)) $(if $(DIR),--stage-dir $(N)=$(DIR)) --mutations tests/mutations
 # pytest-xdist, each test file on one worker: test_grading.py's module fixture starts all its
 # gradings at once, so its tests must share a worker (--dist loadfile, not loadgroup:
 # pytest-xdist ignores xdist_group marks with pytest 9.2). One worker more than there
