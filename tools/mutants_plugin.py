@@ -73,8 +73,8 @@ def params(metafunc, stages):
 
 
 def _proof(item):
-    callspec = getattr(item, "callspec", None)
-    return callspec.params.get("mutation") if callspec else None
+    proof = item.callspec.params.get("mutation") if hasattr(item, "callspec") else None
+    return proof if isinstance(proof, Proof) else None  # a check's own "mutation" parameter is not one
 
 
 def pytest_collection_modifyitems(config, items):
