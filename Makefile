@@ -171,7 +171,9 @@ progress: $(STAMP) $(FETCHED) browser
 
 TEST_FILES = $(shell $(PYTHON) tools/stages.py tests $(N) 2>/dev/null)
 # `make test 4`: stage 4's modules and the shared checks marked with it (--stage keeps those alone).
-PYTEST_ARGS = $(if $(N),--stage $(N)) $(if $(DIR),--stage-dir $(N)=$(DIR))
+# Every check is also proven to bite: it must fail on each mutated copy of its stage that names it
+# (tests/mutations; the repo's own stages only, so not on DIR).
+PYTEST_ARGS = $(if $(N),--stage $(N)) $(if $(DIR),--stage-dir $(N)=$(DIR)) --mutations tests/mutations
 # pytest-xdist hands out the checks one by one, each module of tests/harness/ whole (test_grading.py's
 # module fixture starts all its gradings at once): tests/conftest.py's pytest_xdist_make_scheduler.
 # One worker more than there are cores: the checks spend much of their time waiting for servers.

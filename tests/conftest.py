@@ -33,6 +33,7 @@ from stages import STAGES, stage_dir, stage_number
 from support.remote import RemoteApp, RemoteClient, launch_host
 from support.sockets import STAGE_7_ENV
 
+pytest_plugins = ["mutants_plugin"]  # --mutations: every check proven to bite
 # The checks stages 5 and 6 share: a failed assert there reports its values, as in a test file.
 pytest.register_assert_rewrite("support.chat_pages")
 
@@ -72,11 +73,20 @@ def _stage_option(text):
 
 
 def pytest_generate_tests(metafunc):
-    # A check several stages share runs once for each (tools/mutants_plugin.py, when it runs,
-    # parametrizes the stage with its mutated copies instead).
+    # A check several stages share runs once for each; with --mutations, a check also runs on each
+    # copy of its stage it must fail (tools/mutants_plugin.py).
     marked = metafunc.definition.get_closest_marker("stages")
-    if marked and getattr(metafunc.config, "mutants_plan", None) is None:
+    stages = marked.args if marked else (getattr(metafunc.module, "STAGE", None),)
+    mutants = metafunc.config.pluginmanager.get_plugin("mutants_plugin")
+    proofs = mutants.params(metafunc, stages)
+    if marked and not proofs:
         metafunc.parametrize("stage", marked.args, ids=[f"stage{n}" for n in marked.args])
+    elif marked:
+        metafunc.parametrize(("stage", "mutation"), [pytest.param(n, None, id=f"stage{n}") for n in marked.args] + [
+            pytest.param(n, proof, id=f"stage{n}-{proof.id}", marks=mutants.marks(proof)) for n, proof in proofs])
+    elif proofs:
+        metafunc.parametrize("mutation", [pytest.param(None, id=pytest.HIDDEN_PARAM)] + [
+            pytest.param(proof, id=proof.id, marks=mutants.marks(proof)) for _, proof in proofs])
 
 
 def item_stage(item):
@@ -128,7 +138,9 @@ def stage(request):
 
 
 @pytest.fixture
-def stage_folder(request, stage):
+def stage_folder(request, stage, mutation, tmp_path_factory):
+    if mutation is not None:  # --mutations: a copy of the stage this check must fail on
+        return mutation.folder(tmp_path_factory)
     return request.config.stage_sources.get(stage) or request.config.stage_folders[stage]
 
 

@@ -37,6 +37,7 @@ def test_each_page_shows_the_whole_conversation_who_what_and_when(client, log_di
     send(client, "attendant", "Yes, I am here")
     page = client.get(f"/{role}").text
     items = re.findall(r"<li\b.*?</li>", page, re.DOTALL)
+    assert (log_dir / "chat.log").is_file(), "Both clients should write to one log, chat.log in the log folder"
     lines = (log_dir / "chat.log").read_text("utf-8").splitlines()
     for line, (who, text) in zip(lines, [("user", "Is anybody there?"), ("attendant", "Yes, I am here")]):
         time = line.split(" ", 1)[0]
@@ -58,6 +59,7 @@ def test_an_empty_box_writes_nothing_and_shows_the_conversation_now(client, log_
     """An empty or blank box is a Refresh: write nothing, show no error, redirect to the page."""
     token = csrf_token(client.get("/user").text)  # the user's page is open...
     send(client, "attendant", "A reply the user has not seen yet")  # ...when the attendant answers
+    assert (log_dir / "chat.log").is_file(), "Both clients should write to one log, chat.log in the log folder"
     before = (log_dir / "chat.log").read_bytes()
     response = client.post("/user", data={"csrf_token": token, "text": text}, follow_redirects=True)
     assert response.status_code == 200, f"Send/Refresh with an empty box should answer 200, got {response.status_code}"

@@ -69,9 +69,9 @@ def listening(urls, redis_server):
     deadline = time.monotonic() + 10
     while subscribers(redis_server) < len(urls):
         if time.monotonic() > deadline:
-            pytest.fail(f"Only {subscribers(redis_server)} of the {len(urls)} servers subscribed to the Redis "
-                        "message queue within 10 s of their first connection: SocketIO(app, message_queue=...) "
-                        "should get FLASK_SOCKETIO_MESSAGE_QUEUE", pytrace=False)
+            raise AssertionError(f"Only {subscribers(redis_server)} of the {len(urls)} servers subscribed to the "
+                                 "Redis message queue within 10 s of their first connection: "
+                                 "SocketIO(app, message_queue=...) should get FLASK_SOCKETIO_MESSAGE_QUEUE")
         time.sleep(0.02)  # Redis tells no one of a new subscriber: ask again
     return urls
 

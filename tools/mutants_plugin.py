@@ -1,105 +1,123 @@
-"""A pytest plugin for tests/harness/test_grading.py: run chosen checks on chosen copies of a stage.
+"""Every check bites: with ``--mutations DIR`` (tests/mutations, as `make test` gives it), each check
+also runs on every copy of its stage that must fail it, and must fail there.
 
-    python -m pytest tests/test_04_forms.py tests/browser/test_04_forms_browser.py \\
-        -p mutants_plugin --mutants plan.json --mutants-record record.jsonl
+    python -m pytest tests --mutations tests/mutations -k csrf-token-left-out-of-the-template
 
-plan.json lists the folders to check, each with the checks to run on it:
+The copies come from DIR's stage_0N.toml (tools/mutate.py): for each mutation, a copy of stage N
+with the mutation applied, made once per pytest process; and, for the checks listed as stage N's
+``concept``, stage N-1's folder. A check named there runs on it as another parametrization,
+``test_x[<mutation id>]`` (``test_x[stage5-<mutation id>]`` for a check several stages share), and
+is marked ``xfail(strict=True, raises=AssertionError)``: it passes only when the check's own
+assertion fails. A pass there is XPASS(strict), any other exception (the app cannot start, a
+crash, a time limit) a failure, and so (this plugin) is an assertion or a skip outside the check's
+own body: none of them proves the check catches the mistake.
 
-    [{"key": "csrf-token-left-out", "stage": 4, "folder": "/tmp/x/04_forms",
-      "checks": ["test_login_page_shows_the_form_with_a_csrf_token"]}, ...]
-
-Each check (test function) a folder names runs once on that folder: the plugin parametrizes the
-``stage_folder`` fixture directly (a direct parametrization overrides tests/conftest.py's fixture,
-and ``app``, ``client``, ``live_server`` all build on it), so a mutated copy is tested as `make
-test` tests the repo's stage, with no grader in between. Every other test is deselected.
-Each test still gets its own tmp_path, log folder and app.
-
-The record gets one JSON line per event, flushed at once:
-
-    {"event": "collected", "id": ..., "key": ..., "function": ..., "doc": ..., "browser": ...}
-    {"event": "report", "id": ..., "when": "setup"|"call"|"teardown",
-     "outcome": "passed"|"failed"|"skipped", "reason": ..., "details": ...}
-    {"event": "finished", "exitstatus": ...}
-
-The record is the grader's own (grade_plugin.Recorder): a failure's reason and details are read
-as the grader reads them.
+The repo's own stages only: a stage tested in another folder (``--stage-dir``) gets no copies.
 """
-import json
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
-from grade_plugin import Recorder as GradeRecorder
+from mutate import Mutation, load, make_mutant
+from stages import STAGES, stage_dir
 
-_KEYS = pytest.StashKey()
+_made = {}  # Proof -> its folder, made once per process
+
+
+@dataclass(frozen=True)
+class Proof:
+    """A folder of stage `stage` that the checks it names must fail: a mutated copy, or (no
+    mutation) the stage before, which lacks the stage's concept."""
+    stage: int
+    id: str
+    why: str
+    fails: tuple  # check names; "test_x[case]": only that case of a parametrized check
+    mutation: Optional[Mutation] = field(default=None, compare=False)
+
+    def folder(self, tmp_path_factory):
+        if self.mutation is None:
+            return stage_dir(self.stage - 1)
+        if self not in _made:
+            _made[self] = make_mutant(self.mutation, tmp_path_factory.mktemp("mutant") / STAGES[self.stage])
+        return _made[self]
 
 
 def pytest_addoption(parser):
-    group = parser.getgroup("mutants", "tests/harness/test_grading.py's proofs")
-    group.addoption("--mutants", metavar="FILE", help="a JSON plan: the folders and the checks to run on each")
-    group.addoption("--mutants-record", metavar="FILE", help="write one JSON line per event to FILE")
+    parser.addoption("--mutations", metavar="DIR", type=Path,
+                     help="also run each check on the mutated copies of its stage that DIR's stage_0N.toml "
+                          "names it for (tests/mutations), where it must fail")
 
 
-def pytest_configure(config):
-    path = config.getoption("--mutants")
-    if not path:
-        return
-    plan = json.loads(Path(path).read_text(encoding="utf-8"))
-    folders = [str(Path(entry["folder"])) for entry in plan]
-    if len(set(folders)) != len(folders):
-        raise pytest.UsageError(f"--mutants {path}: each entry needs a folder of its own")
-    config.stash[_KEYS] = {str(Path(entry["folder"])): entry["key"] for entry in plan}
-    config.mutants_plan = plan
-    config.more_app_folders = [Path(folder) for folder in folders]  # tests/conftest.py's app host serves them
-    record = config.getoption("--mutants-record")
-    if record:
-        config.pluginmanager.register(Recorder(config, Path(record), folders), "mutants-recorder")
+def _proofs(config, number):
+    folder = config.getoption("--mutations")
+    if folder is None or config.stage_folders.get(number) != stage_dir(number):
+        return []
+    concept, mutations = load(number, folder)
+    proofs = [Proof(number, m.id, m.why, tuple(m.fails), m) for m in mutations]
+    if concept and number - 1 in STAGES:
+        proofs.append(Proof(number, f"concept-on-{STAGES[number - 1]}", "the stage before lacks its concept",
+                            tuple(concept)))
+    return proofs
 
 
-def pytest_generate_tests(metafunc):
-    plan = getattr(metafunc.config, "mutants_plan", None)
-    if plan is None or "stage_folder" not in metafunc.fixturenames:
-        return
-    marked = metafunc.definition.get_closest_marker("stages")  # a check several stages share
-    stages = marked.args if marked else (getattr(metafunc.module, "STAGE", None),)
+def params(metafunc, stages):
+    """The parameters of a check's proofs: (stage, Proof) for each mutated copy, or the stage
+    before, that must fail it."""
+    if "mutation" not in metafunc.fixturenames:
+        return []
     name = metafunc.function.__name__
-    entries = [e for e in plan if e["stage"] in stages and name in e["checks"]]
-    if entries and marked:
-        metafunc.parametrize(("stage", "stage_folder"), [(e["stage"], Path(e["folder"])) for e in entries],
-                             ids=[e["key"] for e in entries])
-    elif entries:
-        metafunc.parametrize("stage_folder", [Path(e["folder"]) for e in entries],
-                             ids=[e["key"] for e in entries])
+    return [(number, proof) for number in stages if number in STAGES
+            for proof in _proofs(metafunc.config, number) if name in {f.split("[")[0] for f in proof.fails}]
 
 
-def _key(item):
-    callspec = getattr(item, "callspec", None)
-    folder = callspec.params.get("stage_folder") if callspec else None
-    return item.config.stash[_KEYS].get(str(folder)) if folder is not None else None
+def _proof(item):
+    proof = item.callspec.params.get("mutation") if hasattr(item, "callspec") else None
+    return proof if isinstance(proof, Proof) else None  # a check's own "mutation" parameter is not one
 
 
-@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    if _KEYS not in config.stash:
-        return
-    kept = [item for item in items if _key(item) is not None]
-    dropped = [item for item in items if _key(item) is None]
+    """A mutation that names cases of a parametrized check ("test_x[case]") is proven on those alone."""
+    def named(item):
+        proof, cases = _proof(item), f"-{item.callspec.id}-" if hasattr(item, "callspec") else ""
+        return proof is None or item.originalname in proof.fails or any(
+            f.startswith(f"{item.originalname}[") and f"-{f.split('[', 1)[1][:-1]}-" in cases for f in proof.fails)
+    dropped = [item for item in items if not named(item)]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-    items[:] = kept
+        items[:] = [item for item in items if named(item)]
 
 
-class Recorder(GradeRecorder):
-    """The grader's record (tools/grade_plugin.py), each collected check naming its plan entry (key),
-    and failures explained with the plan's folders as the student's code."""
+def marks(proof):
+    return pytest.mark.xfail(strict=True, raises=AssertionError, reason=f"mutation {proof.id}: {proof.why}")
 
-    def __init__(self, config, path, folders):
-        super().__init__(config, None if hasattr(config, "workerinput") else open(path, "a", encoding="utf-8"))
-        self._folders = folders
 
-    @property
-    def folders(self):
-        return self._folders
+@pytest.fixture
+def mutation():
+    """The Proof whose folder this check runs on; None: the stage's own folder."""
+    return None
 
-    def collected(self, item):
-        return {**super().collected(item), "key": _key(item)}
+
+NO_PROOF = "{phase}, which proves nothing about mutation {id}: the check itself must fail on it"
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    proof = _proof(item)
+    if proof is None:
+        return report
+    if report.skipped and not hasattr(report, "wasxfail"):
+        phase = "skipped"
+    elif hasattr(report, "wasxfail") and call.when != "call":
+        phase = f"an assertion failed in the check's {call.when}"
+    elif hasattr(report, "wasxfail") and "Traceback (most recent call last)" in str(call.excinfo.value):
+        phase = "the failure message carries a traceback"
+    else:
+        return report
+    if hasattr(report, "wasxfail"):
+        del report.wasxfail
+    report.outcome = "failed"
+    report.longrepr = NO_PROOF.format(phase=phase.capitalize(), id=proof.id) + f"\n{report.longrepr}"
+    return report

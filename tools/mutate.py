@@ -8,7 +8,7 @@ The data is tests/mutations/stage_0N.toml. Each mutation names a file of the sta
 the exact text to find there (it must occur exactly ``count`` times, default 1), what
 to put instead, the checks that must then fail, and why that is a mistake. When a
 lesson changes and the text is gone, applying the mutation fails loudly: update the
-data with the lesson. tests/harness/test_grading.py applies every mutation and runs the checks it
+data with the lesson. `make test` applies every mutation and runs the checks it
 names on the copy (tools/mutants_plugin.py; see tests/mutations/README.md).
 """
 import argparse
@@ -65,13 +65,13 @@ class Mutation:
         return f"tests/mutations/stage_{self.stage:02d}.toml"
 
 
-def data_file(number):
-    return DATA / f"stage_{number:02d}.toml"
+def data_file(number, folder=DATA):
+    return Path(folder) / f"stage_{number:02d}.toml"
 
 
-def load(number):
-    """(concept checks, mutations) of stage N, from tests/mutations/stage_0N.toml."""
-    path = data_file(number)
+def load(number, folder=DATA):
+    """(concept checks, mutations) of stage N, from tests/mutations/stage_0N.toml (or folder's)."""
+    path = data_file(number, folder)
     if not path.is_file():
         return [], []
     with open(path, "rb") as handle:

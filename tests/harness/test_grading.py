@@ -1,27 +1,22 @@
-"""The grader (tools/grade.py) and the suite's power to tell a broken app from a working one.
+"""The grader (tools/grade.py), and the mutation data that proves every check bites.
 
 - the grader gives the repo's stage full marks (one stage through `make grade`, one big stage
   graded by two workers: `make test` itself runs every check on every stage as the grader does);
-- the checks that state stage N's new concept fail on stage N-1's folder (as rustlings
-  runs every exercise unsolved to prove its checks catch the missing piece);
-- every mutation in tests/mutations/stage_0N.toml (a mistake students make) makes the
-  checks it names fail; a mutation whose text is gone from the lesson fails loudly;
+- every mutation in tests/mutations/stage_0N.toml (a mistake students make) and every stage's
+  concept checks become proofs in `make test` (tools/mutants_plugin.py: each check named runs on
+  the mutated copy, or the stage before, and must fail there); here, that each is collected as
+  one, that a proof which passes or never reaches the check's assertions fails the run, and that
+  a mutation whose text is gone from the lesson fails loudly; a mutation that stops the app
+  loading fails the grader's own first check;
 - a folder that does not import, hangs, crashes, serves 500s or is laid out differently
   gets a clean verdict in bounded time, and the graded folder is never changed;
 - the student's loop (exercise, grade, progress), the JUnit and JSON outputs, `make diff`.
 
-The mutations and the concept checks are proven with the checks themselves, as `make test` runs
-them: a pytest child (tools/mutants_plugin.py; one for stages 1-6, one for stage 7) runs, on each
-mutated copy, only the checks its mutation names, and the concept checks on the stage before. What is about the grader itself
-(full marks, a folder that cannot load, a 500, a hang, the outputs, the student's loop) goes
-through tools/grade.py, each run as small as its proof allows.
-
-Each grading or proof run is a child process. The module's `gradings` fixture starts every job
-the selected tests need, three at a time, in the order the tests run: each test then waits only
-for its own, and the whole file takes about as long as a third of its jobs.
+Each grading is a child process. The module's `gradings` fixture starts every job the selected
+tests need, three at a time, in the order the tests run: each test then waits only for its own,
+and the whole file takes about as long as a third of its jobs.
 """
 import json
-import math
 import os
 import pty
 import re
@@ -38,11 +33,10 @@ from typing import Callable, Optional
 
 import pytest
 
-from grading.checks import Check, describe
-from grading.hints import hint_for
-from mutate import Mutation, StaleMutation, load, make_mutant
+from mutate import DATA, Mutation, StaleMutation, load, make_mutant
+from grading.checks import describe
 from processes import scrubbed_env
-from stages import COURSE, ROOT, STAGES, stage_dir
+from stages import ROOT, STAGES, stage_dir
 from stages import check_names as stage_checks
 from stages import test_files as stage_tests
 
@@ -74,28 +68,16 @@ class Job:
     """One grading: of `stage`, on the folder `make(workdir)` builds (None: the repo's stage).
 
     A job with a `task` runs task(workdir) instead: the slow part of a test that is not one
-    grading (a sequence of commands), so that it too runs alongside the others. A `proofs` job
-    runs the checks on the folders of the selected tests' proofs.
+    grading (a sequence of commands), so that it too runs alongside the others.
     """
     key: str
     stage: int = 0
     make: Optional[Callable] = field(default=None, compare=False)
     args: tuple = ()
     task: Optional[Callable] = field(default=None, compare=False)
-    proofs: bool = False
 
     def __str__(self):
         return self.key
-
-
-@dataclass(frozen=True)
-class Proof:
-    """Checks of `stage` that must fail on the folder `make(workdir)` builds: a mutated copy of
-    the stage, or (key "concept") the stage before."""
-    stage: int
-    key: str
-    checks: tuple
-    make: Callable = field(compare=False)
 
 
 @dataclass
@@ -155,107 +137,9 @@ def grade(stage, folder, *args, workdir):
     return Graded(code, out, err, verdict, seconds, Path(folder))
 
 
-# --- proofs: the checks themselves, on mutated copies --------------------------------
-
-@dataclass
-class ProofRun:
-    """What one proof run of the checks did: per proof key, its checks as the grader would list them."""
-    returncode: Optional[int]
-    stdout: str
-    stderr: str
-    seconds: float
-    checks: dict      # proof -> [check dicts: name, function, status, reason, details, hint]
-    stale: dict       # proof -> the StaleMutation its folder could not be made with
-    events: list
-
-    def instances(self, proof, name):
-        return [c for c in self.checks.get(proof, []) if name in (c["name"], c["function"])]
-
-    def check(self, proof, name):
-        """The check called name on proof's folder; for a parametrised one, its first failed instance if any."""
-        found = self.instances(proof, name)
-        return next((c for c in found if c["status"] == "fail"), found[0] if found else None)
-
-    def describe(self):
-        return (f"the proof run of the checks: exit status {self.returncode} after {self.seconds:.1f} s; "
-                f"output:\n{self.stdout[-6000:]}\n{self.stderr[-3000:]}")
-
-
-def status_of(reports):
-    """(status, reason, details) of one test from its reports: "fail" only for a failure of the check
-    itself; a failure in its setup (a fixture) is an "error in setup", a skip is "not run"."""
-    by_phase = {r["when"]: r for r in reports}
-    setup, call, teardown = by_phase.get("setup"), by_phase.get("call"), by_phase.get("teardown")
-    if setup is None:
-        return "not run", "never started: the proof run ended before this check", ""
-    if setup["outcome"] == "failed":
-        return "error in setup", setup["reason"], setup["details"]
-    if setup["outcome"] == "skipped" or (call and call["outcome"] == "skipped"):
-        skipped = call if call and call["outcome"] == "skipped" else setup
-        return "not run", skipped["reason"], skipped["details"]
-    if call is None:
-        return "not run", "did not finish: the proof run ended during this check", ""
-    if call["outcome"] == "failed":
-        return "fail", call["reason"], call["details"]
-    if teardown and teardown["outcome"] == "failed":
-        return "error in teardown", teardown["reason"], teardown["details"]
-    return "pass", "", ""
-
-
-def prove(proofs, workdir):
-    """Run the proofs' checks in one pytest child (tools/mutants_plugin.py): on each proof's folder,
-    only the checks it names. A proof whose folder cannot be made (a stale mutation) is left out."""
-    started = time.monotonic()
-    plan, stale, files = [], {}, []
-    for proof in proofs:
-        try:
-            folder = proof.make(workdir / "folders" / str(proof.stage) / proof.key)
-        except StaleMutation as error:
-            stale[proof] = error
-            continue
-        plan.append({"key": f"{proof.stage}-{proof.key}", "stage": proof.stage, "folder": str(folder),
-                     "checks": list(proof.checks)})
-        # The browser's test files only when a proof names a browser check (not in `make test-fast`).
-        files += [f for f in stage_tests(proof.stage, browser=bool(set(proof.checks) & check_names(proof.stage)[1]))
-                  if f not in files]
-    checks = {}
-    if not plan:
-        return ProofRun(0, "", "", 0.0, checks, stale, [])
-    (workdir / "plan.json").write_text(json.dumps(plan, indent=1), encoding="utf-8")
-    (workdir / "run").mkdir()
-    record = workdir / "record.jsonl"
-    code, out, err, _ = run_bounded(
-        [sys.executable, "-m", "pytest", *map(str, sorted(files)), "-p", "mutants_plugin",
-         "--mutants", str(workdir / "plan.json"), "--mutants-record", str(record),
-         # The app host hides the folder holding pytest's temporary folders: not the one with the copies.
-         "--basetemp", str(workdir / "run" / "tmp"), "-q", "--tb=short", "--no-header",
-         # A mutated copy's failing browser checks leave their screenshots here, not in test-results/.
-         "--output", str(workdir / "browser-artifacts")],
-        env={"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "tools"), os.environ.get("PYTHONPATH")]))})
-    events = [json.loads(line) for line in record.read_text(encoding="utf-8").splitlines()] if record.is_file() else []
-    reports, proof_of = {}, {f"{p.stage}-{p.key}": p for p in proofs}
-    for event in events:
-        if event["event"] == "report":
-            reports.setdefault(event["id"], []).append(event)
-    for event in events:
-        if event["event"] == "collected":
-            status, reason, details = status_of(reports.get(event["id"], []))
-            name = event["id"].split("::", 1)[-1]
-            check = {"name": name, "function": event["function"], "status": status,
-                     "reason": reason, "details": details, "hint": ""}
-            if status == "fail":  # the hint the grader would give
-                check["hint"] = hint_for(Check(id=event["id"], name=name, function=event["function"],
-                                               description=describe(name), reason=reason, details=details,
-                                               browser=event["browser"], doc=event["doc"]), proof_of[event["key"]].stage)
-            checks.setdefault(proof_of[event["key"]], []).append(check)
-    return ProofRun(code, out, err, time.monotonic() - started, checks, stale, events)
-
-
-def run_job(job, workdir, proofs=()):
+def run_job(job, workdir):
     started = time.monotonic()
     try:
-        if job.proofs:
-            return prove(proofs, Path(workdir))
         if job.task:
             return job.task(Path(workdir))
         folder = job.make(workdir) if job.make else stage_dir(job.stage)
@@ -268,24 +152,14 @@ def run_job(job, workdir, proofs=()):
 
 @pytest.fixture(scope="module")
 def gradings(request, tmp_path_factory):
-    """job -> its result; every selected test's job is started at once, three at a time.
-
-    A proofs job runs the proofs of the selected tests only (`make test-fast` leaves out the
-    mutations that name browser checks, so their stage's run does not start a browser)."""
-    jobs, proofs = [], {}
+    """job -> its result; every selected test's job is started at once, three at a time."""
+    jobs = []
     for item in request.session.items:
-        params = item.callspec.params if hasattr(item, "callspec") else {}
-        job = params.get("job")
-        if isinstance(job, Job) and item.module is request.module:
-            if job not in jobs:
-                jobs.append(job)
-            if isinstance(params.get("proof"), Proof) and params["proof"] not in proofs.setdefault(job, []):
-                proofs[job].append(params["proof"])
-    # The longest first (the proof runs), the short ones alongside.
-    jobs.sort(key=lambda job: not job.proofs)
+        job = item.callspec.params.get("job") if hasattr(item, "callspec") else None
+        if isinstance(job, Job) and item.module is request.module and job not in jobs:
+            jobs.append(job)
     pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="grading")
-    futures = {job: pool.submit(run_job, job, tmp_path_factory.mktemp(job.key[:40]), proofs.get(job, ()))
-               for job in jobs}
+    futures = {job: pool.submit(run_job, job, tmp_path_factory.mktemp(job.key[:40])) for job in jobs}
     yield futures
     pool.shutdown(wait=True, cancel_futures=True)
 
@@ -346,43 +220,7 @@ def test_the_repos_stage_gets_full_marks_from_the_grader(gradings, job):
     assert f"{total} of {total} checks passed" in graded.stdout, graded.describe()
 
 
-# --- the concept checks fail on the stage before -----------------------------------------
-
-QUICK_GRADING = 5  # seconds (course.toml's grading_seconds): a slower stage's proofs wait most (reconnects, Redis, time limits)
-
-
-def proof_job(number, turn=0):
-    """The run a proof of stage N goes to: the quick stages share one (one start-up); a slower stage's
-    proofs, the most and the slowest, take turns in one run per QUICK_GRADING seconds of its grading,
-    which wait alongside each other."""
-    runs = math.ceil(COURSE[number].grading_seconds / QUICK_GRADING)
-    return Job(f"proofs-{number}-{turn % runs}", proofs=True) if runs > 1 else Job("proofs-quick", proofs=True)
-
-
-def concept_proofs():
-    for number in STAGES_WITH_CHECKS:
-        concept, _ = load(number)
-        if number > 1 and concept and stage_dir(number - 1).is_dir():
-            proof = Proof(number, "concept", tuple(concept), make=lambda _target, n=number: stage_dir(n - 1))
-            yield pytest.param(proof_job(number), proof, id=f"stage-{number}-on-{STAGES[number - 1]}")
-
-
-@pytest.mark.parametrize("job, proof", list(concept_proofs()))
-def test_the_checks_of_a_stage_concept_fail_on_the_stage_before(gradings, job, proof):
-    concept, _ = load(job.stage)
-    ran = result(gradings, job)
-    missing = [name for name in concept if not ran.instances(proof, name)]
-    assert not missing, (
-        f"tests/mutations/stage_{job.stage:02d}.toml lists concept checks that stage {job.stage} does not have "
-        f"(renamed?): {missing}\n{ran.describe()}"
-    )
-    passing = [(c["name"], c["status"], c["reason"]) for name in concept for c in ran.instances(proof, name)
-               if c["status"] != "fail"]
-    assert not passing, (
-        f"These checks of stage {job.stage}'s concept should fail on {STAGES[job.stage - 1]}, which lacks the "
-        f"concept, but did not: {passing}. They do not test what the stage adds."
-    )
-
+# --- the concept checks and the mutations: proofs in `make test` ----------------------------
 
 def test_every_stage_after_the_first_names_its_concept_checks():
     for number in STAGES_WITH_CHECKS:
@@ -395,52 +233,6 @@ def test_every_stage_after_the_first_names_its_concept_checks():
         assert not unknown, f"stage_{number:02d}.toml names concept checks stage {number} does not have: {unknown}"
 
 
-# --- mutations: mistakes students make ---------------------------------------------------
-
-def mutation_proofs():
-    """Each mutation as a Proof, with its job: the stage's proof run; or, for a mutation that stops
-    the app loading (the grader's own first check, `the_app_loads`), a grading of its own."""
-    for number in STAGES_WITH_CHECKS:
-        _, mutations = load(number)
-        _, browser = check_names(number)
-        for turn, mutation in enumerate(mutations, 1):
-            proof = Proof(number, mutation.id, tuple(mutation.fails),
-                          make=lambda target, m=mutation: make_mutant(m, Path(target) / STAGES[m.stage]))
-            if APP_LOADS in mutation.fails:
-                job = Job(f"mutant-{number}-{mutation.id}", number, make=proof.make,
-                          args=("--no-browser", *mutation.extra.get("grade_args", [])))
-            else:
-                job = proof_job(number, turn)
-            marks = [pytest.mark.browser] if set(mutation.fails) & browser else []
-            yield pytest.param(job, proof, mutation, id=f"{number}-{mutation.id}", marks=marks)
-
-
-@pytest.mark.parametrize("job, proof, mutation", list(mutation_proofs()))
-def test_a_mutated_stage_fails_the_check_that_names_the_mistake(gradings, job, proof, mutation):
-    ran = result(gradings, job)
-    if job.proofs:
-        if proof in ran.stale:
-            raise ran.stale[proof]
-        assert proof in ran.checks, f"The proof run ran no check on {mutation.id!r}'s copy: {ran.describe()}"
-        found = {name: ran.check(proof, name) for name in mutation.fails}
-    else:
-        assert ran.returncode == 1, f"Grading stage {job.stage} with {mutation.id!r} should fail. {ran.describe()}"
-        found = {name: ran.check(name) for name in mutation.fails}
-    for name, check in found.items():
-        assert check is not None, (
-            f"{mutation.source} says {mutation.id!r} fails {name}, but stage {mutation.stage} has no such check"
-        )
-        assert check["status"] == "fail", (
-            f"{mutation.id!r} ({mutation.why}) should fail the check {name!r}, but it is {check['status']!r}"
-            f"{': ' + check['reason'] if check['reason'] else ''}: the check does not catch this mistake."
-            f"\n{ran.describe()}"
-        )
-        assert check["reason"] and check["hint"], f"A failed check should come with a reason and a hint: {check}"
-        assert "Traceback (most recent call last)" not in check["reason"] + check["details"], check
-    if not job.proofs:
-        assert "Traceback (most recent call last)" not in ran.stdout + ran.stderr, ran.describe()
-
-
 def test_every_stage_has_at_least_five_mutations_naming_real_checks():
     for number in STAGES_WITH_CHECKS:
         _, mutations = load(number)
@@ -449,39 +241,113 @@ def test_every_stage_has_at_least_five_mutations_naming_real_checks():
         ids = [m.id for m in mutations]
         assert len(ids) == len(set(ids)), f"stage_{number:02d}.toml: mutation ids should be unique"
         for mutation in mutations:
-            assert mutation.fails and set(mutation.fails) <= names, (
+            named = {name.split("[")[0] for name in mutation.fails}  # "test_x[case]": a case of test_x
+            assert mutation.fails and named <= names, (
                 f"{mutation.source}: {mutation.id!r} should name checks stage {number} has; unknown: "
-                f"{sorted(set(mutation.fails) - names)}"
+                f"{sorted(named - names)}"
             )
 
 
-def copy_of_stage_1(target, change=None):
-    shutil.copytree(stage_dir(1), target, ignore=shutil.ignore_patterns("__pycache__"))
-    if change:
-        change(target)
-    return target
+def proof_ids(number):
+    """{check: the ids its proofs of stage N should be collected with}, from stage N's data."""
+    concept, mutations = load(number)
+    wanted = {}
+    for mutation in mutations:
+        for name in set(mutation.fails) - {APP_LOADS}:  # "test_x[case]": a case of a parametrized check
+            wanted.setdefault(name, set()).add(mutation.id)
+    if number > 1:
+        for name in concept:
+            wanted.setdefault(name, set()).add(f"concept-on-{STAGES[number - 1]}")
+    return wanted
 
 
-# Proofs that must NOT hold, run in stages 1-6's proof run: a proof is only worth something if
-# a check that passes, or that never gets to its assertions, is told apart from one that fails.
-UNCHANGED = Proof(1, "self-check-unchanged-copy", ("test_home_page_says_hello", "test_home_page_is_html"),
-                  make=copy_of_stage_1)
-NO_APP = Proof(1, "self-check-no-app", ("test_home_page_says_hello",),
-               make=lambda target: copy_of_stage_1(target, renamed_to_main))
+def test_every_mutation_and_concept_check_is_a_proof_in_make_test(tmp_path):
+    code, out, err, _ = run_bounded([sys.executable, "-m", "pytest", "tests", "--mutations", str(DATA),
+                                     "--collect-only", "-q", "--basetemp", str(tmp_path / "run")])
+    assert code == 0, out + err
+    names = {line.split("::")[-1] for line in out.splitlines() if "::" in line}
+
+    def collected(number, name, proof):  # test_x[...-<proof>-...], test_x[stage5-<proof>], "test_x[case]": with case
+        function, _, case = name.partition("[")
+        params = [f"-{n[len(function) + 1:-1]}-" for n in names if n.startswith(f"{function}[")]
+        return any(f"-{proof}-" in p and (not case or f"-{case[:-1]}-" in p) for p in params)
+    missing = [f"stage {number}: {name} on {proof}" for number in STAGES_WITH_CHECKS
+               for name, proofs in proof_ids(number).items() for proof in sorted(proofs)
+               if not collected(number, name, proof)]
+    assert not missing, (f"tests/mutations names checks these proofs would run, but `make test` collects no such "
+                         f"proof (renamed? not marked with the stage?): {missing}")
 
 
-@pytest.mark.parametrize("job, proof", [pytest.param(proof_job(1), UNCHANGED, id="unchanged"),
-                                        pytest.param(proof_job(1), NO_APP, id="app-cannot-load")])
-def test_a_proof_tells_a_failing_check_from_a_passing_or_broken_one(gradings, job, proof):
-    ran = result(gradings, job)
-    statuses = {name: ran.check(proof, name)["status"] for name in proof.checks}
-    if proof is UNCHANGED:
-        assert statuses == dict.fromkeys(proof.checks, "pass"), (
-            f"On an unchanged copy of stage 1 these checks pass; the proof run says {statuses}\n{ran.describe()}")
-    else:
-        check = ran.check(proof, "test_home_page_says_hello")
-        assert check["status"] == "error in setup" and "could not be started" in check["reason"], (
-            f"A copy whose app cannot load fails in setup, which proves no mutation: {check}\n{ran.describe()}")
+def app_loads_mutations():
+    """The mutations that stop the app loading: `the_app_loads` is the grader's own first check."""
+    for number in STAGES_WITH_CHECKS:
+        for mutation in load(number)[1]:
+            if APP_LOADS in mutation.fails:
+                job = Job(f"mutant-{number}-{mutation.id}", number,
+                          make=lambda workdir, m=mutation: make_mutant(m, Path(workdir) / STAGES[m.stage]),
+                          args=("--no-browser", *mutation.extra.get("grade_args", [])))
+                yield pytest.param(job, mutation, id=f"{number}-{mutation.id}")
+
+
+@pytest.mark.parametrize("job, mutation", list(app_loads_mutations()))
+def test_a_mutation_that_stops_the_app_loading_fails_the_graders_first_check(gradings, job, mutation):
+    graded = result(gradings, job)
+    assert graded.returncode == 1, f"Grading stage {job.stage} with {mutation.id!r} should fail. {graded.describe()}"
+    for name in mutation.fails:
+        check = graded.check(name)
+        assert check is not None and check["status"] == "fail", (
+            f"{mutation.id!r} ({mutation.why}) should fail the check {name!r}: {check}\n{graded.describe()}")
+        assert check["reason"] and check["hint"], f"A failed check should come with a reason and a hint: {check}"
+    assert "Traceback (most recent call last)" not in graded.stdout + graded.stderr, graded.describe()
+
+
+# Proofs that must NOT hold: a copy on which the check passes, and one whose app cannot load (its
+# checks fail in their setup, or are skipped), are failures of the run, never proofs.
+NOT_PROOFS = """
+[[mutation]]
+id = "nothing-changed"
+file = "app.py"
+find = "<h1>Hello, Flask!</h1>"
+replace = "<h1>Hello, Flask!</h1>"
+fails = ["test_home_page_says_hello"]
+why = "the copy still says hello"
+
+[[mutation]]
+id = "app-cannot-load"
+file = "app.py"
+find = "app = Flask(__name__)\\n\\n\\n@app.route"
+replace = "application = Flask(__name__)\\n\\n\\n@application.route"
+fails = ["test_home_page_says_hello", "test_home_page_is_html"]
+why = "there is no app to serve"
+
+[[mutation]]
+id = "greeting-changed"
+file = "app.py"
+find = "<h1>Hello, Flask!</h1>"
+replace = "<h1>Welcome!</h1>"
+fails = ["test_home_page_says_hello"]
+why = "the one true proof among them"
+"""
+
+
+def test_a_proof_holds_only_when_the_check_itself_fails(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "stage_01.toml").write_text(NOT_PROOFS, encoding="utf-8")
+    log = tmp_path / "log.jsonl"
+    code, out, err, _ = run_bounded([sys.executable, "-m", "pytest", "tests/test_01_hello.py", "-p", "no:xdist",
+                                     "--mutations", str(tmp_path / "data"), "-k", "says_hello or is_html",
+                                     "--report-log", str(log), "--basetemp", str(tmp_path / "run")])
+    reports = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    failed = {r["nodeid"].split("::")[-1]: r["when"] for r in reports
+              if r.get("$report_type") == "TestReport" and r["outcome"] == "failed"}
+    xfailed = {r["nodeid"].split("::")[-1] for r in reports if r.get("$report_type") == "TestReport"
+               and r["outcome"] == "skipped" and "wasxfail" in r}
+    assert code == 1 and failed == {
+        "test_home_page_says_hello[nothing-changed]": "call",
+        "test_home_page_says_hello[app-cannot-load]": "setup", "test_home_page_is_html[app-cannot-load]": "setup",
+    }, f"Only a failure of the check itself is a proof; the run said {failed}:\n{out[-4000:]}{err[-2000:]}"
+    assert xfailed == {"test_home_page_says_hello[greeting-changed]"}, out[-4000:]
+    assert "XPASS(strict)" in out and "proves nothing about mutation app-cannot-load" in out, out[-4000:]
 
 
 def test_a_mutation_whose_text_left_the_lesson_fails_loudly(tmp_path):

@@ -84,7 +84,7 @@ def window(server, client=None):
     try:
         return opened.connect()
     except socketio.exceptions.ConnectionError as error:
-        pytest.fail(f"A chat window could not connect to the app ({error}). {NO_SOCKETIO}", pytrace=False)
+        raise AssertionError(f"A chat window could not connect to the app ({error}). {NO_SOCKETIO}") from None
 
 
 OPEN_WINDOWS = []  # the windows window() opened, closed by close_windows() after each test
