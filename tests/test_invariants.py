@@ -1,0 +1,191 @@
+"""What holds on every page, form and input an app has: the app is crawled from / as a browser
+finds it (support/crawl.py), and each invariant runs over everything found, with fixed payloads
+and ones Hypothesis generates (support/payloads.py)."""
+import hashlib
+import re
+import secrets
+
+import pytest
+from hypothesis import given, seed
+
+from support.crawl import crawl
+from support.hostile import signed_with, stage_copy
+from support.mistakes import csrf_token
+from support.payloads import excerpt, fixed, generated, problems
+from support.sockets import ATTENDANT_NAME, ATTENDANT_PASSWORD, STAGE_7_ENV
+
+# The text the crawl types where a form asks for it: stage 4's login, stage 7's sign-in.
+FILL = {"username": "ana", "name": ATTENDANT_NAME, "password": ATTENDANT_PASSWORD}
+REPLAY = "--hypothesis-seed"
+
+
+@pytest.fixture
+def stage_env(stage_env, stage):
+    """Stage 7's attendant (name and password hash, as in .env) besides the shared settings."""
+    return {**stage_env, **STAGE_7_ENV} if stage == 7 else stage_env
+
+
+@pytest.fixture
+def crawled(start_app, log_dir):
+    """A server of the stage, a browser of it (its user and, in stage 7, its signed-in attendant), and
+    the site that browser found. Rate limits are off (Flask-Limiter's RATELIMIT_ENABLED): every payload
+    is answered."""
+    started = start_app(config={"TESTING": True, "LOG_DIR": str(log_dir), "RATELIMIT_ENABLED": False})
+    assert started.error is None, f"The app could not start: {started.error}"
+    client = started.client()
+    return client, crawl(client, FILL)
+
+
+@pytest.fixture
+def replay_seed(request):
+    """This run's seed for generated values: --hypothesis-seed's, or a fresh one, named in any failure."""
+    given_seed = request.config.getoption("hypothesis_seed", None)
+    return int(given_seed) if given_seed is not None else secrets.randbelow(2 ** 32)
+
+
+def with_generated(check, strategy, run_seed):
+    """check(value) for a fixed payload of each context, then for those Hypothesis generates; the
+    values checked, in order."""
+    checked = []
+
+    def record(value):
+        checked.append(value)
+        check(value)
+
+    for value in fixed():
+        record(value)
+
+    @seed(run_seed)
+    @given(strategy)
+    def run(value):
+        record(value)
+
+    try:
+        run()
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n(A generated payload: replay with {REPLAY}={run_seed})") from None
+    return checked
+
+
+def text_stays_text(pages, payload, mark, way):
+    for path, status, html in pages:
+        found = problems(html, payload, mark)
+        assert not found, (
+            f"The page {path} ({status}), after {payload!r} was sent as {way}, {found[0]}: ...{excerpt(html, mark)}... "
+            "Show a visitor's text with {{ value }} in the page's text or in a quoted attribute (never |safe, "
+            "Markup(...) or render_template_string); never in a <script> (hand it over in a data- attribute) "
+            "and never as a whole link's URL"
+        )
+
+
+@pytest.mark.stages(1, 2, 3, 4, 5, 6, 7)
+def test_text_a_visitor_sends_any_way_comes_back_as_text_on_every_page(crawled, replay_seed):
+    """Hint: Show a visitor's text with {{ value }}, in a page's text or inside an attribute's quotes;
+    never mark it safe, never put it in a <script> or a link's whole URL, never into a template's source."""
+    client, site = crawled
+    ways = site.ways_in(FILL)
+    assert site.html_pages(), f"The crawl from / found no page; it got {site.pages}"
+
+    def check(value):
+        payload, mark = value
+        for way, send in ways:
+            text_stays_text(send(client, payload), payload, mark, way)
+
+    sent = with_generated(check, generated(), replay_seed)
+    for path in site.html_pages():  # where the texts were kept: a log, a flashed message
+        response = client.get(path)
+        for payload, mark in sent:
+            text_stays_text([(path, response.status_code, response.get_data(as_text=True))], payload, mark,
+                            "one of the ways in before")
+
+
+def snapshot(folder):
+    """Every file under folder, with a digest of its contents."""
+    return {str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def changes(before, after):
+    return ([f"wrote {name}" for name in after if name not in before] +
+            [f"removed {name}" for name in before if name not in after] +
+            [f"changed {name}" for name in after if name in before and before[name] != after[name]])
+
+
+@pytest.mark.stages(5, 6, 7)
+def test_opening_any_page_or_file_of_the_site_changes_nothing_on_the_server(crawled, log_dir):
+    """Hint: Only a POST (a form with method="post", checked by its CSRF token) may write a log, start a
+    chat or sign out; a GET or HEAD only reads, whatever its query string says."""
+    client, site = crawled
+    urls = site.get_urls()
+    assert len(urls) >= 3, f"The crawl from / should find the site's pages; it found {urls}"
+    for url in urls:
+        for method in ("GET", "HEAD"):
+            before = snapshot(log_dir)
+            with client.open(url, method=method) as response:
+                status = response.status_code
+            done = changes(before, snapshot(log_dir))
+            assert not done, (
+                f"{method} {url} (answered {status}) {', '.join(done)} in the log folder. A link, a reload, a "
+                "browser's prefetch or a search engine's crawler sends GET: only a POST may change what the "
+                "server keeps (messages, chats, who is signed in)"
+            )
+
+
+@pytest.mark.stages(4, 5, 6, 7)
+def test_every_cookie_the_site_sets_is_hidden_from_scripts_and_from_other_sites(crawled):
+    """Hint: Flask's session cookie is HttpOnly by default (SESSION_COOKIE_HTTPONLY): keep it so, and
+    keep SESSION_COOKIE_SAMESITE = "Lax"."""
+    _client, site = crawled
+    assert site.cookies, "The site should set its session cookie (the CSRF token of its forms lives there)"
+    for cookie in site.cookies:
+        flags = [part.strip().lower() for part in cookie.split(";")[1:]]
+        assert "httponly" in flags, (
+            f"The cookie {cookie.split('=', 1)[0]} is readable by every script on the page (no HttpOnly): one "
+            f"injected script could send it away. Set-Cookie was: {cookie}")
+        assert "samesite=lax" in flags or "samesite=strict" in flags, (
+            f"The cookie {cookie.split('=', 1)[0]} goes along with other sites' requests (no SameSite=Lax): "
+            f"Set-Cookie was: {cookie}")
+
+
+@pytest.mark.stages(4, 5, 6, 7)
+def test_the_environment_wins_over_dotenv_from_any_working_directory(start_app, stage_env, stage_folder, tmp_path):
+    """Hint: Load the .env next to the app with load_dotenv(its path), never a path relative to the
+    working directory, and never with override=True: a setting of the environment wins."""
+    copy = stage_copy(stage_folder, tmp_path)
+    (copy / ".env").write_text("FLASK_SECRET_KEY=from-the-dotenv-file\n", "utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    no_key = {name: value for name, value in stage_env.items() if name != "FLASK_SECRET_KEY"}
+    for env, key, how in ((no_key, "from-the-dotenv-file", "without FLASK_SECRET_KEY in the environment"),
+                          ({**no_key, "FLASK_SECRET_KEY": "from-the-environment"}, "from-the-environment",
+                           "with FLASK_SECRET_KEY=from-the-environment")):
+        started = start_app(env=env, folder=copy, cwd=elsewhere)
+        assert started.error is None, f"The app should start from another working directory {how}: {started.error}"
+        client = started.client()
+        page = next(path for path in ("/login", "/user", "/") if client.get(path).status_code == 200)
+        if not signed_with(client, key):
+            client.get(page)
+        assert signed_with(client, key), (
+            f"Started from another working directory {how}, the app should sign its session with {key!r}: the "
+            ".env next to the app is read wherever the server starts, and the environment wins over it")
+
+
+def sign_in_page(client, name, password):
+    """(status, the page with the typed values blanked) of a sign-in with name and password."""
+    token = csrf_token(client.get("/signin").get_data(as_text=True), "/signin")
+    response = client.post("/signin", data={"csrf_token": token, "name": name, "password": password})
+    html = response.get_data(as_text=True)
+    return response.status_code, re.sub(r'value="[^"]*"', 'value=""', html)
+
+
+@pytest.mark.stages(7)
+def test_a_wrong_name_and_a_wrong_password_get_the_same_answer(crawled):
+    """Hint: Check the name and the password together and give one error, "That name and password do not
+    match.": saying which was wrong tells a stranger the attendant's name."""
+    client, _site = crawled
+    wrong_name = sign_in_page(client, "not-" + ATTENDANT_NAME, ATTENDANT_PASSWORD)
+    wrong_password = sign_in_page(client, ATTENDANT_NAME, "not-" + ATTENDANT_PASSWORD)
+    assert wrong_name == wrong_password, (
+        "Signing in with a wrong name and with a wrong password should get the same page (the same status, "
+        f"the same words); a wrong name got {wrong_name[0]} and a wrong password {wrong_password[0]}, and the pages "
+        "differ: the difference tells a stranger whether the name is right")
