@@ -3,20 +3,17 @@ finds it (support/crawl.py), and each invariant runs over everything found, with
 and ones Hypothesis generates (support/payloads.py)."""
 import hashlib
 import re
-import secrets
 
 import pytest
-from hypothesis import given, seed
 
 from support.crawl import crawl
 from support.hostile import signed_with, stage_copy
 from support.mistakes import csrf_token
-from support.payloads import excerpt, fixed, generated, problems
+from support.payloads import generated, seed_of_this_run, text_stays_text, with_generated
 from support.sockets import ATTENDANT_NAME, ATTENDANT_PASSWORD, STAGE_7_ENV
 
 # The text the crawl types where a form asks for it: stage 4's login, stage 7's sign-in.
 FILL = {"username": "ana", "name": ATTENDANT_NAME, "password": ATTENDANT_PASSWORD}
-REPLAY = "--hypothesis-seed"
 
 
 @pytest.fixture
@@ -38,44 +35,7 @@ def crawled(start_app, log_dir):
 
 @pytest.fixture
 def replay_seed(request):
-    """This run's seed for generated values: --hypothesis-seed's, or a fresh one, named in any failure."""
-    given_seed = request.config.getoption("hypothesis_seed", None)
-    return int(given_seed) if given_seed is not None else secrets.randbelow(2 ** 32)
-
-
-def with_generated(check, strategy, run_seed):
-    """check(value) for a fixed payload of each context, then for those Hypothesis generates; the
-    values checked, in order."""
-    checked = []
-
-    def record(value):
-        checked.append(value)
-        check(value)
-
-    for value in fixed():
-        record(value)
-
-    @seed(run_seed)
-    @given(strategy)
-    def run(value):
-        record(value)
-
-    try:
-        run()
-    except AssertionError as error:
-        raise AssertionError(f"{error}\n(A generated payload: replay with {REPLAY}={run_seed})") from None
-    return checked
-
-
-def text_stays_text(pages, payload, mark, way):
-    for path, status, html in pages:
-        found = problems(html, payload, mark)
-        assert not found, (
-            f"The page {path} ({status}), after {payload!r} was sent as {way}, {found[0]}: ...{excerpt(html, mark)}... "
-            "Show a visitor's text with {{ value }} in the page's text or in a quoted attribute (never |safe, "
-            "Markup(...) or render_template_string); never in a <script> (hand it over in a data- attribute) "
-            "and never as a whole link's URL"
-        )
+    return seed_of_this_run(request.config)
 
 
 @pytest.mark.stages(1, 2, 3, 4, 5, 6, 7)

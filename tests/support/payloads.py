@@ -8,6 +8,7 @@ import secrets
 import string
 from html.parser import HTMLParser
 
+from hypothesis import given, seed
 from hypothesis import strategies as st
 
 # One per way out of a page's text: an element, a quoted attribute (either quote), an attribute
@@ -110,3 +111,49 @@ def excerpt(html, mark, width=80):
     """The page's HTML around the marker's first occurrence."""
     at = html.find(mark)
     return html[max(0, at - width):at + width] if at >= 0 else ""
+
+
+def seed_of_this_run(config):
+    """This run's seed for generated values: --hypothesis-seed's, or a fresh one, named in any failure."""
+    given_seed = config.getoption("hypothesis_seed", None)
+    return int(given_seed) if given_seed is not None else secrets.randbelow(2 ** 32)
+
+
+def with_generated(check, strategy, run_seed):
+    """check(value) for a fixed payload of each context, then for those Hypothesis generates; the
+    values checked, in order."""
+    checked = []
+
+    def record(value):
+        checked.append(value)
+        check(value)
+
+    for value in fixed():
+        record(value)
+    each_generated(record, strategy, run_seed)
+    return checked
+
+
+def each_generated(check, strategy, run_seed):
+    """check(value) for each value Hypothesis generates from strategy with run_seed (as many as the
+    loaded profile says); a failure names the seed, to replay it."""
+    @seed(run_seed)
+    @given(strategy)
+    def run(value):
+        check(value)
+
+    try:
+        run()
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n(Generated: replay with --hypothesis-seed={run_seed})") from None
+
+
+def text_stays_text(pages, payload, mark, way):
+    for path, status, html in pages:
+        found = problems(html, payload, mark)
+        assert not found, (
+            f"The page {path} ({status}), after {payload!r} was sent as {way}, {found[0]}: ...{excerpt(html, mark)}... "
+            "Show a visitor's text with {{ value }} in the page's text or in a quoted attribute (never |safe, "
+            "Markup(...) or render_template_string); never in a <script> (hand it over in a data- attribute) "
+            "and never as a whole link's URL"
+        )
