@@ -2,6 +2,7 @@
 finds it (support/crawl.py), and each invariant runs over everything found, with fixed payloads
 and ones Hypothesis generates (support/payloads.py)."""
 import hashlib
+import json
 import re
 
 import pytest
@@ -149,3 +150,25 @@ def test_a_wrong_name_and_a_wrong_password_get_the_same_answer(crawled):
         "Signing in with a wrong name and with a wrong password should get the same page (the same status, "
         f"the same words); a wrong name got {wrong_name[0]} and a wrong password {wrong_password[0]}, and the pages "
         "differ: the difference tells a stranger whether the name is right")
+
+
+@pytest.mark.stages(5, 6)
+def test_a_conversation_longer_than_any_page_is_shown_whole_with_a_message_at_the_limit_in_emoji(client, log_dir):
+    """Hint: Show every message of the log (no [-100:], no paging without a way to the rest), and count the
+    length limit in characters, as Length(max=500) does, not in bytes."""
+    at_the_limit = "🙂" * 500  # 500 characters, 2,000 bytes of UTF-8
+    token = csrf_token(client.get("/user").get_data(as_text=True), "/user")
+    client.post("/user", data={"csrf_token": token, "text": at_the_limit})
+    logs = sorted(path for path in log_dir.rglob("*") if path.is_file())
+    assert len(logs) == 1, (
+        f"A message of 500 emoji (500 characters, within the limit) should be written to the log; the log folder "
+        f"holds {[path.name for path in logs]}")
+    texts = [f"message {n:04d}." for n in range(150)]
+    with logs[0].open("a", encoding="utf-8") as log:
+        log.writelines(f"2026-01-01T00:00:00 attendant {json.dumps(text)}\n" for text in texts)
+    page = client.get("/user").get_data(as_text=True)
+    assert at_the_limit in page, "The chat page should show the message of 500 emoji whole"
+    missing = [text for text in texts if text not in page]
+    assert not missing, (
+        f"The chat page of a 151-message conversation should show every message; {len(missing)} are not on it, "
+        f"e.g. {missing[:3]}")

@@ -242,3 +242,22 @@ def test_windows_joining_sending_reloading_and_leaving_in_any_order_get_each_mes
                                   settings=settings(settings(), stateful_step_count=12))
     except AssertionError as error:
         raise AssertionError(f"{error}\n(Generated: replay with --hypothesis-seed={replay_seed})") from None
+
+
+def test_a_message_of_500_emoji_is_sent_whole_and_one_more_is_refused(live_server):
+    """Hint: Count the limit in characters, len(text) > 500, as the page's box does: never in bytes."""
+    user = Browser(live_server.url)
+    chat_id = user.start_chat()
+    at_the_limit = "🙂" * 500  # 500 characters, 2,000 bytes of UTF-8
+    with user.window() as window:
+        window.join(chat_id, "user")
+        window.send(at_the_limit)
+        got = window.wait_for("message", "chat_error", when="after sending 500 emoji")
+        assert got[-1][0] == "message" and got[-1][1].get("text") == at_the_limit, (
+            f"A message of 500 emoji is 500 characters, within the limit: it should come back whole; got {got[-1]}")
+        window.send(at_the_limit + "🙂")
+        got = window.wait_for("message", "chat_error", when="after sending 501 emoji")
+        assert got[-1][0] == "chat_error", f"A message of 501 characters is over the limit; it got {got[-1]}"
+    with user.window() as again:
+        history = [m["text"] for m in again.join(chat_id, "user")["messages"]]
+    assert history == [at_the_limit], f"The log should hold the 500 emoji once, and no more; its history: {history!r:.80}"
