@@ -157,6 +157,7 @@ def describe(name, doc):
     """A check's plain description: its docstring's first paragraph, or its name in words."""
     function, _, params = name.partition("[")
     first = " ".join((doc or "").strip().split("\n\n")[0].split())
+    first = "" if first.lower().startswith("hint:") else first  # a docstring of only its hint: the name says it
     text = first.rstrip(".") if first else function.removeprefix("test_").replace("_", " ")
     params = params.removesuffix("]")
     if len(params) > 40:
