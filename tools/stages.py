@@ -6,6 +6,7 @@ and what is never copied. The Makefile, every tool and the test suite ask this m
     python tools/stages.py tests 3       # stage 3's test files (the Makefile's `make test 3`)
 """
 import argparse
+import ast
 import fnmatch
 import json
 import re
@@ -116,6 +117,20 @@ def test_files(number, browser=True):
     folders = [TESTS, TESTS / "browser"] if browser else [TESTS]
     return [path for folder in folders for path in sorted(folder.glob("test_*.py"))
             if path.name.startswith(f"test_{number:02d}_") or not path.name[len("test_")].isdigit()]
+
+
+def check_functions(path, number):
+    """The check functions of test file path that run for stage N: all of a stage's own file, and
+    in a shared file those whose @pytest.mark.stages(...) names N."""
+    tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    names = []
+    for node in tree.body:
+        if not (isinstance(node, ast.FunctionDef) and node.name.startswith("test_")):
+            continue
+        marks = [d for d in node.decorator_list if isinstance(d, ast.Call) and ast.unparse(d.func).endswith("mark.stages")]
+        if not marks or number in [ast.literal_eval(arg) for arg in marks[0].args]:
+            names.append(node.name)
+    return names
 
 
 def not_copied(*extra):

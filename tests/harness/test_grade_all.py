@@ -4,7 +4,6 @@ import html
 import io
 import json
 import os
-import re
 import shutil
 import stat
 import subprocess
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from stages import ROOT, STAGES, stage_dir
+from stages import ROOT, STAGES, check_functions, stage_dir
 from stages import test_files as stage_test_files
 
 GRADE = ROOT / "tools" / "grade.py"
@@ -30,8 +29,7 @@ HOSTILE_NAMES = ["with space, quote'\"s, dollar$HOME, back`touch pwned-tick`tick
 
 def stage_checks(number, browser=True):
     """The names of stage N's checks, as the grader lists them (one per test function)."""
-    return [name for path in stage_test_files(number, browser) for name in re.findall(
-        r"^def (test_\w+)", path.read_text(encoding="utf-8"), re.M)]
+    return [name for path in stage_test_files(number, browser) for name in check_functions(path, number)]
 
 
 def env():
