@@ -28,6 +28,8 @@ from xdist.scheduler import LoadScopeScheduling
 
 # tools/ is on the import path (pyproject.toml's pythonpath): the tests use the tools, never
 # the other way round.
+from hypothesis import HealthCheck, Phase, settings
+
 from grading.sandbox import detect
 from stages import STAGES, stage_dir, stage_number
 from support.remote import RemoteApp, RemoteClient, launch_host
@@ -36,6 +38,15 @@ from support.sockets import STAGE_7_ENV
 pytest_plugins = ["mutants_plugin"]  # --mutations: every check proven to bite
 # The checks stages 5 and 6 share: a failed assert there reports its values, as in a test file.
 pytest.register_assert_rewrite("support.chat_pages")
+
+# Generated values (Hypothesis): a fresh seed each run, no database of past failures (a grading keeps
+# nothing), no shrinking (each example talks to a server). "proof" (--hypothesis-profile proof) tries
+# many more examples than a grading's.
+settings.register_profile("grading", max_examples=8, derandomize=False, database=None, deadline=None,
+                          print_blob=True, phases=[Phase.explicit, Phase.generate],
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("proof", settings.get_profile("grading"), max_examples=200)
+settings.load_profile("grading")
 
 # A key like any a student makes (`python -c "import secrets; print(secrets.token_hex())"`): nothing
 # in the app's settings says it is being checked.

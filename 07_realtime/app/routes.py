@@ -18,7 +18,7 @@ def index():
 @bp.route("/user", methods=["GET", "POST"])
 @limiter.limit("10 per minute", methods=["POST"])  # per address: no one fills the disk with empty chats
 def user():
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and HEAD too: neither starts a chat
         return render_template("user.html")
     try:
         chat_id = chat_sessions.start()
