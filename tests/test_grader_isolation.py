@@ -236,9 +236,10 @@ def tell():
     raise RuntimeError(f"UID {{os.getuid()}} EUID {{os.geteuid()}} READ {{read}}")
 """,
         # Greets only when what it can see of its settings and paths says it is being checked.
-        "greets-only-when-graded": """
+        # (Not the checkout's own path, which the app is shown: a student's checkout has one too.)
+        "greets-only-when-graded": f"""
 import os, sys
-seen = " ".join([*os.environ.values(), os.getcwd(), __file__, *sys.argv]).lower()
+seen = " ".join([*os.environ.values(), os.getcwd(), __file__, *sys.argv]).replace({str(ROOT)!r}, "").lower()
 if any(word in seen for word in ("grad", "pytest", "test", "check")):
     @app.before_request
     def greet():
