@@ -115,6 +115,7 @@ def scratch_folder():
         finally:
             os.close(handle)
     folder = Path(tempfile.mkdtemp(prefix="grade-", dir=SCRATCH))
+    folder.chmod(0o711)  # the sandbox's user (nobody, under root) reaches its folders in it, lists none
     handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     fcntl.flock(handle, fcntl.LOCK_EX)
     try:
@@ -195,7 +196,7 @@ def grade(number, folder, source="", options=None, outputs=()):
             notes.append(f"The failing browser checks' screenshots and console: {options.artifacts}")
     return Verdict(stage=number, folder=STAGES[number], graded=str(folder), source=source,
                    checks=checks, notes=notes, seconds=time.monotonic() - started,
-                   isolation=kind, isolation_note=sandboxes.KINDS[kind])
+                   isolation=kind, isolation_note=sandbox.description)
 
 
 def with_app_loads(checks, folder, number, problem):

@@ -67,11 +67,15 @@ def describe_error(error, folder):
     return f"{type(error).__name__}: {error}{where}"
 
 
-def load_app(folder, test_config=None):
+def load_app(folder, test_config=None, as_flask_run=False):
     """Import the stage in ``folder`` and return its Flask app (and the module it came from).
 
     A stage with an application factory gets ``create_app(test_config)``; an
     early stage's module-level ``app`` gets ``test_config`` applied to it.
+
+    as_flask_run: as `flask --app app run` in the folder loads it, for a process of its own
+    (a server of tools/grading/app_host.py): ``create_app()`` with no argument, no config
+    applied, and the folder and the stage's modules left where the import put them.
     """
     folder = Path(folder)
     # It runs where the app runs (tools/grading/app_host.py), which sees tools/ but not the course.
@@ -81,14 +85,22 @@ def load_app(folder, test_config=None):
             f"{folder} should contain app.py (a Flask object `app`) or an app/ package (app/__init__.py "
             f"with create_app()); found: {found}"
         )
+    if as_flask_run:
+        sys.path.insert(0, str(folder.resolve()))
+        return _import_app(folder, None, configure=False)
     with isolated_imports(folder):
-        try:
-            module = importlib.import_module("app")
-            if hasattr(module, "create_app"):
-                app = module.create_app(test_config)
-            else:
-                app = module.app
+        return _import_app(folder, test_config)
+
+
+def _import_app(folder, test_config, configure=True):
+    try:
+        module = importlib.import_module("app")
+        if hasattr(module, "create_app"):
+            app = module.create_app(test_config) if configure else module.create_app()
+        else:
+            app = module.app
+            if configure:
                 app.config.update(test_config or {})
-        except Exception as error:  # a student's broken code: report it, never crash the run
-            raise StageLoadError(describe_error(error, folder)) from None
+    except Exception as error:  # a student's broken code: report it, never crash the run
+        raise StageLoadError(describe_error(error, folder)) from None
     return app, module

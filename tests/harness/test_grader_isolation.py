@@ -69,10 +69,11 @@ def stage_1_copy(where, extra=""):
 
 
 def no_work(where, extra=""):
-    """A student who never got the greeting right (one check fails), plus extra code at import."""
-    folder = stage_1_copy(where, extra)
+    """A student who never got the greeting right (one check fails), plus extra code at import
+    (which may greet: only the student's own greeting is taken out)."""
+    folder = stage_1_copy(where)
     app = folder / "app.py"
-    app.write_text(app.read_text(encoding="utf-8").replace("Hello, Flask!", "TODO"), encoding="utf-8")
+    app.write_text(app.read_text(encoding="utf-8").replace("Hello, Flask!", "TODO") + "\n" + extra, encoding="utf-8")
     return folder
 
 
@@ -80,10 +81,12 @@ def no_work(where, extra=""):
 CANARY = ("FLASK_STAGES_GRADER_CANARY", "the-graders-own-variable")
 
 
-def grade(folder, workdir, *args, stage=1):
+def grade(folder, workdir, *args, stage=1, sandbox=None):
     report = Path(workdir) / "verdict.json"
     started = time.monotonic()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "PYTEST_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "PYTEST_", "GRADE_"))}
+    if sandbox:
+        env["GRADE_SANDBOX"] = sandbox
     ran = subprocess.run([sys.executable, str(GRADE), str(stage), "--dir", str(folder), "--json", str(report),
                           "--junit", str(Path(workdir) / "junit.xml"), "--no-browser", *args],
                          capture_output=True, text=True, timeout=BOUND, env={**env, CANARY[0]: CANARY[1]}, cwd=ROOT)
@@ -118,7 +121,43 @@ def forge():
 """
 
 
-def attacks(tmp, other_output, outside):
+# Each greets (the one check it is graded on, test_home_page_says_hello) only when one thing it can
+# see says it is being checked rather than served by `flask --app app run`.
+GREETING = """
+    @app.before_request
+    def greet():
+        return "<h1>Hello, Flask!</h1>"
+"""
+TELLS = {
+    # Settings no student's .env holds: TESTING, or any other change to the config Flask starts with.
+    "greets-only-under-test-settings": """
+from flask import Flask
+@app.before_request
+def greet():
+    if app.testing or dict(app.config) != dict(Flask(__name__).config):
+        return "<h1>Hello, Flask!</h1>"
+""",
+    # A process not started by flask's command: its __main__, argv or Python's own command line.
+    "greets-only-when-not-run-by-flask": """
+import os, sys
+import flask.cli
+script = os.path.join(os.path.dirname(sys.executable), "flask")
+main = sys.modules.get("__main__")
+if (getattr(main, "__file__", None) != script or getattr(main, "main", None) is not flask.cli.main
+        or sys.argv != [script, "--app", "app", "run"] or sys.orig_argv[1:] != sys.argv):
+""" + GREETING,
+    # An import path or modules that `flask run` would not have: the grader's own.
+    "greets-only-when-its-imports-are-not-flasks": """
+import os, sys
+here = os.path.dirname(os.path.abspath(__file__))
+ours = [here, os.path.dirname(sys.executable)]
+foreign = [p for p in sys.path if p not in ours and not p.startswith((sys.prefix, sys.base_prefix))]
+if foreign or {"loader", "stages", "grading", "pytest", "_pytest"} & set(sys.modules):
+""" + GREETING,
+}
+
+
+def attacks(tmp, other_output, outside, root_only):
     marker = f"flask-stages-survivor-{os.getpid()}-{time.monotonic_ns()}"
     site = next(Path(p) for p in sys.path if p.startswith(str(VENV)) and p.endswith("site-packages"))
     return marker, {
@@ -184,10 +223,23 @@ import os, shutil
 shutil.rmtree(os.path.dirname(os.path.abspath(__file__)))
 """),
         "reads-what-it-must-not-see": reads_what_it_must_not_see(outside),
+        # What root could do: read a file only root may read, in a folder the app is shown (tools/).
+        "acts-as-root": f"""
+import os
+try:
+    open({str(root_only)!r}).read()
+    read = True
+except OSError:
+    read = False
+@app.before_request
+def tell():
+    raise RuntimeError(f"UID {{os.getuid()}} EUID {{os.geteuid()}} READ {{read}}")
+""",
         # Greets only when what it can see of its settings and paths says it is being checked.
-        "greets-only-when-graded": """
+        # (Not the checkout's own path, which the app is shown: a student's checkout has one too.)
+        "greets-only-when-graded": f"""
 import os, sys
-seen = " ".join([*os.environ.values(), os.getcwd(), __file__, *sys.argv]).lower()
+seen = " ".join([*os.environ.values(), os.getcwd(), __file__, *sys.argv]).replace({str(ROOT)!r}, "").lower()
 if any(word in seen for word in ("grad", "pytest", "test", "check")):
     @app.before_request
     def greet():
@@ -260,8 +312,14 @@ def survivors(marker):
     return found
 
 
+SPINNER = "spins-in-new-sessions"
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
+    """A no-work submission graded, then every attack and every other grading of this module that
+    cannot disturb another, three at a time (each mostly waits on its servers), then the no-work
+    one again."""
     if detect() != "bwrap":
         pytest.fail("These checks need bubblewrap: run `make sandbox` (apt-get install bubblewrap).",
                     pytrace=False)
@@ -270,25 +328,47 @@ def graded(tmp_path_factory):
     for secret in (outside / "other-checkout" / "tests" / "test_01_hello.py", outside / "classmate" / "app.py"):
         secret.parent.mkdir(parents=True, exist_ok=True)
         secret.write_text("# not yours\n", encoding="utf-8")
+    # A file only root may read, where the app is shown the checkout's tools/ (git ignores the folder).
+    root_only = ROOT / "tools" / "__pycache__" / f"root-only-{os.getpid()}.txt"
+    root_only.parent.mkdir(exist_ok=True)
+    root_only.write_text("root's alone\n", encoding="utf-8")
+    root_only.chmod(0o600)
     other = tmp / "other-student"
     other.mkdir()
     other_output = other / "verdict.json"
     other_output.write_text('{"ok": false, "passed": 1}', encoding="utf-8")
     before = tracked_files_hash(), venv_listing()
     first = grade(no_work(tmp / "no-work-1" / "src"), tmp / "no-work-1")
-    marker, found = attacks(tmp, other_output, outside)
+    marker, found = attacks(tmp, other_output, outside, root_only)
+    jobs = {}  # name -> (folder, args, options)
     for name, code in found.items():
-        (tmp / name).mkdir()
-        no_work(tmp / name / "src", code)
-    spinner = "spins-in-new-sessions"
-    names = [name for name in found if name != spinner]
-    with ThreadPoolExecutor(2) as pool:  # two at once, as grade-all runs a class on 2 cores
-        results = dict(zip(names, pool.map(lambda name: grade(tmp / name / "src", tmp / name), names)))
+        jobs[name] = (no_work(tmp / name / "src", code), (), {})
+    for name, code in TELLS.items():  # graded on the greeting alone: the one check each could steal
+        jobs[name] = (no_work(tmp / name / "src", code), ("--only", "test_home_page_says_hello"), {})
+    for stage, link, target in SYMLINKS:
+        folder = tmp / f"symlink-{stage}" / "src"
+        folder.mkdir(parents=True)
+        (folder / link).symlink_to(target)
+        jobs[f"symlink-{stage}"] = (folder, (), {"stage": stage})
+    for kind in ("unshare", "none"):
+        jobs[f"sandbox-{kind}"] = (stage_1_copy(tmp / f"sandbox-{kind}" / "src"), (), {"sandbox": kind})
+    for name, code in (("empty-stage-4", EMPTY_STAGE_4), ("planter", EMPTY_STAGE_4 + PLANTER.format(checks=stage_4_checks()))):
+        folder = tmp / name / "src"
+        folder.mkdir(parents=True)
+        (folder / "app.py").write_text(code, encoding="utf-8")
+        jobs[name] = (folder, (), {"stage": 4})
+    spinning = jobs.pop(SPINNER)
+    with ThreadPoolExecutor(3) as pool:
+        futures = {name: pool.submit(grade, folder, folder.parent, *args, **options)
+                   for name, (folder, args, options) in jobs.items()}
+        results = {name: future.result() for name, future in futures.items()}
+    others = {name: results.pop(name) for name in list(results) if name not in found and name not in TELLS}
+    with ThreadPoolExecutor(2) as pool:
         # The spinner beside a classmate's grading, each with its share of the cores, as grade-all gives it.
         beside = no_work(tmp / "beside-the-spinner" / "src")
-        spinning = pool.submit(grade, tmp / spinner / "src", tmp / spinner, "--cpus", "1")
+        spinner = pool.submit(grade, spinning[0], spinning[0].parent, "--cpus", "1")
         results["beside-the-spinner"] = grade(beside, tmp / "beside-the-spinner", "--cpus", "1")
-        results[spinner] = spinning.result()
+        results[SPINNER] = spinner.result()
     time.sleep(1)  # what a surviving child would need to act after its grader exited
     left = survivors(marker)
     for pid in left:  # do not leave it running even when the test fails
@@ -296,8 +376,9 @@ def graded(tmp_path_factory):
     again = grade(no_work(tmp / "no-work-2" / "src"), tmp / "no-work-2")
     after = tracked_files_hash(), venv_listing()
     shutil.rmtree(outside)
+    root_only.unlink()
     return {"before": before, "after": after, "first": first, "again": again, "attacks": results,
-            "survivors": left, "other_output": other_output, "tmp": tmp}
+            "others": others, "survivors": left, "other_output": other_output, "tmp": tmp}
 
 
 def test_after_the_attacks_the_checkout_and_venv_are_unchanged(graded):
@@ -353,25 +434,21 @@ def test_a_submission_that_deletes_its_own_folder_still_gets_a_json_verdict(grad
     assert ran.returncode in (0, 1) and verdict.get("checks"), ran.stdout + ran.stderr
 
 
-@pytest.mark.parametrize("stage, link, target", [
-    (1, "app.py", stage_dir(1) / "app.py"),
-    (5, "app", stage_dir(5) / "app"),
-])
-def test_a_symlink_to_the_repos_solution_gets_no_marks(tmp_path, stage, link, target):
-    folder = tmp_path / "student"
-    folder.mkdir()
-    (folder / link).symlink_to(target)
-    ran, verdict, _, seconds = grade(folder, tmp_path, stage=stage)
+SYMLINKS = [(1, "app.py", stage_dir(1) / "app.py"), (5, "app", stage_dir(5) / "app")]
+
+
+@pytest.mark.parametrize("stage, link, target", SYMLINKS)
+def test_a_symlink_to_the_repos_solution_gets_no_marks(graded, stage, link, target):
+    ran, verdict, _, seconds = graded["others"][f"symlink-{stage}"]
     assert ran.returncode == 1 and verdict["passed"] == 0, ran.stdout + ran.stderr
     loads = verdict["checks"][0]
     assert loads["status"] == "fail" and "symbolic links" in loads["reason"] and link in loads["reason"], loads
     assert all(c["status"] == "not run" for c in verdict["checks"][1:]), verdict["checks"]
 
 
-def test_without_a_sandbox_the_verdict_says_plainly_it_was_not_isolated(tmp_path, monkeypatch):
-    monkeypatch.setenv("GRADE_SANDBOX", "none")
-    ran, verdict, _, _ = grade(stage_1_copy(tmp_path / "src"), tmp_path, "--only", "test_home_page_says_hello")
-    assert ran.returncode == 0, ran.stdout + ran.stderr
+def test_without_a_sandbox_the_verdict_says_plainly_it_was_not_isolated(graded):
+    ran, verdict, _, _ = graded["others"]["sandbox-none"]
+    assert ran.returncode == 0 and verdict["passed"] == verdict["total"], ran.stdout + ran.stderr
     assert verdict["isolated"] is False and "NOT isolated" in verdict["isolation"], verdict
     assert "WARNING: NOT isolated" in ran.stdout, ran.stdout
 
@@ -462,14 +539,9 @@ def stage_4_checks():
     return names
 
 
-def test_symlinks_an_app_plants_where_the_checks_write_earn_no_marks(tmp_path):
-    empty, planter = tmp_path / "empty" / "src", tmp_path / "planter" / "src"
-    for folder, code in ((empty, EMPTY_STAGE_4), (planter, EMPTY_STAGE_4 + PLANTER.format(checks=stage_4_checks()))):
-        folder.mkdir(parents=True)
-        (folder / "app.py").write_text(code, encoding="utf-8")
-    with ThreadPoolExecutor(2) as pool:
-        (ran_empty, no_work, _, _), (ran, verdict, _, _) = pool.map(
-            lambda folder: grade(folder, folder.parent, stage=4), (empty, planter))
+def test_symlinks_an_app_plants_where_the_checks_write_earn_no_marks(graded):
+    ran_empty, no_work, _, _ = graded["others"]["empty-stage-4"]
+    ran, verdict, _, _ = graded["others"]["planter"]
     assert no_work and no_work["passed"] < no_work["total"], ran_empty.stdout + ran_empty.stderr
     assert ran.returncode in (1, 2), ran.stdout + ran.stderr
     assert verdict.get("passed", 0) <= no_work["passed"], (
@@ -539,10 +611,9 @@ def test_a_killed_graders_scratch_folder_is_removed_by_the_next_grading(tmp_path
     assert not any(path.exists() for path in left), f"A killed grader's scratch folder was left behind: {left}"
 
 
-def test_with_unshare_instead_of_bubblewrap_the_repos_stage_1_gets_full_marks(tmp_path, monkeypatch):
+def test_with_unshare_instead_of_bubblewrap_the_repos_stage_1_gets_full_marks(graded):
     # unshare --net leaves the new network namespace's loopback down: the grader brings it up.
-    monkeypatch.setenv("GRADE_SANDBOX", "unshare")
-    ran, verdict, _, _ = grade(stage_1_copy(tmp_path / "src"), tmp_path)
+    ran, verdict, _, _ = graded["others"]["sandbox-unshare"]
     assert ran.returncode == 0 and verdict["passed"] == verdict["total"], (
         f"With GRADE_SANDBOX=unshare the repo's stage 1 should pass every check:\n{ran.stdout}{ran.stderr}")
     assert verdict["sandbox"] == "unshare" and "partly isolated" in verdict["isolation"], verdict
@@ -554,3 +625,27 @@ def test_a_submission_cannot_tell_it_is_being_graded_from_its_settings_and_paths
     assert home["status"] == "fail", (
         "An app that greets only when its environment, folder or command line says 'grade', 'test' or 'check' "
         f"passed the greeting check: the grading gives itself away.\n{ran.stdout}")
+
+
+@pytest.mark.parametrize("name", sorted(TELLS))
+def test_a_submission_cannot_tell_it_is_being_graded_from_its_process(graded, name):
+    ran, verdict, _, _ = graded["attacks"][name]
+    home = next(c for c in verdict["checks"] if c["function"] == "test_home_page_says_hello")
+    assert home["status"] == "fail", (
+        f"{name}: an app that greets only when it can tell it is checked passed the greeting check, so the "
+        f"grading gives itself away. Each server should be what `flask --app app run` would be "
+        f"(tools/grading/app_host.py's look_like_flask_run).\n{ran.stdout}")
+
+
+def test_the_app_runs_as_a_user_who_owns_nothing_when_the_grader_is_root(graded):
+    ran, verdict, _, _ = graded["attacks"]["acts-as-root"]
+    reasons = failure_reasons(verdict)
+    assert "UID" in reasons, f"The probing app's own error should be the failure's reason: {ran.stdout}"
+    assert verdict["passed"] <= graded["first"][1]["passed"], verdict
+    if os.geteuid() == 0:
+        assert "READ False" in reasons and "UID 0 " not in reasons, (
+            f"Graded by root, the app read a file only root may read, or ran as uid 0: {reasons}. It should run "
+            "as nobody (tools/grading/inside.py --user), with no capability")
+        assert "as nobody (uid 65534)" in verdict["isolation"], verdict["isolation"]
+    else:
+        assert "as the grader's own user" in verdict["isolation"], verdict["isolation"]

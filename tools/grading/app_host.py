@@ -18,19 +18,33 @@ no check sees another's state.
 
 What the children do cannot change a verdict: the verdict is the checks' process's, and they
 only ever see this program's answers and the server's behaviour.
+
+Nothing a server's app can see says it is being checked: before loading the app the child makes
+itself what `flask --app app run` started in the stage's folder would be (look_like_flask_run):
+its command line and __main__ are flask's script's, its import path and modules hold nothing
+of this program's, its environment is the request's alone, and the app is built as flask builds
+it, with ``create_app()`` and no config. A request's "config" gives settings as a student's
+.env would (LOG_DIR becomes FLASK_LOG_DIR, which every stage reads); TESTING, which no student
+sets, is left out: Flask's only use of it, re-raising a view's error, is what no check wants.
 """
+import builtins
 import json
 import os
+import re
 import resource
 import selectors
 import signal
 import sys
 import time
+import types
+from importlib.machinery import SourceFileLoader
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tools/: the loader
+HOST_PATHS = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
+sys.path.insert(0, HOST_PATHS[1])  # tools/: the loader
 
 import flask  # noqa: E402,F401  imported once here, so that each fork starts warm
+import flask.cli  # noqa: E402  what `flask run` has imported when it loads the app
 import jinja2  # noqa: E402,F401
 from werkzeug.middleware.dispatcher import DispatcherMiddleware  # noqa: E402
 from werkzeug.exceptions import NotFound  # noqa: E402
@@ -38,13 +52,14 @@ from werkzeug.serving import make_server  # noqa: E402
 
 from loader import StageLoadError, load_app  # noqa: E402
 
-for optional in ("flask_wtf", "wtforms", "flask_socketio", "socketio", "engineio", "simple_websocket",
-                 "dotenv", "time_machine"):
+# (time_machine is imported by the servers that travel in time alone: `flask run` has none.)
+for optional in ("flask_wtf", "wtforms", "flask_socketio", "socketio", "engineio", "simple_websocket", "dotenv"):
     try:
         __import__(optional)
     except ImportError:  # a stage that does not need it; the app's own import says so if it does
         pass
 
+FLASK_SCRIPT = str(Path(sys.executable).with_name("flask"))  # the virtualenv's `flask` command
 MAX_ANSWER = 3000  # characters of an error sent back (one line, well under the pipe's atomic size)
 
 
@@ -56,6 +71,28 @@ def answer(channel, **fields):
     os.write(channel, (line + "\n").encode("utf-8"))
 
 
+def look_like_flask_run(request):
+    """Make this process what `flask --app app run` in the request's folder would be, as far as
+    the app can see: environment, working folder, argv, __main__, import path, modules."""
+    env = dict(request["env"])
+    for key, value in (request.get("config") or {}).items():
+        if key != "TESTING" and isinstance(value, str):
+            env[f"FLASK_{key}"] = value
+    os.environ.clear()
+    os.environ.update(env)
+    time.tzset()
+    os.chdir(request["cwd"])
+    sys.argv = [FLASK_SCRIPT, "--app", "app", "run"]
+    sys.orig_argv = [sys.executable, *sys.argv]
+    main = types.ModuleType("__main__")  # the console script's module, as flask's own script has it
+    main.__dict__.update(__file__=FLASK_SCRIPT, __loader__=SourceFileLoader("__main__", FLASK_SCRIPT),
+                         __builtins__=builtins, __cached__=None, re=re, sys=sys, main=flask.cli.main)
+    sys.modules["__main__"] = main
+    for name in ("loader", "stages"):
+        sys.modules.pop(name, None)
+    sys.path[:] = [str(Path(FLASK_SCRIPT).parent), *(p for p in sys.path if p not in HOST_PATHS)]
+
+
 def serve(request, channel):
     """In the forked child: build the app, bind a port, say which, serve until stopped."""
     output = os.open(request["output"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -64,24 +101,16 @@ def serve(request, channel):
     os.close(output)
     sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", buffering=1, closefd=False)
     sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", buffering=1, closefd=False)
-    os.environ.clear()
-    os.environ.update(request["env"])
-    time.tzset()
-    os.chdir(request["cwd"])
-    sys.argv = [str(Path(sys.executable).with_name("flask")), "--app", "app", "run"]  # as `flask run` has it
+    look_like_flask_run(request)
     if request.get("clock"):
-        time_machine = sys.modules["time_machine"]  # imported above, with Flask
+        import time_machine  # noqa: PLC0415  only in a server whose clock travels
+
         time_machine.travel(request["clock"], tick=True).start()
-    config = request.get("config")
     try:
-        app, _module = load_app(request["folder"], config)
+        app, _module = load_app(request["folder"], as_flask_run=True)
     except StageLoadError as error:
         answer(channel, id=request["id"], error=f"The app could not be loaded: {error}")
         os._exit(0)
-    # As `flask run` serves it: an error in a view is logged (with its traceback) before the 500
-    # goes out, not re-raised to the server as TESTING would, so a check that sees the 500 finds
-    # the error already in the output.
-    app.config["PROPAGATE_EXCEPTIONS"] = False
     wsgi = app
     if request.get("prefix"):
         wsgi = DispatcherMiddleware(NotFound(), {request["prefix"]: app})

@@ -1,6 +1,6 @@
 """The first program in the checks' sandbox: it finishes the sandbox, then becomes the checks.
 
-    inside.py [--no-symlinks DIR] [--loopback] [--copy PRISTINE COPY] -- python -m pytest ...
+    inside.py [--no-symlinks DIR] [--loopback] [--user UID [--owns DIR]] [--copy PRISTINE COPY] -- python -m pytest ...
 
 --no-symlinks DIR  remount DIR (the app's writable area, a tmpfs of its own) `nosymfollow`:
                    no process of the checks follows a symlink there, so nothing the app plants
@@ -9,6 +9,11 @@
                    is gone before the checks start.
 --loopback         bring the network namespace's loopback up (`unshare --net` leaves it down;
                    bubblewrap brings it up itself).
+--user UID         become UID (nobody) for good before anything else runs, with util-linux's setpriv:
+                   no capability, no supplementary group, and no_new_privs, so no setuid program
+                   gives root back. For a grader that runs as root: the sandbox is then root's
+                   (no user namespace), and the checks and the app are a real user who owns nothing.
+--owns DIR         first make DIR (the app's writable area, a tmpfs) UID's.
 --copy P C         copy the submission as handed in (P, which the app never sees) to C, the copy
                    the app runs from, before any of its code runs.
 """
@@ -64,12 +69,21 @@ def main(argv):
     parser = argparse.ArgumentParser()
     parser.add_argument("--no-symlinks")
     parser.add_argument("--loopback", action="store_true")
+    parser.add_argument("--user", type=int)
+    parser.add_argument("--owns")
     parser.add_argument("--copy", nargs=2)
     args, command = parser.parse_args(argv[:split]), argv[split + 1:]
     if args.no_symlinks:
         no_symlinks(args.no_symlinks)
     if args.loopback:
         loopback_up()
+    if args.user is not None:
+        if args.owns:
+            os.chown(args.owns, args.user, args.user)
+        rest = ["--copy", *args.copy] if args.copy else []
+        os.execvp("setpriv", ["setpriv", f"--reuid={args.user}", f"--regid={args.user}", "--clear-groups",
+                              "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--",
+                              sys.executable, __file__, *rest, "--", *command])
     drop_capabilities()
     if args.copy:
         shutil.copytree(args.copy[0], args.copy[1], symlinks=True)

@@ -20,8 +20,14 @@ bubblewrap (`bwrap`, Debian's `bubblewrap`, as Flatpak uses it) gives the child:
 - a private /tmp and /dev/shm, no network but its own loopback (--unshare-net);
 - its own PID namespace (--unshare-pid, --die-with-parent): when the run ends or is stopped,
   every process it started dies with it, even one that left for a new session;
-- its own user namespace: nobody inside, no capabilities; limits on memory and processes
-  (a cgroup when the machine lets us make one, else setrlimit), CPU time and file size.
+- when the grader runs as root: no user namespace but a real user, nobody (NOBODY, uid 65534),
+  who owns no file of the machine: bubblewrap mounts what root must, then tools/grading/inside.py
+  makes the app's area nobody's and becomes nobody with setpriv (no capabilities, no setuid
+  program can give any back), so the checks and the app they start run as nobody, and /root and
+  /home are empty folders but for the Python and the checkout they need. Not root: its own user
+  namespace, the grader's own user inside, no capabilities (there is no other user to become);
+- limits on memory and processes (a cgroup when the machine lets us make one, else setrlimit),
+  CPU time and file size.
 
 Where bwrap cannot run, util-linux `unshare` gives the PID namespace and no network (but no
 read-only root); where neither runs (a laptop), the run is not isolated and the verdict says so.
@@ -37,7 +43,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-UNPRIVILEGED = 65534         # nobody: the sandbox's user when the grader runs as root
+NOBODY = 65534               # nobody: who the checks and the app run as when the grader runs as root
 MEMORY_LIMIT = 3 << 30       # bytes for everything a grading starts (browser included)
 PROCESS_LIMIT = 1024         # processes and threads of one grading (cgroup pids.max)
 NPROC_LIMIT = 4096           # RLIMIT_NPROC, per user, where no cgroup is available
@@ -60,6 +66,27 @@ KINDS = {
             "code ran with the grader's own permissions; a verdict to trust needs Linux with "
             "bubblewrap (`make sandbox`)",
 }
+
+
+# Who the checks and the app ran as, with bubblewrap: nobody where the grader is root, else the grader's user.
+USERS = {True: "as nobody (uid 65534), a user who owns no file of the machine",
+         False: "as the grader's own user (not root, so there is no other user to become)"}
+
+
+def describe(kind, root=None):
+    """What a verdict says of its isolation."""
+    root = (os.name == "posix" and os.geteuid() == 0) if root is None else root
+    return f"{KINDS[kind]}, {USERS[root]}" if kind == "bwrap" else KINDS[kind]
+
+
+def give_to_nobody(path):
+    """path and everything in it owned by NOBODY (links themselves, never what they point to)."""
+    path = Path(path)
+    os.chown(path, NOBODY, NOBODY, follow_symlinks=False)
+    if path.is_dir() and not path.is_symlink():
+        for folder, dirs, files in os.walk(path):
+            for name in dirs + files:
+                os.chown(os.path.join(folder, name), NOBODY, NOBODY, follow_symlinks=False)
 
 
 def _works(argv):
@@ -164,10 +191,21 @@ class Cgroup:
                     time.sleep(0.05)
 
 
-def private_folders_needed():
+# Folders the checks' sandbox replaces with an empty one: (path, mode, only when the checks run as nobody).
+# /run holds other programs' sockets: a read-only mount does not stop connect(). /root and /home are
+# private to their users (mode 700): nobody could not even reach the Python that lives in one.
+PRIVATE = (("/tmp", "1777", False), ("/dev/shm", "1777", False), ("/run", "0755", False),
+           ("/root", "0755", True), ("/home", "0755", True))
+
+
+def private_folders(as_nobody):
+    return [(Path(path), mode) for path, mode, nobody_only in PRIVATE if as_nobody or not nobody_only]
+
+
+def private_folders_needed(private=("/tmp", "/dev/shm", "/run")):
     """The checkout and the Python running the checks, where they live in a folder a sandbox
-    replaces with an empty one (/tmp, /dev/shm, /run): to be shown again, read-only."""
-    private = [Path(p) for p in ("/tmp", "/dev/shm", "/run")]
+    replaces with an empty one (`private`): to be shown again, read-only."""
+    private = [Path(p) for p in private]
     wanted = {Path(__file__).resolve().parents[2], Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}
     return sorted(path for path in wanted if any(folder in path.parents for folder in private))
 
@@ -189,11 +227,16 @@ class Sandbox:
 
     @property
     def description(self):
-        return KINDS[self.kind]
+        return describe(self.kind, self.root)
 
     @property
     def root(self):
         return os.name == "posix" and os.geteuid() == 0
+
+    @property
+    def as_nobody(self):
+        """The checks and the app run as NOBODY (bubblewrap, and a grader that can switch users)."""
+        return self.kind == "bwrap" and self.root
 
     def prepare(self):
         Path(self.work).mkdir(parents=True, exist_ok=True)
@@ -205,6 +248,8 @@ class Sandbox:
         steps = []
         if self.kind == "bwrap" and self.app_area:
             steps += ["--no-symlinks", str(self.app_area)]
+        if self.as_nobody:
+            steps += ["--user", str(NOBODY), *(["--owns", str(self.app_area)] if self.app_area else [])]
         if self.kind == "unshare":
             steps.append("--loopback")
         if copy:
@@ -226,24 +271,38 @@ class Sandbox:
     def command(self, argv, env):
         """The command line that runs argv in this sandbox."""
         if self.kind == "bwrap":
-            # /run holds other programs' sockets: a read-only mount does not stop connect().
-            wrapped = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-                       "--tmpfs", "/tmp", "--tmpfs", "/dev/shm", "--tmpfs", "/run"]
-            for path in private_folders_needed():  # a checkout cloned into /tmp, say
-                wrapped += ["--ro-bind", str(path), str(path)]
+            wrapped = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+            private = private_folders(self.as_nobody)
+            for path, mode in private:
+                if path.is_dir():
+                    wrapped += ["--perms", mode, "--tmpfs", str(path)]
+            private = [path for path, _ in private]
+
+            def reachable(path):  # the folders on its way open to all (bubblewrap makes them 700)
+                return [option for folder in reversed(path.parents) if any(f in folder.parents for f in private)
+                        for option in ("--perms", "0755", "--dir", str(folder))]
+
+            for path in private_folders_needed(private):  # a checkout cloned into /tmp, say
+                wrapped += [*reachable(path), "--ro-bind", str(path), str(path)]
             for path in self._hidden():
                 wrapped += (["--tmpfs", str(path)] if path.is_dir() else ["--ro-bind", "/dev/null", str(path)])
-            wrapped += ["--bind", str(self.work), str(self.work), "--chdir", str(self.work)]
+            wrapped += [*reachable(Path(self.work)), "--bind", str(self.work), str(self.work), "--chdir", str(self.work)]
             for path in self.readonly:
-                wrapped += ["--ro-bind", str(path), str(path)]
+                wrapped += [*reachable(Path(path)), "--ro-bind", str(path), str(path)]
             if self.app_area:
                 wrapped += ["--size", str(APP_AREA_SIZE), "--tmpfs", str(self.app_area)]
-            wrapped += ["--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-                        "--clearenv"]
-            if self.app_area:  # for inside.py's nosymfollow remount; dropped before the checks start
+            if self.as_nobody:  # root's own namespaces but the user's: inside.py becomes nobody
+                wrapped += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
+            else:
+                wrapped += ["--unshare-all", "--unshare-user"]
+            wrapped += ["--die-with-parent", "--new-session", "--cap-drop", "ALL", "--clearenv"]
+            # What inside.py needs before the checks start, and gives up then: the nosymfollow remount
+            # (CAP_SYS_ADMIN); the app's area made nobody's, and becoming nobody for good.
+            if self.app_area:
                 wrapped += ["--cap-add", "CAP_SYS_ADMIN"]
-            if self.root:  # inside: nobody, with no capabilities; outside, files stay the grader's
-                wrapped += ["--uid", str(UNPRIVILEGED), "--gid", str(UNPRIVILEGED)]
+            if self.as_nobody:
+                for cap in ("CAP_CHOWN", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP"):
+                    wrapped += ["--cap-add", cap]
             for key, value in env.items():
                 wrapped += ["--setenv", key, value]
             return [*wrapped, "--", *argv]
@@ -267,6 +326,9 @@ class Sandbox:
         status is FINISHED_BUT_STUCK. Whatever it started is stopped with it.
         """
         env = self.env(env)
+        if self.as_nobody:  # the checks' own folder, and what they read, nobody's
+            for path in [self.work, *self.readonly]:
+                give_to_nobody(path)
         cgroup = Cgroup(f"{os.getpid()}-{time.monotonic_ns()}", self.cpus) if self.kind != "none" else None
         limits = [(resource.RLIMIT_CPU, CPU_SECONDS), (resource.RLIMIT_FSIZE, FILE_SIZE_LIMIT)]
         if self.kind != "none" and not (cgroup and cgroup.active):
