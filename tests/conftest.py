@@ -52,7 +52,6 @@ settings.load_profile("grading")
 # in the app's settings says it is being checked.
 TEST_SECRET_KEY = secrets.token_hex()
 _load_failures = {}  # folder -> the message already reported for it
-DEFAULT = object()  # start_app's config when a check gives none
 
 
 def pytest_addoption(parser):
@@ -244,8 +243,7 @@ def server(request, app_host, stage, stage_folder, stage_env, log_dir, tmp_path)
     key = str(stage_folder)
     if key in _load_failures:
         pytest.skip(f"not run: the stage {stage} app could not be loaded (reported once, above)")
-    started = _start_server(request, app_host, stage_folder, stage_env,
-                            {"TESTING": True, "LOG_DIR": str(log_dir)}, tmp_path / "server-output.txt")
+    started = _start_server(request, app_host, stage_folder, stage_env, None, tmp_path / "server-output.txt")
     if started.error:
         _load_failures[key] = started.error
         request.node.user_properties.append(("app_error", started.error))  # the grader's "the app loads"
@@ -296,17 +294,15 @@ def start_app(request, app_host, stage_folder, stage_env, log_dir, tmp_path):
     """start_app(env=None, folder=None, config=..., cwd=None, prefix="", clock=None): one more app.
 
     env: the FLASK_* settings it sees (default: the check's); folder: the stage folder to load;
-    config: create_app's test_config (None: none at all; default: TESTING and the log folder);
+    config: create_app's test_config (default None: none, as `flask run`; the settings are env's);
     cwd: where it starts (default: folder); prefix: the URL prefix it is served under; clock: an
     ISO time its clock starts at (it ticks on). TZ in env sets its time zone.
     """
     count = [0]
 
-    def start(env=None, folder=None, config=DEFAULT, cwd=None, prefix="", clock=None):
+    def start(env=None, folder=None, config=None, cwd=None, prefix="", clock=None):
         env = dict(stage_env if env is None else env)
         folder = Path(folder or stage_folder)
-        if config is DEFAULT:
-            config = {"TESTING": True, "LOG_DIR": str(log_dir)}
         count[0] += 1
         return StartedApp(_start_server(request, app_host, folder, env, config,
                                         tmp_path / f"app-{count[0]}-output.txt", cwd=cwd, prefix=prefix, clock=clock))

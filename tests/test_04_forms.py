@@ -181,7 +181,7 @@ def test_the_secret_key_can_come_from_a_dotenv_file(start_app, stage_folder, sta
     copy = hostile.stage_copy(stage_folder, tmp_path)
     (copy / ".env").write_text("FLASK_SECRET_KEY=key-from-the-dotenv-file\n", encoding="utf-8")
     # Started in its folder, as `flask --app app run` is.
-    started = hostile.started_or_fail(start_app(env=without_a_key(stage_env), folder=copy, config={"TESTING": True}),
+    started = hostile.started_or_fail(start_app(env=without_a_key(stage_env), folder=copy),
                                       "with its secret key in a .env file")
     client = started.client()
     client.get(LOGIN)
@@ -197,7 +197,7 @@ def test_without_a_secret_key_the_app_starts_with_a_random_key_and_one_warning(s
     copy = hostile.stage_copy(stage_folder, tmp_path)
     starts = []
     for _ in range(2):
-        started = hostile.started_or_fail(start_app(env=without_a_key(stage_env), folder=copy, config={"TESTING": True}),
+        started = hostile.started_or_fail(start_app(env=without_a_key(stage_env), folder=copy),
                                           "with no FLASK_SECRET_KEY (and no .env)")
         warnings = hostile.warnings_in(started.output())
         assert len(warnings) == 1, (
@@ -246,7 +246,7 @@ def test_a_dotenv_in_a_parent_folder_cannot_turn_on_the_debugger(start_app, stag
     """Look at the load_dotenv() call: without a path it searches the folders above the stage too."""
     copy = hostile.stage_copy(stage_folder, tmp_path)
     (copy.parent / ".env").write_text("FLASK_DEBUG=1\n", "utf-8")
-    started = hostile.started_or_fail(start_app(folder=copy, config=None), "from a folder whose parent has a .env")
+    started = hostile.started_or_fail(start_app(folder=copy), "from a folder whose parent has a .env")
     client = started.client()
     assert client.get("/").status_code == 200, "The stage should answer"
     # The debugger serves its own files at any URL; without it this URL is not found.

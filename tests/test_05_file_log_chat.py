@@ -15,7 +15,7 @@ STAGE = 5
 
 def config_logging_to(log_folder):
     """The test_config a check hands create_app(): testing, with the logs in log_folder."""
-    return {"TESTING": True, "LOG_DIR": str(log_folder)}
+    return {"LOG_DIR": str(log_folder)}
 
 
 # --- The new structure: an app package with a factory and a Blueprint -------------------------
@@ -46,7 +46,7 @@ def test_create_app_takes_settings_from_the_environment(start_app, stage_env, lo
     """In create_app: load_dotenv(), then app.config.from_prefixed_env(), then test_config."""
     started_elsewhere = tmp_path / "started-here"
     started_elsewhere.mkdir()
-    started = started_or_fail(start_app(config=None, cwd=started_elsewhere), "from create_app() with no test config")
+    started = started_or_fail(start_app(cwd=started_elsewhere), "from create_app() with no test config")
     client = started.client()
     send(client, "user", "Where does this go?")
     assert read_log(log_dir / "user.log") == [("user", "Where does this go?")], (

@@ -7,7 +7,8 @@ import re
 import pytest
 from hypothesis import seed, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition, rule,
+                                 run_state_machine_as_test)
 
 from support.payloads import each_generated, generated, seed_of_this_run, text_stays_text, with_generated
 from support.remote import RemoteClient
@@ -151,6 +152,15 @@ class Windows(RuleBasedStateMachine):
         for window in self.windows:
             if window is not None:
                 window.disconnect()
+
+    @initialize()
+    def start_with_a_user_and_the_attendant_talking(self):
+        # Every example, whatever its seed, starts from the simplest conversation: chat A's user and
+        # attendant join, the user sends.
+        for number in (0, 1):
+            self.open(number)
+            self.join(number)
+        self.send(0, "hello")
 
     @rule(number=st.integers(0, 4))
     def open(self, number):

@@ -22,7 +22,7 @@ def crawled(start_app, log_dir):
     """A server of the stage, a browser of it (its user and, in stage 7, its signed-in attendant), and
     the site that browser found. Rate limits are off (Flask-Limiter's RATELIMIT_ENABLED): every payload
     is answered."""
-    started = start_app(config={"TESTING": True, "LOG_DIR": str(log_dir), "RATELIMIT_ENABLED": False})
+    started = start_app(config={"RATELIMIT_ENABLED": False})
     assert started.error is None, f"The app could not start: {started.error}"
     client = started.client()
     return client, crawl(client, FILL)

@@ -16,7 +16,7 @@ def test_settings_are_read_as_the_text_they_are(start_app, stage_env, stage):
     form_page = FORM_PAGE[stage]
     for key in SECRET_KEYS_THAT_LOOK_LIKE_JSON:
         # As `flask run` builds it (no test config): a key Flask cannot use answers 500, as it would there.
-        started = started_or_fail(start_app(env={**stage_env, "FLASK_SECRET_KEY": key}, config=None),
+        started = started_or_fail(start_app(env={**stage_env, "FLASK_SECRET_KEY": key}),
                                   f"with FLASK_SECRET_KEY={key}")
         client = started.client()
         status = client.get(form_page).status_code

@@ -74,8 +74,8 @@ def load_app(folder, test_config=None, as_flask_run=False):
     early stage's module-level ``app`` gets ``test_config`` applied to it.
 
     as_flask_run: as `flask --app app run` in the folder loads it, for a process of its own
-    (a server of tools/grading/app_host.py): ``create_app()`` with no argument, no config
-    applied, and the folder and the stage's modules left where the import put them.
+    (a server of tools/grading/app_host.py): ``create_app()`` with no argument unless a check
+    gives a test_config, and the folder and the stage's modules left where the import put them.
     """
     folder = Path(folder)
     # It runs where the app runs (tools/grading/app_host.py), which sees tools/ but not the course.
@@ -87,7 +87,7 @@ def load_app(folder, test_config=None, as_flask_run=False):
         )
     if as_flask_run:
         sys.path.insert(0, str(folder.resolve()))
-        return _import_app(folder, None, configure=False)
+        return _import_app(folder, test_config, configure=test_config is not None)
     with isolated_imports(folder):
         return _import_app(folder, test_config)
 

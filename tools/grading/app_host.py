@@ -23,9 +23,9 @@ Nothing a server's app can see says it is being checked: before loading the app 
 itself what `flask --app app run` started in the stage's folder would be (look_like_flask_run):
 its command line and __main__ are flask's script's, its import path and modules hold nothing
 of this program's, its environment is the request's alone, and the app is built as flask builds
-it, with ``create_app()`` and no config. A request's "config" gives settings as a student's
-.env would (LOG_DIR becomes FLASK_LOG_DIR, which every stage reads); TESTING, which no student
-sets, is left out: Flask's only use of it, re-raising a view's error, is what no check wants.
+it, with ``create_app()`` and no config. Only a check of the factory itself sends a "config",
+which the app then gets as create_app(test_config); TESTING, which no student sets, is left out:
+Flask's only use of it, re-raising a view's error, is what no check wants.
 """
 import builtins
 import json
@@ -71,13 +71,17 @@ def answer(channel, **fields):
     os.write(channel, (line + "\n").encode("utf-8"))
 
 
+def test_config(request):
+    """The settings a check gives create_app() (the factory's own lesson), or None: most checks give
+    none, as `flask run` does. TESTING, which no student sets, is always left out."""
+    config = {key: value for key, value in (request.get("config") or {}).items() if key != "TESTING"}
+    return config or None
+
+
 def look_like_flask_run(request):
     """Make this process what `flask --app app run` in the request's folder would be, as far as
     the app can see: environment, working folder, argv, __main__, import path, modules."""
     env = dict(request["env"])
-    for key, value in (request.get("config") or {}).items():
-        if key != "TESTING" and isinstance(value, str):
-            env[f"FLASK_{key}"] = value
     os.environ.clear()
     os.environ.update(env)
     time.tzset()
@@ -107,7 +111,7 @@ def serve(request, channel):
 
         time_machine.travel(request["clock"], tick=True).start()
     try:
-        app, _module = load_app(request["folder"], as_flask_run=True)
+        app, _module = load_app(request["folder"], test_config(request), as_flask_run=True)
     except StageLoadError as error:
         answer(channel, id=request["id"], error=f"The app could not be loaded: {error}")
         os._exit(0)
