@@ -319,5 +319,6 @@ class OneByOneButHarnessModules(LoadScopeScheduling):
         return nodeid.split("::", 1)[0] if nodeid.startswith("tests/harness/") else nodeid
 
 
+@pytest.hookimpl(optionalhook=True)  # a run without pytest-xdist (-p no:xdist) has no such hook
 def pytest_xdist_make_scheduler(config, log):
     return OneByOneButHarnessModules(config, log) if config.getvalue("dist") == "load" else None
