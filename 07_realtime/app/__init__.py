@@ -14,7 +14,7 @@ csrf = CSRFProtect()
 
 
 def create_app(test_config=None):
-    """Build the app. The tests pass test_config, e.g. {"TESTING": True, "LOG_DIR": "/tmp/..."}."""
+    """Build the app. A test may pass test_config, e.g. {"LOG_DIR": "/tmp/..."}: it wins over the environment."""
     app = Flask(__name__)
     # The .env next to the app/ package, and only that one.
     load_dotenv(Path(__file__).parent.with_name(".env"))
