@@ -13,8 +13,8 @@ free port on 127.0.0.1, and serves it with threads, as `flask run` does), and an
 stdout with one JSON line, {"id", "port"} or {"id", "error"}; a child that dies (os._exit,
 a crash) is reported as {"id", "exited": status}. Everything the app prints or
 logs goes to the output file, which the checks read. Forking from a process that has already
-imported Flask and its friends makes a fresh server for every check cheap (about 0.1 s), so
-no check sees another's state.
+imported Flask and its friends makes a fresh server for every check cheap (a fork, not a new
+interpreter importing Flask again), so no check sees another's state.
 
 What the children do cannot change a verdict: the verdict is the checks' process's, and they
 only ever see this program's answers and the server's behaviour.
